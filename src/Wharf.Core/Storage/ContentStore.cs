@@ -1,0 +1,170 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using Wharf.Core.Naming;
+
+namespace Wharf.Core.Storage;
+
+/// <summary>
+/// Content-addressed blobs on top of the byte store: bytes are streamed to an upload key while
+/// being hashed, made durable, then renamed to <c>blobs/sha256/…</c>. Identical content is stored
+/// once. Metadata that refers to a blob is committed only after this returns (content first).
+/// </summary>
+internal sealed class ContentStore(IBlobDriver driver)
+{
+    /// <summary>Copy buffer: large enough for few syscalls, pooled so no layer is ever held whole.</summary>
+    private const int BufferSize = 1 << 20;
+
+    public IBlobDriver Driver => driver;
+
+    /// <summary>
+    /// Streams <paramref name="source"/> into the store. <paramref name="alsoHash"/>, when given,
+    /// sees exactly the same bytes (used for V1 payload checksums). A source that fails mid-way
+    /// (truncated or aborted request body) is an expected outcome, not an exception.
+    /// </summary>
+    public async Task<PutBlobResult> PutAsync(Stream source, long maxLength, IncrementalHash? alsoHash, CancellationToken cancellationToken)
+    {
+        var uploadKey = StoragePaths.Upload(Guid.NewGuid());
+        using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        long total = 0;
+        try
+        {
+            await using (var writer = await driver.CreateWriterAsync(uploadKey, cancellationToken))
+            {
+                while (true)
+                {
+                    int read;
+                    try
+                    {
+                        read = await source.ReadAsync(buffer.AsMemory(0, BufferSize), cancellationToken);
+                    }
+                    catch (IOException)
+                    {
+                        return PutBlobResult.SourceFailed;
+                    }
+
+                    if (read == 0)
+                    {
+                        break;
+                    }
+
+                    total += read;
+                    if (total > maxLength)
+                    {
+                        return PutBlobResult.TooLarge;
+                    }
+
+                    var chunk = buffer.AsMemory(0, read);
+                    var write = writer.WriteAsync(chunk, cancellationToken);
+                    sha256.AppendData(chunk.Span);
+                    alsoHash?.AppendData(chunk.Span);
+                    await write;
+                }
+
+                await writer.CommitAsync(cancellationToken);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        var hex = Sha256Hex.Format(sha256.GetHashAndReset());
+        await PublishAsync(uploadKey, hex, cancellationToken);
+        return new PutBlobResult(new StoredBlob(hex, total), PutBlobFailure.None);
+    }
+
+    public async Task<StoredBlob> PutBytesAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        var hex = Sha256Hex.Of(data.Span);
+        if (await driver.StatAsync(StoragePaths.Blob(hex), cancellationToken) is null)
+        {
+            var uploadKey = StoragePaths.Upload(Guid.NewGuid());
+            await using (var writer = await driver.CreateWriterAsync(uploadKey, cancellationToken))
+            {
+                await writer.WriteAsync(data, cancellationToken);
+                await writer.CommitAsync(cancellationToken);
+            }
+
+            await PublishAsync(uploadKey, hex, cancellationToken);
+        }
+
+        return new StoredBlob(hex, data.Length);
+    }
+
+    public Task<Stream?> OpenReadAsync(string sha256Hex, long offset, CancellationToken cancellationToken) =>
+        driver.OpenReadAsync(StoragePaths.Blob(sha256Hex), offset, cancellationToken);
+
+    public async Task<byte[]?> ReadAllBytesAsync(string sha256Hex, CancellationToken cancellationToken)
+    {
+        await using var stream = await OpenReadAsync(sha256Hex, 0, cancellationToken);
+        if (stream is null)
+        {
+            return null;
+        }
+
+        using var memory = new MemoryStream();
+        await stream.CopyToAsync(memory, cancellationToken);
+        return memory.ToArray();
+    }
+
+    public string? TryGetLocalPath(string sha256Hex) => driver.TryGetLocalPath(StoragePaths.Blob(sha256Hex));
+
+    /// <summary>MD5 and SHA-1 of a stored blob, computed on demand (they are not on the push path).</summary>
+    public async Task<(string Sha1, string Md5)?> ComputeLegacyChecksumsAsync(string sha256Hex, CancellationToken cancellationToken)
+    {
+        await using var stream = await OpenReadAsync(sha256Hex, 0, cancellationToken);
+        if (stream is null)
+        {
+            return null;
+        }
+
+        using var sha1 = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
+#pragma warning disable CA5351 // MD5 is an Artifactory-compatible checksum here, not a security control.
+        using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+#pragma warning restore CA5351
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            int read;
+            while ((read = await stream.ReadAsync(buffer.AsMemory(0, BufferSize), cancellationToken)) > 0)
+            {
+                sha1.AppendData(buffer, 0, read);
+                md5.AppendData(buffer, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return (Convert.ToHexStringLower(sha1.GetHashAndReset()), Convert.ToHexStringLower(md5.GetHashAndReset()));
+    }
+
+    private async Task PublishAsync(string uploadKey, string hex, CancellationToken cancellationToken)
+    {
+        var blobKey = StoragePaths.Blob(hex);
+        if (await driver.StatAsync(blobKey, cancellationToken) is not null)
+        {
+            await driver.DeleteAsync(uploadKey, cancellationToken);
+            return;
+        }
+
+        await driver.MoveAsync(uploadKey, blobKey, cancellationToken);
+    }
+}
+
+internal sealed record StoredBlob(string Sha256, long Size);
+
+internal enum PutBlobFailure
+{
+    None,
+    SourceFailed,
+    TooLarge,
+}
+
+internal readonly record struct PutBlobResult(StoredBlob? Blob, PutBlobFailure Failure)
+{
+    public static readonly PutBlobResult SourceFailed = new(null, PutBlobFailure.SourceFailed);
+    public static readonly PutBlobResult TooLarge = new(null, PutBlobFailure.TooLarge);
+}

@@ -1,0 +1,137 @@
+using System.Runtime.CompilerServices;
+
+namespace Wharf.Core.Storage;
+
+/// <summary>
+/// Byte store on a local directory. Writers stream into a hidden temp file beside the target, fsync
+/// it and rename it into place on commit, so a reader never sees a partial object.
+/// </summary>
+internal sealed class FileSystemBlobDriver : IBlobDriver
+{
+    private const string TempSuffix = ".partial";
+
+    private readonly string _root;
+
+    public FileSystemBlobDriver(string root)
+    {
+        _root = Path.GetFullPath(root);
+        Directory.CreateDirectory(_root);
+    }
+
+    public Task<Stream?> OpenReadAsync(string key, long offset, CancellationToken cancellationToken)
+    {
+        var path = FullPath(key);
+        try
+        {
+            var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            if (offset > 0)
+            {
+                stream.Seek(offset, SeekOrigin.Begin);
+            }
+
+            return Task.FromResult<Stream?>(stream);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return Task.FromResult<Stream?>(null);
+        }
+    }
+
+    public Task<IBlobWriter> CreateWriterAsync(string key, CancellationToken cancellationToken)
+    {
+        var path = FullPath(key);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temp = path + "." + Guid.NewGuid().ToString("N") + TempSuffix;
+        return Task.FromResult<IBlobWriter>(new FileWriter(temp, path));
+    }
+
+    public Task<BlobStat?> StatAsync(string key, CancellationToken cancellationToken)
+    {
+        var info = new FileInfo(FullPath(key));
+        return Task.FromResult(info.Exists ? new BlobStat(key, info.Length, info.LastWriteTimeUtc) : null);
+    }
+
+    public Task MoveAsync(string source, string destination, CancellationToken cancellationToken)
+    {
+        var target = FullPath(destination);
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        File.Move(FullPath(source), target, overwrite: true);
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> DeleteAsync(string key, CancellationToken cancellationToken)
+    {
+        var path = FullPath(key);
+        if (!File.Exists(path))
+        {
+            return Task.FromResult(false);
+        }
+
+        File.Delete(path);
+        return Task.FromResult(true);
+    }
+
+    public async IAsyncEnumerable<BlobStat> WalkAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var folder = FullPath(prefix);
+        if (!Directory.Exists(folder))
+        {
+            yield break;
+        }
+
+        foreach (var file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (file.EndsWith(TempSuffix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var info = new FileInfo(file);
+            if (info.Exists)
+            {
+                yield return new BlobStat(Path.GetRelativePath(_root, file).Replace('\\', '/'), info.Length, info.LastWriteTimeUtc);
+            }
+        }
+
+        await Task.CompletedTask;
+    }
+
+    public string? TryGetLocalPath(string key) => FullPath(key);
+
+    private string FullPath(string key)
+    {
+        StorageKey.Validate(key);
+        return Path.Join(_root, key);
+    }
+
+    private sealed class FileWriter(string tempPath, string finalPath) : IBlobWriter
+    {
+        // Unbuffered: callers write in large pooled chunks already.
+        private readonly FileStream _stream = new(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
+        private bool _committed;
+
+        public long Length => _stream.Length;
+
+        public ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
+            _stream.WriteAsync(data, cancellationToken);
+
+        public async Task CommitAsync(CancellationToken cancellationToken)
+        {
+            await _stream.FlushAsync(cancellationToken);
+            _stream.Flush(flushToDisk: true);
+            await _stream.DisposeAsync();
+            File.Move(tempPath, finalPath, overwrite: true);
+            _committed = true;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stream.DisposeAsync();
+            if (!_committed)
+            {
+                File.Delete(tempPath);
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+using Wharf.Core.Naming;
+
+namespace Wharf.Core.Storage;
+
+/// <summary>
+/// The one owner of every byte-store key. Nothing else concatenates storage paths.
+/// <code>
+/// &lt;store root&gt;/
+///   blobs/sha256/&lt;first two hex&gt;/&lt;64 hex&gt;   content, addressed by its SHA-256; written once
+///   uploads/&lt;upload id&gt;                      bytes in flight; renamed into blobs/ once verified
+/// </code>
+/// Repository trees (V1 <c>.images/…</c>, <c>repositories/…</c>) are metadata rows pointing at
+/// blobs; they never appear as keys here.
+/// </summary>
+internal static class StoragePaths
+{
+    public const string BlobsRoot = "blobs/sha256";
+
+    public const string UploadsRoot = "uploads";
+
+    public static string Blob(string sha256Hex)
+    {
+        if (!Sha256Hex.IsValid(sha256Hex))
+        {
+            throw new ArgumentException("Not a SHA-256 hex digest.", nameof(sha256Hex));
+        }
+
+        return $"{BlobsRoot}/{sha256Hex[..2]}/{sha256Hex}";
+    }
+
+    public static string Upload(Guid uploadId) => $"{UploadsRoot}/{uploadId:N}";
+
+    /// <summary>The digest a blob key names, or null when <paramref name="key"/> is not a blob key.</summary>
+    public static string? DigestOfBlobKey(string key)
+    {
+        var name = key[(key.LastIndexOf('/') + 1)..];
+        return key.StartsWith(BlobsRoot + "/", StringComparison.Ordinal) && Sha256Hex.IsValid(name) ? name : null;
+    }
+}

@@ -1,0 +1,128 @@
+using Dapper;
+using Microsoft.Data.Sqlite;
+using Wharf.Core.Docker.V1;
+using Wharf.Core.Security;
+using Wharf.Core.Tree;
+
+namespace Wharf.Data.Sqlite;
+
+/// <summary>
+/// Metadata in one SQLite file, WAL mode: readers never block the single writer, and writers queue
+/// on <c>BEGIN IMMEDIATE</c> with the connection's busy timeout.
+/// </summary>
+internal sealed class SqliteMetadataStore : IMetadataStore
+{
+    private readonly string _connectionString;
+
+    public SqliteMetadataStore(string databasePath)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = databasePath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            DefaultTimeout = 60,
+        }.ToString();
+    }
+
+    public async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync("PRAGMA journal_mode=WAL;");
+        await connection.ExecuteAsync("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);");
+        var current = await connection.ExecuteScalarAsync<long?>("SELECT MAX(version) FROM schema_version;") ?? 0;
+        for (var version = (int)current; version < SqliteSchema.Migrations.Length; version++)
+        {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await connection.ExecuteAsync(SqliteSchema.Migrations[version], transaction: transaction);
+            await connection.ExecuteAsync("INSERT INTO schema_version (version) VALUES (@v);", new { v = version + 1 }, transaction);
+            await transaction.CommitAsync(cancellationToken);
+        }
+    }
+
+    public async Task<IMetadataSession> OpenAsync(CancellationToken cancellationToken) =>
+        new SqliteSession(await OpenConnectionAsync(cancellationToken), null);
+
+    public async Task<IMetadataTransaction> BeginAsync(CancellationToken cancellationToken)
+    {
+        var connection = await OpenConnectionAsync(cancellationToken);
+        try
+        {
+            // Microsoft.Data.Sqlite begins non-deferred transactions with BEGIN IMMEDIATE, so the
+            // write lock is taken up front and a read-then-write never fails with SQLITE_BUSY.
+            var transaction = connection.BeginTransaction(deferred: false);
+            return new SqliteSession(connection, transaction);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync("PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;");
+        return connection;
+    }
+
+    private sealed class SqliteSession : IMetadataTransaction
+    {
+        private readonly SqliteConnection _connection;
+        private readonly SqliteTransaction? _transaction;
+
+        public SqliteSession(SqliteConnection connection, SqliteTransaction? transaction)
+        {
+            _connection = connection;
+            _transaction = transaction;
+            var db = new Db(connection, transaction);
+            Repositories = new SqliteRepositoryRecords(db);
+            Tree = new SqliteTreeRecords(db);
+            V1Uploads = new SqliteV1UploadRecords(db);
+            Users = new SqliteUserRecords(db);
+            Settings = new SqliteSettingRecords(db);
+        }
+
+        public IRepositoryRecords Repositories { get; }
+
+        public ITreeRecords Tree { get; }
+
+        public IV1UploadRecords V1Uploads { get; }
+
+        public IUserRecords Users { get; }
+
+        public ISettingRecords Settings { get; }
+
+        public Task CommitAsync(CancellationToken cancellationToken) =>
+            _transaction?.CommitAsync(cancellationToken) ?? Task.CompletedTask;
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_transaction is not null)
+            {
+                await _transaction.DisposeAsync();
+            }
+
+            await _connection.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>A connection and the transaction every command of a session runs in.</summary>
+internal sealed record Db(SqliteConnection Connection, SqliteTransaction? Transaction)
+{
+    public Task<IEnumerable<T>> QueryAsync<T>(string sql, object? args, CancellationToken cancellationToken) =>
+        Connection.QueryAsync<T>(new CommandDefinition(sql, args, Transaction, cancellationToken: cancellationToken));
+
+    public Task<T?> QuerySingleOrDefaultAsync<T>(string sql, object? args, CancellationToken cancellationToken) =>
+        Connection.QuerySingleOrDefaultAsync<T>(new CommandDefinition(sql, args, Transaction, cancellationToken: cancellationToken));
+
+    public Task<T?> ScalarAsync<T>(string sql, object? args, CancellationToken cancellationToken) =>
+        Connection.ExecuteScalarAsync<T>(new CommandDefinition(sql, args, Transaction, cancellationToken: cancellationToken));
+
+    public Task<int> ExecuteAsync(string sql, object? args, CancellationToken cancellationToken) =>
+        Connection.ExecuteAsync(new CommandDefinition(sql, args, Transaction, cancellationToken: cancellationToken));
+}

@@ -1,0 +1,74 @@
+namespace Wharf.Data.Sqlite;
+
+/// <summary>Ordered migrations; each runs once, in its own transaction, recorded in schema_version.</summary>
+internal static class SqliteSchema
+{
+    public static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE repositories (
+            key TEXT NOT NULL PRIMARY KEY COLLATE NOCASE,
+            docker_api_version TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            force_docker_authentication INTEGER NOT NULL DEFAULT 0,
+            anonymous_read INTEGER NOT NULL DEFAULT 0,
+            registry_port INTEGER NULL
+        );
+        CREATE TABLE blobs (
+            sha256 TEXT NOT NULL PRIMARY KEY,
+            size INTEGER NOT NULL,
+            sha1 TEXT NULL,
+            md5 TEXT NULL,
+            created INTEGER NOT NULL
+        );
+        CREATE TABLE items (
+            id INTEGER PRIMARY KEY,
+            repo TEXT NOT NULL,
+            path TEXT NOT NULL,
+            parent TEXT NOT NULL,
+            name TEXT NOT NULL,
+            folder INTEGER NOT NULL,
+            size INTEGER NOT NULL,
+            sha256 TEXT NULL,
+            mime TEXT NULL,
+            created INTEGER NOT NULL,
+            created_by TEXT NOT NULL,
+            modified INTEGER NOT NULL,
+            modified_by TEXT NOT NULL,
+            UNIQUE (repo, path)
+        );
+        CREATE INDEX items_by_parent ON items (repo, parent);
+        CREATE INDEX items_by_name ON items (repo, name);
+        CREATE INDEX items_by_blob ON items (sha256);
+        CREATE TABLE properties (
+            item_id INTEGER NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL
+        );
+        CREATE INDEX properties_by_item ON properties (item_id, key);
+        CREATE INDEX properties_by_key_value ON properties (key, value);
+        CREATE TABLE v1_uploads (
+            repo TEXT NOT NULL,
+            image_id TEXT NOT NULL,
+            json BLOB NOT NULL,
+            parent TEXT NULL,
+            ancestry TEXT NOT NULL,
+            layer_sha256 TEXT NULL,
+            layer_size INTEGER NOT NULL,
+            payload_checksum TEXT NULL,
+            updated INTEGER NOT NULL,
+            PRIMARY KEY (repo, image_id)
+        );
+        CREATE TABLE users (
+            name TEXT NOT NULL PRIMARY KEY COLLATE NOCASE,
+            password_hash TEXT NOT NULL,
+            admin INTEGER NOT NULL,
+            disabled INTEGER NOT NULL
+        );
+        CREATE TABLE settings (
+            name TEXT NOT NULL PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        """,
+    ];
+}

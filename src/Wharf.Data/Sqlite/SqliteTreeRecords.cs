@@ -1,0 +1,191 @@
+using Wharf.Core.Naming;
+using Wharf.Core.Tree;
+
+namespace Wharf.Data.Sqlite;
+
+internal sealed class SqliteTreeRecords(Db db) : ITreeRecords
+{
+    private const string ItemColumns = "repo, path, folder, size, sha256, mime, created, created_by, modified, modified_by";
+
+    public async Task<TreeItem?> GetAsync(string repo, string path, CancellationToken cancellationToken)
+    {
+        if (path.Length == 0)
+        {
+            return null;
+        }
+
+        var row = await db.QuerySingleOrDefaultAsync<ItemRow>(
+            $"SELECT {ItemColumns} FROM items WHERE repo = @repo AND path = @path;", new { repo, path }, cancellationToken);
+        return row?.ToItem();
+    }
+
+    public async Task<IReadOnlyList<TreeItem>> ListChildrenAsync(string repo, string path, CancellationToken cancellationToken)
+    {
+        var rows = await db.QueryAsync<ItemRow>(
+            $"SELECT {ItemColumns} FROM items WHERE repo = @repo AND parent = @path ORDER BY name;", new { repo, path }, cancellationToken);
+        return [.. rows.Select(r => r.ToItem())];
+    }
+
+    public async Task<IReadOnlyList<TreeItem>> ListDescendantsAsync(string repo, string path, CancellationToken cancellationToken)
+    {
+        var (from, to) = DescendantRange(path);
+        var rows = await db.QueryAsync<ItemRow>(
+            $"SELECT {ItemColumns} FROM items WHERE repo = @repo AND path > @from AND path < @to ORDER BY path;",
+            new { repo, from, to }, cancellationToken);
+        return [.. rows.Select(r => r.ToItem())];
+    }
+
+    public async Task<IReadOnlyList<TreeItem>> ListGrandChildrenNamedAsync(string repo, string grandParent, string name, CancellationToken cancellationToken)
+    {
+        var rows = await db.QueryAsync<ItemRow>(
+            $"""
+            SELECT {Prefixed("i")} FROM items i
+            JOIN items f ON f.repo = i.repo AND f.path = i.parent AND f.folder = 1
+            WHERE i.repo = @repo AND i.name = @name AND f.parent = @grandParent AND i.folder = 0
+            ORDER BY i.path;
+            """,
+            new { repo, grandParent, name }, cancellationToken);
+        return [.. rows.Select(r => r.ToItem())];
+    }
+
+    public async Task<IReadOnlyList<TreeItem>> ListNamedAsync(string repo, string name, CancellationToken cancellationToken)
+    {
+        var rows = await db.QueryAsync<ItemRow>(
+            $"SELECT {ItemColumns} FROM items WHERE repo = @repo AND name = @name AND folder = 0 ORDER BY path;",
+            new { repo, name }, cancellationToken);
+        return [.. rows.Select(r => r.ToItem())];
+    }
+
+    public async Task<IReadOnlyDictionary<string, IReadOnlyList<string>>> GetPropertiesAsync(string repo, string path, CancellationToken cancellationToken)
+    {
+        var rows = await db.QueryAsync<(string Key, string Value)>(
+            """
+            SELECT p.key, p.value FROM properties p JOIN items i ON i.id = p.item_id
+            WHERE i.repo = @repo AND i.path = @path ORDER BY p.key, p.rowid;
+            """,
+            new { repo, path }, cancellationToken);
+        return rows.GroupBy(r => r.Key, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => (IReadOnlyList<string>)[.. g.Select(r => r.Value)], StringComparer.Ordinal);
+    }
+
+    public Task<BlobChecksums?> GetChecksumsAsync(string sha256, CancellationToken cancellationToken) =>
+        db.QuerySingleOrDefaultAsync<BlobChecksums>(
+            "SELECT sha256 AS Sha256, sha1 AS Sha1, md5 AS Md5 FROM blobs WHERE sha256 = @sha256;", new { sha256 }, cancellationToken);
+
+    public Task SetLegacyChecksumsAsync(string sha256, string sha1, string md5, CancellationToken cancellationToken) =>
+        db.ExecuteAsync("UPDATE blobs SET sha1 = @sha1, md5 = @md5 WHERE sha256 = @sha256;", new { sha256, sha1, md5 }, cancellationToken);
+
+    public async Task EnsureFolderAsync(string repo, string path, string user, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (path.Length == 0)
+        {
+            return;
+        }
+
+        var millis = now.ToUnixTimeMilliseconds();
+        foreach (var folder in ItemPath.Ancestors(path).Append(path))
+        {
+            await db.ExecuteAsync(
+                """
+                INSERT INTO items (repo, path, parent, name, folder, size, sha256, mime, created, created_by, modified, modified_by)
+                VALUES (@repo, @folder, @parent, @name, 1, -1, NULL, NULL, @millis, @user, @millis, @user)
+                ON CONFLICT (repo, path) DO NOTHING;
+                """,
+                new { repo, folder, parent = ItemPath.Parent(folder), name = ItemPath.Name(folder), millis, user }, cancellationToken);
+        }
+    }
+
+    public async Task PutFileAsync(string repo, NewFile file, string user, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var millis = now.ToUnixTimeMilliseconds();
+        await EnsureFolderAsync(repo, ItemPath.Parent(file.Path), user, now, cancellationToken);
+        await db.ExecuteAsync(
+            "INSERT INTO blobs (sha256, size, created) VALUES (@Sha256, @Size, @millis) ON CONFLICT (sha256) DO NOTHING;",
+            new { file.Sha256, file.Size, millis }, cancellationToken);
+        var id = await db.ScalarAsync<long>(
+            """
+            INSERT INTO items (repo, path, parent, name, folder, size, sha256, mime, created, created_by, modified, modified_by)
+            VALUES (@repo, @Path, @parent, @name, 0, @Size, @Sha256, @MimeType, @millis, @user, @millis, @user)
+            ON CONFLICT (repo, path) DO UPDATE SET
+                folder = 0, size = excluded.size, sha256 = excluded.sha256, mime = excluded.mime,
+                modified = excluded.modified, modified_by = excluded.modified_by
+            RETURNING id;
+            """,
+            new { repo, file.Path, parent = ItemPath.Parent(file.Path), name = ItemPath.Name(file.Path), file.Size, file.Sha256, file.MimeType, millis, user },
+            cancellationToken);
+        await db.ExecuteAsync("DELETE FROM properties WHERE item_id = @id;", new { id }, cancellationToken);
+        if (file.Properties is not null)
+        {
+            await InsertPropertiesAsync(id, file.Properties, cancellationToken);
+        }
+    }
+
+    public async Task SetPropertiesAsync(string repo, string path, IReadOnlyDictionary<string, IReadOnlyList<string>> properties, CancellationToken cancellationToken)
+    {
+        var id = await db.ScalarAsync<long?>("SELECT id FROM items WHERE repo = @repo AND path = @path;", new { repo, path }, cancellationToken)
+            ?? throw new InvalidOperationException($"No item {repo}/{path}.");
+        foreach (var key in properties.Keys)
+        {
+            await db.ExecuteAsync("DELETE FROM properties WHERE item_id = @id AND key = @key;", new { id, key }, cancellationToken);
+        }
+
+        await InsertPropertiesAsync(id, properties, cancellationToken);
+    }
+
+    public async Task<int> DeleteAsync(string repo, string path, CancellationToken cancellationToken)
+    {
+        var (from, to) = DescendantRange(path);
+        return await db.ExecuteAsync(
+            "DELETE FROM items WHERE repo = @repo AND (path = @path OR (path > @from AND path < @to));",
+            new { repo, path, from, to }, cancellationToken);
+    }
+
+    private async Task InsertPropertiesAsync(long id, IReadOnlyDictionary<string, IReadOnlyList<string>> properties, CancellationToken cancellationToken)
+    {
+        foreach (var (key, values) in properties)
+        {
+            foreach (var value in values)
+            {
+                await db.ExecuteAsync("INSERT INTO properties (item_id, key, value) VALUES (@id, @key, @value);", new { id, key, value }, cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Paths strictly below <paramref name="path"/> sort between "path/" and "path0" ('0' follows
+    /// '/'), which keeps the query on the (repo, path) index without LIKE escaping.
+    /// </summary>
+    private static (string From, string To) DescendantRange(string path) =>
+        path.Length == 0 ? ("", "\uffff") : (path + "/", path + "0");
+
+    private static string Prefixed(string alias) =>
+        string.Join(", ", ItemColumns.Split(", ").Select(c => alias + "." + c));
+
+    private sealed class ItemRow
+    {
+        public string repo { get; set; } = "";
+
+        public string path { get; set; } = "";
+
+        public long folder { get; set; }
+
+        public long size { get; set; }
+
+        public string? sha256 { get; set; }
+
+        public string? mime { get; set; }
+
+        public long created { get; set; }
+
+        public string created_by { get; set; } = "";
+
+        public long modified { get; set; }
+
+        public string modified_by { get; set; } = "";
+
+        public TreeItem ToItem() => new(
+            repo, path, folder != 0, size, sha256, mime,
+            DateTimeOffset.FromUnixTimeMilliseconds(created), created_by,
+            DateTimeOffset.FromUnixTimeMilliseconds(modified), modified_by);
+    }
+}
