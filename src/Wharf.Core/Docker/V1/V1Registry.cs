@@ -1,0 +1,458 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Wharf.Core.Naming;
+using Wharf.Core.Storage;
+using Wharf.Core.Tree;
+
+namespace Wharf.Core.Docker.V1;
+
+/// <summary>
+/// The Docker Registry V1 semantics (docker-v1-protocol §6–§9) over a repository tree. Uploading
+/// images live in their own records; a verified checksum publishes the image's
+/// <c>.images/&lt;id&gt;/</c> folder in one transaction, so readers see all of it or nothing.
+/// </summary>
+internal sealed class V1Registry(IMetadataStore store, ContentStore content, TimeProvider time)
+{
+    /// <summary>Largest image JSON accepted (documented in the README); real ones are a few KiB.</summary>
+    public const int MaxImageJsonBytes = 1 << 20;
+
+    private const string JsonMime = "application/json";
+
+    private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false };
+
+    // ---------------------------------------------------------------- index role
+
+    /// <summary>Push start: creates the repository if needed and merges the announced ids into its index.</summary>
+    public async Task AnnounceAsync(string repo, V1RepositoryName name, IReadOnlyList<string> imageIds, string user, CancellationToken cancellationToken)
+    {
+        await using var tx = await store.BeginAsync(cancellationToken);
+        var existing = await ReadIndexAsync(tx, repo, name, cancellationToken) ?? [];
+        var merged = existing.ToList();
+        var known = new HashSet<string>(existing, StringComparer.Ordinal);
+        merged.AddRange(imageIds.Where(known.Add));
+        if (merged.Count != existing.Count || !await IndexExistsAsync(tx, repo, name, cancellationToken))
+        {
+            await WriteIndexAsync(tx, repo, name, merged, user, cancellationToken);
+        }
+
+        await tx.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>The repository's index image list; null when the repository is unknown.</summary>
+    public async Task<IReadOnlyList<string>?> GetIndexAsync(string repo, V1RepositoryName name, CancellationToken cancellationToken)
+    {
+        await using var session = await store.OpenAsync(cancellationToken);
+        return await ReadIndexAsync(session, repo, name, cancellationToken);
+    }
+
+    /// <summary>
+    /// Whether a V1 token for <paramref name="name"/> covers <paramref name="imageId"/> (§5.3): the id
+    /// is in the index list or, for read tokens, in the ancestry of one of the repository's tags.
+    /// </summary>
+    public async Task<bool> RepositoryReachesImageAsync(string repo, V1RepositoryName name, string imageId, bool includeTagAncestry, CancellationToken cancellationToken)
+    {
+        await using var session = await store.OpenAsync(cancellationToken);
+        var index = await ReadIndexAsync(session, repo, name, cancellationToken);
+        if (index is null)
+        {
+            return false;
+        }
+
+        if (index.Contains(imageId, StringComparer.Ordinal))
+        {
+            return true;
+        }
+
+        if (!includeTagAncestry)
+        {
+            return false;
+        }
+
+        foreach (var (_, tagged) in await ReadTagsAsync(session, repo, name, cancellationToken))
+        {
+            var ancestry = await ReadCompleteAncestryAsync(session, repo, tagged, cancellationToken);
+            if (ancestry is not null && ancestry.Contains(imageId, StringComparer.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    // ---------------------------------------------------------------- images
+
+    public async Task<V1ImageLookup> GetImageAsync(string repo, string imageId, CancellationToken cancellationToken)
+    {
+        await using var session = await store.OpenAsync(cancellationToken);
+        return await LookupAsync(session, repo, imageId, cancellationToken);
+    }
+
+    /// <summary>PUT json (§6.4.2 steps 3–7).</summary>
+    public async Task<V1Outcome> PutImageJsonAsync(string repo, string imageId, byte[] json, CancellationToken cancellationToken)
+    {
+        string? parent;
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return V1Outcome.InvalidJson;
+            }
+
+            if (!document.RootElement.TryGetProperty("id", out var id))
+            {
+                return V1Outcome.MissingId;
+            }
+
+            if (id.ValueKind != JsonValueKind.String || id.GetString() != imageId)
+            {
+                return V1Outcome.IdMismatch;
+            }
+
+            parent = document.RootElement.TryGetProperty("parent", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
+            if (document.RootElement.TryGetProperty("parent", out p) && p.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+            {
+                return V1Outcome.UnknownParent;
+            }
+        }
+        catch (JsonException)
+        {
+            return V1Outcome.InvalidJson;
+        }
+
+        parent = string.IsNullOrEmpty(parent) ? null : parent;
+        if (parent is not null && (!ImageId.IsValid(parent) || parent == imageId))
+        {
+            return V1Outcome.UnknownParent;
+        }
+
+        await using var tx = await store.BeginAsync(cancellationToken);
+        if ((await LookupAsync(tx, repo, imageId, cancellationToken)).Outcome == V1Outcome.Ok)
+        {
+            return V1Outcome.ImageExists;
+        }
+
+        IReadOnlyList<string> ancestry = [imageId];
+        if (parent is not null)
+        {
+            var parentAncestry = await ReadCompleteAncestryAsync(tx, repo, parent, cancellationToken)
+                ?? (await tx.V1Uploads.GetAsync(repo, parent, cancellationToken))?.Ancestry;
+            if (parentAncestry is null)
+            {
+                return V1Outcome.UnknownParent;
+            }
+
+            ancestry = [imageId, .. parentAncestry];
+        }
+
+        await tx.V1Uploads.UpsertAsync(new V1Upload(repo, imageId, json, parent, ancestry, null, 0, null, time.GetUtcNow()), cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        return V1Outcome.Ok;
+    }
+
+    /// <summary>
+    /// PUT layer (§6.4.3): streams the body into the content store while computing the payload
+    /// checksum SHA-256(json ‖ '\n' ‖ layer). The upload record learns the result only afterwards.
+    /// </summary>
+    public async Task<V1Outcome> PutLayerAsync(string repo, string imageId, Stream body, CancellationToken cancellationToken)
+    {
+        V1Upload? upload;
+        await using (var session = await store.OpenAsync(cancellationToken))
+        {
+            upload = await session.V1Uploads.GetAsync(repo, imageId, cancellationToken);
+            if (upload is null)
+            {
+                return (await LookupAsync(session, repo, imageId, cancellationToken)).Outcome == V1Outcome.Ok
+                    ? V1Outcome.ImageExists
+                    : V1Outcome.ImageNotFound;
+            }
+        }
+
+        using var payload = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        payload.AppendData(upload.Json);
+        payload.AppendData("\n"u8);
+        var put = await content.PutAsync(body, long.MaxValue, payload, cancellationToken);
+        if (put.Blob is not { } layer)
+        {
+            return V1Outcome.LayerIncomplete;
+        }
+
+        var checksum = "sha256:" + Sha256Hex.Format(payload.GetHashAndReset());
+        await using var tx = await store.BeginAsync(cancellationToken);
+        var current = await tx.V1Uploads.GetAsync(repo, imageId, cancellationToken);
+        if (current is null || !current.Json.AsSpan().SequenceEqual(upload.Json))
+        {
+            // The JSON was re-sent (or the image completed) while this layer streamed; its payload
+            // checksum no longer matches anything the client will verify.
+            return V1Outcome.UploadChanged;
+        }
+
+        await tx.V1Uploads.UpsertAsync(current with { LayerSha256 = layer.Sha256, LayerSize = layer.Size, PayloadChecksum = checksum, Updated = time.GetUtcNow() }, cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        return V1Outcome.Ok;
+    }
+
+    /// <summary>PUT checksum (§6.4.4 steps 3–7): verifies the payload checksum and publishes the image.</summary>
+    public async Task<V1Outcome> PutChecksumAsync(string repo, string imageId, string payloadChecksum, string? tarSum, string user, CancellationToken cancellationToken)
+    {
+        await using var tx = await store.BeginAsync(cancellationToken);
+        var upload = await tx.V1Uploads.GetAsync(repo, imageId, cancellationToken);
+        if (upload is null)
+        {
+            return (await LookupAsync(tx, repo, imageId, cancellationToken)).Outcome == V1Outcome.Ok
+                ? V1Outcome.CannotSetChecksum
+                : V1Outcome.ImageNotFound;
+        }
+
+        if (upload.LayerSha256 is null || upload.PayloadChecksum is null
+            || !Sha256Hex.TryParsePrefixed(payloadChecksum, out var declared)
+            || "sha256:" + declared != upload.PayloadChecksum)
+        {
+            return V1Outcome.ChecksumMismatch;
+        }
+
+        // Content first: the small files are durable before the rows that name them commit.
+        var json = await content.PutBytesAsync(upload.Json, cancellationToken);
+        var ancestry = await content.PutBytesAsync(JsonSerializer.SerializeToUtf8Bytes(upload.Ancestry, Compact), cancellationToken);
+        var checksums = await content.PutBytesAsync(JsonSerializer.SerializeToUtf8Bytes(new[] { upload.PayloadChecksum }, Compact), cancellationToken);
+
+        var now = time.GetUtcNow();
+        var folder = V1Layout.ImageFolder(imageId);
+        var imageProperties = new Dictionary<string, IReadOnlyList<string>>
+        {
+            [DockerProperties.ImageId] = [imageId],
+            [DockerProperties.Size] = [upload.LayerSize.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+        };
+        await tx.Tree.EnsureFolderAsync(repo, folder, user, now, cancellationToken);
+        var folderProperties = new Dictionary<string, IReadOnlyList<string>>(imageProperties);
+        if (!string.IsNullOrWhiteSpace(tarSum))
+        {
+            folderProperties[DockerProperties.TarSum] = [tarSum.Trim()];
+        }
+
+        await tx.Tree.SetPropertiesAsync(repo, folder, folderProperties, cancellationToken);
+        await tx.Tree.PutFileAsync(repo, new NewFile(V1Layout.ImageFile(imageId, V1Layout.JsonFile), json.Sha256, json.Size, JsonMime), user, now, cancellationToken);
+        await tx.Tree.PutFileAsync(repo, new NewFile(V1Layout.ImageFile(imageId, V1Layout.AncestryFile), ancestry.Sha256, ancestry.Size, JsonMime), user, now, cancellationToken);
+        await tx.Tree.PutFileAsync(repo, new NewFile(V1Layout.ImageFile(imageId, V1Layout.ChecksumFile), checksums.Sha256, checksums.Size, JsonMime), user, now, cancellationToken);
+        await tx.Tree.PutFileAsync(repo, new NewFile(V1Layout.ImageFile(imageId, V1Layout.LayerFile), upload.LayerSha256, upload.LayerSize, "application/octet-stream", imageProperties), user, now, cancellationToken);
+        await tx.V1Uploads.DeleteAsync(repo, imageId, cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        return V1Outcome.Ok;
+    }
+
+    public async Task<IReadOnlyList<string>?> GetAncestryAsync(string repo, string imageId, CancellationToken cancellationToken)
+    {
+        await using var session = await store.OpenAsync(cancellationToken);
+        return await ReadCompleteAncestryAsync(session, repo, imageId, cancellationToken);
+    }
+
+    // ---------------------------------------------------------------- tags
+
+    /// <summary>Tag → image id; null when the repository is unknown.</summary>
+    public async Task<IReadOnlyList<(string Tag, string ImageId)>?> ListTagsAsync(string repo, V1RepositoryName name, CancellationToken cancellationToken)
+    {
+        await using var session = await store.OpenAsync(cancellationToken);
+        return await IndexExistsAsync(session, repo, name, cancellationToken)
+            ? await ReadTagsAsync(session, repo, name, cancellationToken)
+            : null;
+    }
+
+    public async Task<string?> GetTagAsync(string repo, V1RepositoryName name, string tag, CancellationToken cancellationToken)
+    {
+        if (!IsStorableTag(tag))
+        {
+            return null;
+        }
+
+        await using var session = await store.OpenAsync(cancellationToken);
+        return await ReadTagAsync(session, repo, name, tag, cancellationToken);
+    }
+
+    public async Task<V1Outcome> PutTagAsync(string repo, V1RepositoryName name, string tag, string imageId, string user, CancellationToken cancellationToken)
+    {
+        if (!IsStorableTag(tag))
+        {
+            return V1Outcome.InvalidTag;
+        }
+
+        if (!ImageId.IsValid(imageId))
+        {
+            return V1Outcome.ImageNotFound;
+        }
+
+        var tagContent = await content.PutBytesAsync(JsonSerializer.SerializeToUtf8Bytes(imageId, Compact), cancellationToken);
+        await using var tx = await store.BeginAsync(cancellationToken);
+        if ((await LookupAsync(tx, repo, imageId, cancellationToken)).Outcome != V1Outcome.Ok)
+        {
+            return V1Outcome.ImageNotFound;
+        }
+
+        if (!await IndexExistsAsync(tx, repo, name, cancellationToken))
+        {
+            await WriteIndexAsync(tx, repo, name, [], user, cancellationToken);
+        }
+
+        var properties = new Dictionary<string, IReadOnlyList<string>>
+        {
+            [DockerProperties.TagName] = [tag],
+            [DockerProperties.TagContent] = [imageId],
+        };
+        await tx.Tree.PutFileAsync(repo, new NewFile(V1Layout.Tag(name, tag), tagContent.Sha256, tagContent.Size, JsonMime, properties), user, time.GetUtcNow(), cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        return V1Outcome.Ok;
+    }
+
+    public async Task<V1Outcome> DeleteTagAsync(string repo, V1RepositoryName name, string tag, CancellationToken cancellationToken)
+    {
+        if (!IsStorableTag(tag))
+        {
+            return V1Outcome.TagNotFound;
+        }
+
+        await using var tx = await store.BeginAsync(cancellationToken);
+        if (await ReadTagAsync(tx, repo, name, tag, cancellationToken) is null)
+        {
+            return V1Outcome.TagNotFound;
+        }
+
+        await tx.Tree.DeleteAsync(repo, V1Layout.TagFolder(name, tag), cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        return V1Outcome.Ok;
+    }
+
+    /// <summary>
+    /// Deletes every tag and the index of a repository (§6.5.6). Images stay: they may be shared,
+    /// and nested repositories (<c>acme/web/sub</c>) below the folder are left alone.
+    /// </summary>
+    public async Task<V1Outcome> DeleteRepositoryAsync(string repo, V1RepositoryName name, CancellationToken cancellationToken)
+    {
+        await using var tx = await store.BeginAsync(cancellationToken);
+        if (!await IndexExistsAsync(tx, repo, name, cancellationToken))
+        {
+            return V1Outcome.RepositoryNotFound;
+        }
+
+        var folder = V1Layout.RepositoryFolder(name);
+        foreach (var tagFile in await tx.Tree.ListGrandChildrenNamedAsync(repo, folder, V1Layout.TagFile, cancellationToken))
+        {
+            await tx.Tree.DeleteAsync(repo, ItemPath.Parent(tagFile.Path), cancellationToken);
+        }
+
+        await tx.Tree.DeleteAsync(repo, V1Layout.Index(name), cancellationToken);
+        if ((await tx.Tree.ListChildrenAsync(repo, folder, cancellationToken)).Count == 0)
+        {
+            await tx.Tree.DeleteAsync(repo, folder, cancellationToken);
+        }
+
+        await tx.CommitAsync(cancellationToken);
+        return V1Outcome.Ok;
+    }
+
+    // ---------------------------------------------------------------- search
+
+    /// <summary>Every V1 repository name of <paramref name="repo"/>, ordered by name (ordinal).</summary>
+    public async Task<IReadOnlyList<V1RepositoryName>> ListRepositoriesAsync(string repo, CancellationToken cancellationToken)
+    {
+        await using var session = await store.OpenAsync(cancellationToken);
+        return [.. (await session.Tree.ListNamedAsync(repo, V1Layout.IndexFile, cancellationToken))
+            .Select(i => V1Layout.RepositoryOfIndex(i.Path))
+            .OfType<V1RepositoryName>()
+            .OrderBy(n => n.FullName, StringComparer.Ordinal)];
+    }
+
+    /// <summary>Search of §6.6: case-insensitive substring of the full name; paging by n and page.</summary>
+    public static V1SearchPage Search(IReadOnlyList<V1RepositoryName> readable, string query, int? pageSize, int? page)
+    {
+        var size = Math.Clamp(pageSize ?? 25, 1, 100);
+        var number = Math.Max(page ?? 1, 1);
+        var matches = readable.Where(n => n.FullName.Contains(query, StringComparison.OrdinalIgnoreCase)).ToList();
+        var results = matches.Skip((int)Math.Min((long)(number - 1) * size, int.MaxValue)).Take(size).Select(n => new V1SearchHit(n.FullName, "")).ToList();
+        return new V1SearchPage(matches.Count, number, size, results);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private static bool IsStorableTag(string tag) => TagName.IsValid(tag) && tag != V1Layout.IndexFile;
+
+    private async Task<V1ImageLookup> LookupAsync(IMetadataSession session, string repo, string imageId, CancellationToken cancellationToken)
+    {
+        var files = await session.Tree.ListChildrenAsync(repo, V1Layout.ImageFolder(imageId), cancellationToken);
+        var json = files.FirstOrDefault(f => f.Name == V1Layout.JsonFile);
+        var layer = files.FirstOrDefault(f => f.Name == V1Layout.LayerFile);
+        var ancestry = files.FirstOrDefault(f => f.Name == V1Layout.AncestryFile);
+        var checksums = files.FirstOrDefault(f => f.Name == V1Layout.ChecksumFile);
+        if (json?.Sha256 is null || layer?.Sha256 is null || ancestry?.Sha256 is null || checksums?.Sha256 is null)
+        {
+            return await session.V1Uploads.GetAsync(repo, imageId, cancellationToken) is null ? V1ImageLookup.NotFound : V1ImageLookup.Uploading;
+        }
+
+        var payload = (await ReadJsonAsync<string[]>(checksums.Sha256, cancellationToken))?.FirstOrDefault() ?? "";
+        return new V1ImageLookup(V1Outcome.Ok, new V1Image(imageId, json.Sha256, json.Size, layer.Sha256, layer.Size, payload, ancestry.Sha256));
+    }
+
+    private async Task<IReadOnlyList<string>?> ReadCompleteAncestryAsync(IMetadataSession session, string repo, string imageId, CancellationToken cancellationToken)
+    {
+        var item = await session.Tree.GetAsync(repo, V1Layout.ImageFile(imageId, V1Layout.AncestryFile), cancellationToken);
+        return item?.Sha256 is null ? null : await ReadJsonAsync<string[]>(item.Sha256, cancellationToken);
+    }
+
+    private static async Task<bool> IndexExistsAsync(IMetadataSession session, string repo, V1RepositoryName name, CancellationToken cancellationToken) =>
+        await session.Tree.GetAsync(repo, V1Layout.Index(name), cancellationToken) is not null;
+
+    private async Task<IReadOnlyList<string>?> ReadIndexAsync(IMetadataSession session, string repo, V1RepositoryName name, CancellationToken cancellationToken)
+    {
+        var item = await session.Tree.GetAsync(repo, V1Layout.Index(name), cancellationToken);
+        if (item?.Sha256 is null)
+        {
+            return null;
+        }
+
+        var entries = await ReadJsonAsync<IndexEntry[]>(item.Sha256, cancellationToken) ?? [];
+        return [.. entries.Select(e => e.Id)];
+    }
+
+    private async Task WriteIndexAsync(IMetadataTransaction tx, string repo, V1RepositoryName name, IReadOnlyList<string> ids, string user, CancellationToken cancellationToken)
+    {
+        var body = JsonSerializer.SerializeToUtf8Bytes(ids.Select(id => new IndexEntry(id)).ToArray(), Compact);
+        var blob = await content.PutBytesAsync(body, cancellationToken);
+        var properties = new Dictionary<string, IReadOnlyList<string>> { [DockerProperties.RepoName] = [name.FullName] };
+        await tx.Tree.PutFileAsync(repo, new NewFile(V1Layout.Index(name), blob.Sha256, blob.Size, JsonMime, properties), user, time.GetUtcNow(), cancellationToken);
+    }
+
+    private static async Task<IReadOnlyList<(string Tag, string ImageId)>> ReadTagsAsync(IMetadataSession session, string repo, V1RepositoryName name, CancellationToken cancellationToken)
+    {
+        var tags = new List<(string, string)>();
+        foreach (var file in await session.Tree.ListGrandChildrenNamedAsync(repo, V1Layout.RepositoryFolder(name), V1Layout.TagFile, cancellationToken))
+        {
+            var properties = await session.Tree.GetPropertiesAsync(repo, file.Path, cancellationToken);
+            if (properties.TryGetValue(DockerProperties.TagContent, out var ids) && ids.Count > 0)
+            {
+                tags.Add((ItemPath.Name(ItemPath.Parent(file.Path)), ids[0]));
+            }
+        }
+
+        return tags;
+    }
+
+    private static async Task<string?> ReadTagAsync(IMetadataSession session, string repo, V1RepositoryName name, string tag, CancellationToken cancellationToken)
+    {
+        var path = V1Layout.Tag(name, tag);
+        if (await session.Tree.GetAsync(repo, path, cancellationToken) is null)
+        {
+            return null;
+        }
+
+        var properties = await session.Tree.GetPropertiesAsync(repo, path, cancellationToken);
+        return properties.TryGetValue(DockerProperties.TagContent, out var ids) && ids.Count > 0 ? ids[0] : null;
+    }
+
+    private async Task<T?> ReadJsonAsync<T>(string sha256, CancellationToken cancellationToken)
+    {
+        var bytes = await content.ReadAllBytesAsync(sha256, cancellationToken)
+            ?? throw new InvalidOperationException($"Blob {sha256} is referenced but missing.");
+        return JsonSerializer.Deserialize<T>(bytes);
+    }
+
+    private sealed record IndexEntry([property: System.Text.Json.Serialization.JsonPropertyName("id")] string Id);
+}

@@ -1,0 +1,138 @@
+using Microsoft.Extensions.Options;
+using Wharf.Core.Docker.V1;
+using Wharf.Core.Naming;
+using Wharf.Core.Repositories;
+using Wharf.Core.Security;
+using Wharf.Core.Tree;
+using Wharf.Server.Auth;
+using Wharf.Server.Hosting;
+
+namespace Wharf.Server.Api.V1;
+
+/// <summary>Who called, and with which V1 token if any.</summary>
+internal sealed record V1Caller(Principal Principal, V1TokenGrant? Token);
+
+/// <summary>
+/// Authentication and authorization of every V1 route, in the order of docker-v1-protocol §5.4:
+/// invalid credentials (or a token outside its scope) → 401; missing permission → 401 anonymous,
+/// 403 authenticated; only then may the route reveal that something does not exist.
+/// </summary>
+internal sealed class V1Gate(
+    IMetadataStore store,
+    UserAuthenticator users,
+    V1Tokens tokens,
+    AccessPolicy policy,
+    V1Registry registry,
+    IOptions<WharfOptions> options,
+    ILogger<V1Gate> logger)
+{
+    /// <summary>The V1 repository a request addresses: the route's key, else the default repository.</summary>
+    public async Task<(RepositoryConfig? Repository, IResult? Failure)> ResolveRepositoryAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        var key = context.GetRouteValue("repoKey") as string ?? options.Value.Docker.DefaultRepository;
+        RepositoryConfig? repository;
+        await using (var session = await store.OpenAsync(cancellationToken))
+        {
+            repository = await session.Repositories.GetAsync(key, cancellationToken);
+        }
+
+        return repository switch
+        {
+            null => (null, V1Response.Error(V1Errors.RepositoryNotFound)),
+
+            // A V2 repository reached through /v1 answers a plain 404 (rest-api §3.1).
+            { DockerApiVersion: not DockerApiVersion.V1 } => (null, Results.NotFound()),
+            _ => (repository, null),
+        };
+    }
+
+    /// <summary>Step 1 of §5.4. On DELETE routes a token is disregarded and the caller judged as anonymous.</summary>
+    public async Task<(V1Caller? Caller, IResult? Failure)> AuthenticateAsync(HttpContext context, V1RouteKind kind, bool disregardToken, CancellationToken cancellationToken)
+    {
+        var credentials = Credentials.Parse(context.Request);
+        switch (credentials.Kind)
+        {
+            case CredentialKind.None:
+                return (new V1Caller(Principal.Anonymous, null), null);
+            case CredentialKind.Basic:
+                var (outcome, principal) = await users.LoginAsync(credentials.User, credentials.Secret, cancellationToken);
+                if (outcome == LoginOutcome.Ok)
+                {
+                    return (new V1Caller(principal!, null), null);
+                }
+
+                Log.LoginFailed(logger, credentials.User, context.Connection.RemoteIpAddress?.ToString());
+                return (null, V1Response.Error(V1Errors.RequiresAuthorization, kind));
+            case CredentialKind.Token when disregardToken:
+                return (new V1Caller(Principal.Anonymous, null), null);
+            case CredentialKind.Token:
+                if (tokens.Verify(credentials.Secret) is { } grant)
+                {
+                    var holder = grant.User.Length == 0 ? Principal.Anonymous : await users.FindActiveAsync(grant.User, cancellationToken);
+                    if (holder is not null)
+                    {
+                        return (new V1Caller(holder, grant), null);
+                    }
+                }
+
+                return (null, V1Response.Error(V1Errors.RequiresAuthorization, kind));
+            default:
+                return (null, V1Response.Error(V1Errors.RequiresAuthorization, kind));
+        }
+    }
+
+    /// <summary>Authorizes an action on a V1 repository (index and tag routes).</summary>
+    public async Task<IResult?> AuthorizeRepositoryAsync(RepositoryConfig repository, V1Caller caller, V1RepositoryName name, AccessActions needed, V1RouteKind kind, CancellationToken cancellationToken)
+    {
+        if (caller.Token is { } token && !(token.RepoKey == repository.Key && token.Repository == name.FullName && Covers(token, needed)))
+        {
+            return V1Response.Error(V1Errors.RequiresAuthorization, kind);
+        }
+
+        return await AuthorizePathAsync(repository, caller, V1Layout.RepositoryFolder(name), needed, kind, cancellationToken);
+    }
+
+    /// <summary>Authorizes an action on an image (image routes); <paramref name="imageId"/> is already validated.</summary>
+    public async Task<IResult?> AuthorizeImageAsync(RepositoryConfig repository, V1Caller caller, string imageId, AccessActions needed, CancellationToken cancellationToken)
+    {
+        if (await AuthorizePathAsync(repository, caller, V1Layout.ImageFolder(imageId), needed, V1RouteKind.Registry, cancellationToken) is { } denied)
+        {
+            return denied;
+        }
+
+        if (caller.Token is { } token)
+        {
+            var inScope = token.RepoKey == repository.Key && Covers(token, needed)
+                && V1RepositoryName.TryParse(token.Repository, out var name)
+                && await registry.RepositoryReachesImageAsync(repository.Key, name, imageId, includeTagAncestry: token.Access == V1Access.Read, cancellationToken);
+            if (!inScope)
+            {
+                return V1Response.Error(V1Errors.RequiresAuthorization);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Whether the caller may read <paramref name="name"/>, for search filtering.</summary>
+    public async Task<bool> CanReadAsync(RepositoryConfig repository, Principal principal, V1RepositoryName name, CancellationToken cancellationToken) =>
+        await policy.AllowsAsync(principal, repository, V1Layout.RepositoryFolder(name), AccessActions.Read, cancellationToken);
+
+    /// <summary>Step 2 of §5.4 on a tree path: 401 for anonymous callers, 403 for authenticated ones.</summary>
+    public async Task<IResult?> AuthorizePathAsync(RepositoryConfig repository, V1Caller caller, string path, AccessActions needed, V1RouteKind kind, CancellationToken cancellationToken)
+    {
+        if (await policy.AllowsAsync(caller.Principal, repository, path, needed, cancellationToken))
+        {
+            return null;
+        }
+
+        return caller.Principal.IsAnonymous
+            ? V1Response.Error(V1Errors.RequiresAuthorization, kind)
+            : V1Response.Error(V1Errors.AccessDenied, kind);
+    }
+
+    /// <summary>Read tokens cover reads; write tokens cover reads and deploys; no token covers deletes.</summary>
+    private static bool Covers(V1TokenGrant token, AccessActions needed) =>
+        (needed & ~(AccessActions.Read | AccessActions.Deploy)) == 0
+        && ((needed & AccessActions.Deploy) == 0 || token.Access == V1Access.Write);
+}

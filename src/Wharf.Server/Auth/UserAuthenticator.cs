@@ -1,0 +1,62 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Caching.Memory;
+using Wharf.Core.Security;
+using Wharf.Core.Tree;
+
+namespace Wharf.Server.Auth;
+
+internal enum LoginOutcome
+{
+    Ok,
+    Invalid,
+    Disabled,
+}
+
+/// <summary>
+/// Verifies user name and password against the salted PBKDF2 hashes of ASP.NET Core Identity.
+/// docker 1.x sends Basic on every request of a push, so a successful check is remembered for a
+/// minute, keyed by a SHA-256 of the secret (the secret itself is never kept).
+/// </summary>
+internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<UserRecord> hasher, IMemoryCache cache)
+{
+    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(60);
+
+    public async Task<(LoginOutcome Outcome, Principal? Principal)> LoginAsync(string user, string password, CancellationToken cancellationToken)
+    {
+        var key = "login:" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(user + "\0" + password)));
+        if (cache.TryGetValue(key, out Principal? cached) && cached is not null)
+        {
+            return (LoginOutcome.Ok, cached);
+        }
+
+        UserRecord? record;
+        await using (var session = await store.OpenAsync(cancellationToken))
+        {
+            record = await session.Users.GetAsync(user, cancellationToken);
+        }
+
+        if (record is null || hasher.VerifyHashedPassword(record, record.PasswordHash, password) == PasswordVerificationResult.Failed)
+        {
+            return (LoginOutcome.Invalid, null);
+        }
+
+        if (record.Disabled)
+        {
+            return (LoginOutcome.Disabled, null);
+        }
+
+        var principal = new Principal(record.Name, record.Admin);
+        cache.Set(key, principal, new MemoryCacheEntryOptions { AbsoluteExpirationRelativeToNow = CacheFor, Size = 1 });
+        return (LoginOutcome.Ok, principal);
+    }
+
+    /// <summary>The current principal of a user named by a token; null when the user is gone or disabled.</summary>
+    public async Task<Principal?> FindActiveAsync(string user, CancellationToken cancellationToken)
+    {
+        await using var session = await store.OpenAsync(cancellationToken);
+        var record = await session.Users.GetAsync(user, cancellationToken);
+        return record is { Disabled: false } ? new Principal(record.Name, record.Admin) : null;
+    }
+}

@@ -1,0 +1,67 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Wharf.Core.Naming;
+
+namespace Wharf.Server.Auth;
+
+internal enum V1Access
+{
+    Read,
+    Write,
+}
+
+/// <summary>What a V1 token (docker-v1-protocol §5.3) grants: one access to one repository, for one identity.</summary>
+internal sealed record V1TokenGrant(string User, string RepoKey, string Repository, V1Access Access, long ExpiresUnix);
+
+/// <summary>
+/// Issues and verifies V1 tokens. The value keeps the documented shape
+/// <c>signature=…,repository="ns/name",access=write</c>; the signature carries the signed grant
+/// (<c>base64url(json).base64url(HMAC-SHA256)</c>), so tokens need no storage and work across nodes
+/// that share the key.
+/// </summary>
+internal sealed partial class V1Tokens(byte[] key, TimeProvider time, TimeSpan lifetime)
+{
+    public string Issue(string user, string repoKey, V1RepositoryName repository, V1Access access)
+    {
+        var grant = new V1TokenGrant(user, repoKey, repository.FullName, access, time.GetUtcNow().Add(lifetime).ToUnixTimeSeconds());
+        var payload = Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(grant));
+        var signature = Base64Url.EncodeToString(HMACSHA256.HashData(key, Encoding.ASCII.GetBytes(payload)));
+        return $"signature={payload}.{signature},repository=\"{repository.FullName}\",access={(access == V1Access.Write ? "write" : "read")}";
+    }
+
+    /// <summary>The grant of a token value (after the <c>Token</c> scheme); null when forged, malformed or expired.</summary>
+    public V1TokenGrant? Verify(string value)
+    {
+        var match = SignaturePattern().Match(value);
+        if (!match.Success)
+        {
+            return null;
+        }
+
+        var payload = match.Groups["payload"].Value;
+        Span<byte> expected = stackalloc byte[32];
+        HMACSHA256.HashData(key, Encoding.ASCII.GetBytes(payload), expected);
+        Span<byte> actual = stackalloc byte[64];
+        if (!Base64Url.IsValid(match.Groups["mac"].Value) || !Base64Url.TryDecodeFromChars(match.Groups["mac"].Value, actual, out var written)
+            || !CryptographicOperations.FixedTimeEquals(actual[..written], expected))
+        {
+            return null;
+        }
+
+        try
+        {
+            var grant = JsonSerializer.Deserialize<V1TokenGrant>(Base64Url.DecodeFromChars(payload));
+            return grant is not null && grant.ExpiresUnix > time.GetUtcNow().ToUnixTimeSeconds() ? grant : null;
+        }
+        catch (Exception e) when (e is JsonException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    [GeneratedRegex(@"signature[:=]\s*""?(?<payload>[A-Za-z0-9_-]+)\.(?<mac>[A-Za-z0-9_-]+)", RegexOptions.CultureInvariant)]
+    private static partial Regex SignaturePattern();
+}

@@ -1,0 +1,52 @@
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
+using Wharf.Core.Repositories;
+using Wharf.Core.Security;
+using Wharf.Core.Tree;
+
+namespace Wharf.Server.Hosting;
+
+/// <summary>
+/// Runs before the listeners open: migrates the database and, on an empty one, creates the default
+/// repositories and the <c>admin</c> user.
+/// </summary>
+internal sealed class Bootstrap(IMetadataStore store, IPasswordHasher<UserRecord> hasher, IOptions<WharfOptions> options, ILogger<Bootstrap> logger)
+{
+    public static readonly RepositoryConfig[] DefaultRepositories =
+    [
+        new("docker-local", DockerApiVersion.V1, "Local Docker V1 repository"),
+        new("docker-v2-local", DockerApiVersion.V2, "Local Docker V2 repository"),
+    ];
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        Log.DataDir(logger, Path.GetFullPath(options.Value.DataDir));
+        await store.MigrateAsync(cancellationToken);
+        await using var tx = await store.BeginAsync(cancellationToken);
+        foreach (var repository in DefaultRepositories)
+        {
+            if (await tx.Repositories.TryCreateAsync(repository, cancellationToken))
+            {
+                Log.RepositoryCreated(logger, repository.Key, repository.DockerApiVersion.ToString());
+            }
+        }
+
+        if (await tx.Users.GetAsync("admin", cancellationToken) is null)
+        {
+            var password = options.Value.Admin.Password;
+            if (password is null)
+            {
+                password = RandomNumberGenerator.GetString("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789", 20);
+                // Printed once, to the console only (never to the log): the operator's one chance to read it.
+                Console.WriteLine($"Wharf: generated password for user 'admin': {password}");
+            }
+
+            var admin = new UserRecord("admin", "", Admin: true, Disabled: false);
+            await tx.Users.TryCreateAsync(admin with { PasswordHash = hasher.HashPassword(admin, password) }, cancellationToken);
+            Log.AdminCreated(logger);
+        }
+
+        await tx.CommitAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,26 @@
+namespace Wharf.Server.Hosting;
+
+/// <summary>Source-generated log messages with stable event ids.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "Created repository {Key} (Docker API {Version})")]
+    public static partial void RepositoryCreated(ILogger logger, string key, string version);
+
+    [LoggerMessage(2, LogLevel.Information, "Created user admin")]
+    public static partial void AdminCreated(ILogger logger);
+
+    [LoggerMessage(3, LogLevel.Information, "Wharf data directory: {DataDir}")]
+    public static partial void DataDir(ILogger logger, string dataDir);
+
+    [LoggerMessage(10, LogLevel.Warning, "Failed login for {User} from {Address}")]
+    public static partial void LoginFailed(ILogger logger, string user, string? address);
+
+    [LoggerMessage(20, LogLevel.Information, "V1 image {ImageId} pushed to {Repo} by {User}")]
+    public static partial void V1ImagePushed(ILogger logger, string imageId, string repo, string user);
+
+    [LoggerMessage(21, LogLevel.Information, "V1 tag {Repo}:{Name}:{Tag} -> {ImageId} by {User}")]
+    public static partial void V1TagSet(ILogger logger, string repo, string name, string tag, string imageId, string user);
+
+    [LoggerMessage(22, LogLevel.Information, "V1 {What} {Repo}:{Name} deleted by {User}")]
+    public static partial void V1Deleted(ILogger logger, string what, string repo, string name, string user);
+}

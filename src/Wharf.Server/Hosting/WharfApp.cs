@@ -1,0 +1,100 @@
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
+using Wharf.Core.Docker.V1;
+using Wharf.Core.Security;
+using Wharf.Core.Storage;
+using Wharf.Core.Tree;
+using Wharf.Data.Sqlite;
+using Wharf.Server.Api.Rest;
+using Wharf.Server.Api.V1;
+using Wharf.Server.Auth;
+using Wharf.Server.Http;
+
+namespace Wharf.Server.Hosting;
+
+/// <summary>Builds the Wharf web application; Program and the end-to-end tests share it.</summary>
+internal static class WharfApp
+{
+    public const string DefaultUrl = "http://127.0.0.1:8081";
+
+    /// <summary>Thrown when the settings are invalid; the message lists every problem.</summary>
+    internal sealed class InvalidSettingsException(IReadOnlyList<string> problems)
+        : Exception("Wharf cannot start because of invalid settings:" + string.Concat(problems.Select(p => Environment.NewLine + "  - " + p)))
+    {
+        public IReadOnlyList<string> Problems { get; } = problems;
+    }
+
+    /// <summary>
+    /// Creates the application, validates the settings, migrates the database and seeds defaults.
+    /// <paramref name="configure"/> lets tests add settings (in-memory configuration) before binding.
+    /// </summary>
+    public static async Task<WebApplication> BuildAsync(string[] args, Action<WebApplicationBuilder>? configure = null, CancellationToken cancellationToken = default)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        configure?.Invoke(builder);
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        var options = builder.Configuration.GetSection(WharfOptions.Section).Get<WharfOptions>() ?? new WharfOptions();
+        var problems = options.Validate();
+        if (problems.Count > 0)
+        {
+            throw new InvalidSettingsException(problems);
+        }
+
+        var dataDir = Path.GetFullPath(options.DataDir);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+
+            // Layers are unbounded and streamed; small documents are capped where they are read.
+            kestrel.Limits.MaxRequestBodySize = null;
+            kestrel.Limits.MinRequestBodyDataRate = null;
+        });
+
+        var services = builder.Services;
+        services.AddSingleton<IOptions<WharfOptions>>(Options.Create(options));
+        services.AddSingleton(TimeProvider.System);
+        services.AddMemoryCache(cache => cache.SizeLimit = 10_000);
+        services.AddSingleton<IBlobDriver>(new FileSystemBlobDriver(Path.Join(dataDir, "storage")));
+        services.AddSingleton<ContentStore>();
+        services.AddSingleton<IMetadataStore>(new SqliteMetadataStore(Path.Join(dataDir, "wharf.db")));
+        services.AddSingleton<IPasswordHasher<UserRecord>, PasswordHasher<UserRecord>>();
+        services.AddSingleton<AccessPolicy>();
+        services.AddSingleton<UserAuthenticator>();
+        services.AddSingleton<RestAuthenticator>();
+        services.AddSingleton<PublicUrls>();
+        services.AddSingleton<V1Registry>();
+        services.AddSingleton<V1Gate>();
+        services.AddSingleton<StorageAccess>();
+        services.AddSingleton<Bootstrap>();
+        services.AddSingleton(provider => new V1Tokens(
+            LoadTokenKey(provider.GetRequiredService<IMetadataStore>()),
+            provider.GetRequiredService<TimeProvider>(),
+            TimeSpan.FromSeconds(options.Docker.TokenLifetimeSeconds)));
+
+        var app = builder.Build();
+        await app.Services.GetRequiredService<Bootstrap>().RunAsync(cancellationToken);
+        _ = app.Services.GetRequiredService<V1Tokens>();
+
+        V1Endpoints.Map(app);
+        StorageEndpoints.Map(app);
+        return app;
+    }
+
+    /// <summary>The V1 token signing key lives in the database so every node of a cluster shares it.</summary>
+    private static byte[] LoadTokenKey(IMetadataStore store)
+    {
+        var task = Task.Run(async () =>
+        {
+            await using var tx = await store.BeginAsync(CancellationToken.None);
+            var value = await tx.Settings.GetOrAddAsync("v1-token-key", Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), CancellationToken.None);
+            await tx.CommitAsync(CancellationToken.None);
+            return Convert.FromBase64String(value);
+        });
+        return task.GetAwaiter().GetResult();
+    }
+}

@@ -1,0 +1,134 @@
+using System.Globalization;
+using Microsoft.Net.Http.Headers;
+using Wharf.Core.Storage;
+
+namespace Wharf.Server.Http;
+
+/// <summary>
+/// Sends a stored blob with single-range support (RFC 9110 §14): <c>bytes=a-b</c> (b clamped to the
+/// last byte), <c>bytes=a-</c> and <c>bytes=-n</c> answer 206; a start at or past the end answers
+/// 416 with <c>Content-Range: bytes */size</c> and no body. Local files go out with sendfile.
+/// </summary>
+internal static class BlobResponse
+{
+    public static async Task SendAsync(HttpContext context, ContentStore content, string sha256, long size, string contentType, CancellationToken cancellationToken)
+    {
+        var response = context.Response;
+        response.Headers.AcceptRanges = "bytes";
+        response.ContentType = contentType;
+        long offset = 0;
+        var length = size;
+        var rangeHeader = context.Request.Headers.Range.ToString();
+        if (rangeHeader.Length > 0)
+        {
+            switch (ParseRange(rangeHeader, size, out offset, out length))
+            {
+                case RangeOutcome.Unsatisfiable:
+                    response.StatusCode = StatusCodes.Status416RangeNotSatisfiable;
+                    response.Headers.ContentRange = $"bytes */{size}";
+                    response.ContentLength = 0;
+                    return;
+                case RangeOutcome.Partial:
+                    response.StatusCode = StatusCodes.Status206PartialContent;
+                    response.Headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes {offset}-{offset + length - 1}/{size}");
+                    break;
+                default:
+                    offset = 0;
+                    length = size;
+                    break;
+            }
+        }
+
+        response.ContentLength = length;
+        if (HttpMethods.IsHead(context.Request.Method) || length == 0)
+        {
+            return;
+        }
+
+        if (content.TryGetLocalPath(sha256) is { } path && File.Exists(path))
+        {
+            await response.SendFileAsync(path, offset, length, cancellationToken);
+            return;
+        }
+
+        await using var stream = await content.OpenReadAsync(sha256, offset, cancellationToken)
+            ?? throw new InvalidOperationException($"Blob {sha256} is referenced but missing.");
+        await StreamCopy.CopyAsync(stream, response.Body, length, cancellationToken);
+    }
+
+    private enum RangeOutcome
+    {
+        Ignore,
+        Partial,
+        Unsatisfiable,
+    }
+
+    private static RangeOutcome ParseRange(string header, long size, out long offset, out long length)
+    {
+        offset = 0;
+        length = size;
+        if (!RangeHeaderValue.TryParse(header, out var parsed) || !"bytes".Equals(parsed.Unit.Value, StringComparison.OrdinalIgnoreCase))
+        {
+            return RangeOutcome.Ignore;
+        }
+
+        if (parsed.Ranges.Count != 1)
+        {
+            return RangeOutcome.Unsatisfiable;
+        }
+
+        var range = parsed.Ranges.First();
+        if (range.From is { } from)
+        {
+            if (from >= size)
+            {
+                return RangeOutcome.Unsatisfiable;
+            }
+
+            var to = Math.Min(range.To ?? size - 1, size - 1);
+            if (to < from)
+            {
+                return RangeOutcome.Ignore;
+            }
+
+            offset = from;
+            length = to - from + 1;
+            return RangeOutcome.Partial;
+        }
+
+        if (range.To is { } suffix && suffix > 0 && size > 0)
+        {
+            length = Math.Min(suffix, size);
+            offset = size - length;
+            return RangeOutcome.Partial;
+        }
+
+        return RangeOutcome.Unsatisfiable;
+    }
+}
+
+internal static class StreamCopy
+{
+    public static async Task CopyAsync(Stream source, Stream destination, long count, CancellationToken cancellationToken)
+    {
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(256 * 1024);
+        try
+        {
+            while (count > 0)
+            {
+                var read = await source.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count)), cancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                count -= read;
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}

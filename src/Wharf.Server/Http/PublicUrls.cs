@@ -1,0 +1,53 @@
+using Microsoft.Extensions.Options;
+using Wharf.Server.Hosting;
+
+namespace Wharf.Server.Http;
+
+/// <summary>
+/// Every absolute URL Wharf emits is built here (rest-api §1.1), so reverse proxies, per-repository
+/// ports and host names need no change in the endpoints.
+/// </summary>
+internal sealed class PublicUrls(IOptions<WharfOptions> options)
+{
+    public const string ContextPath = "/artifactory";
+
+    /// <summary>The public base URL including the context path, without a trailing slash.</summary>
+    public string BaseUrl(HttpRequest request)
+    {
+        foreach (var header in new[] { "X-JFrog-Override-Base-Url", "X-Artifactory-Override-Base-Url" })
+        {
+            if (request.Headers[header].ToString() is { Length: > 0 } overridden
+                && Uri.TryCreate(overridden, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
+            {
+                return overridden.TrimEnd('/');
+            }
+        }
+
+        var forwardedProto = request.Headers["X-Forwarded-Proto"].ToString();
+        if (forwardedProto is "http" or "https" && request.Host.HasValue)
+        {
+            var host = request.Host.Host;
+            var port = request.Headers["X-Forwarded-Port"].ToString();
+            var authority = int.TryParse(port, out var p) && p is > 0 and < 65536 && !IsDefaultPort(forwardedProto, p) ? $"{host}:{p}" : host;
+            return $"{forwardedProto}://{authority}{ContextPath}";
+        }
+
+        if (options.Value.BaseUrl is { } configured)
+        {
+            return configured.TrimEnd('/');
+        }
+
+        return $"{request.Scheme}://{request.Host}{ContextPath}";
+    }
+
+    /// <summary>
+    /// The <c>X-Docker-Endpoints</c> value: the request's Host header verbatim, never a scheme,
+    /// path or configured URL (docker-v1-protocol §6.3.1); without one, the local address and port.
+    /// </summary>
+    public static string DockerEndpoint(HttpContext context) =>
+        context.Request.Host.HasValue
+            ? context.Request.Host.Value!
+            : $"{context.Connection.LocalIpAddress}:{context.Connection.LocalPort}";
+
+    private static bool IsDefaultPort(string scheme, int port) => (scheme, port) is ("http", 80) or ("https", 443);
+}

@@ -1,0 +1,13 @@
+using Wharf.Server.Hosting;
+
+try
+{
+    await using var app = await WharfApp.BuildAsync(args);
+    await app.RunAsync();
+    return 0;
+}
+catch (WharfApp.InvalidSettingsException e)
+{
+    await Console.Error.WriteLineAsync(e.Message);
+    return 2;
+}
