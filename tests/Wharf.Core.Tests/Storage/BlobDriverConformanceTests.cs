@@ -1,0 +1,182 @@
+using System.Security.Cryptography;
+using Wharf.Core.Storage;
+
+namespace Wharf.Core.Tests.Storage;
+
+/// <summary>
+/// The behaviour every byte-store driver must have. A driver's test class derives from this and
+/// supplies a fresh, empty driver; the S3 driver will run the same suite against a real server.
+/// </summary>
+public abstract class BlobDriverConformanceTests : IAsyncLifetime
+{
+    private IBlobDriver _driver = null!;
+
+    internal IBlobDriver Driver => _driver;
+
+    internal abstract IBlobDriver CreateDriver();
+
+    /// <summary>Every object the driver holds, to prove tests leave nothing behind.</summary>
+    protected abstract IEnumerable<string> LeftoverFiles();
+
+    public Task InitializeAsync()
+    {
+        _driver = CreateDriver();
+        return Task.CompletedTask;
+    }
+
+    public virtual Task DisposeAsync() => Task.CompletedTask;
+
+    [Fact]
+    public async Task Written_bytes_read_back_from_any_offset()
+    {
+        var data = RandomNumberGenerator.GetBytes(100_000);
+        await WriteAsync("a/b/object", data);
+
+        Assert.Equal(data, await ReadAsync("a/b/object", 0));
+        Assert.Equal(data[40_000..], await ReadAsync("a/b/object", 40_000));
+        Assert.Empty(await ReadAsync("a/b/object", 100_000));
+    }
+
+    [Fact]
+    public async Task An_uncommitted_writer_leaves_nothing()
+    {
+        await using (var writer = await Driver.CreateWriterAsync("x/partial", default))
+        {
+            await writer.WriteAsync(new byte[1000], default);
+        }
+
+        Assert.Null(await Driver.StatAsync("x/partial", default));
+        Assert.Null(await Driver.OpenReadAsync("x/partial", 0, default));
+        Assert.Empty(LeftoverFiles());
+    }
+
+    [Fact]
+    public async Task An_object_is_invisible_until_committed()
+    {
+        await using var writer = await Driver.CreateWriterAsync("x/pending", default);
+        await writer.WriteAsync(new byte[10], default);
+        Assert.Null(await Driver.StatAsync("x/pending", default));
+        await writer.CommitAsync(default);
+        Assert.Equal(10, (await Driver.StatAsync("x/pending", default))!.Size);
+    }
+
+    [Fact]
+    public async Task Empty_objects_are_objects()
+    {
+        await WriteAsync("empty", []);
+        Assert.Equal(0, (await Driver.StatAsync("empty", default))!.Size);
+        Assert.Empty(await ReadAsync("empty", 0));
+    }
+
+    [Fact]
+    public async Task Move_replaces_the_destination_atomically()
+    {
+        await WriteAsync("src", [1, 2, 3]);
+        await WriteAsync("dst", [9]);
+        await Driver.MoveAsync("src", "dst", default);
+        Assert.Null(await Driver.StatAsync("src", default));
+        Assert.Equal(new byte[] { 1, 2, 3 }, await ReadAsync("dst", 0));
+    }
+
+    [Fact]
+    public async Task Delete_of_a_missing_key_says_so()
+    {
+        Assert.False(await Driver.DeleteAsync("never/written", default));
+        await WriteAsync("once", [1]);
+        Assert.True(await Driver.DeleteAsync("once", default));
+        Assert.Null(await Driver.StatAsync("once", default));
+    }
+
+    [Fact]
+    public async Task Walk_lists_committed_objects_below_a_prefix()
+    {
+        await WriteAsync("p/one", [1]);
+        await WriteAsync("p/deep/two", [1, 2]);
+        await WriteAsync("q/three", [1]);
+        var keys = new List<string>();
+        await foreach (var stat in Driver.WalkAsync("p", default))
+        {
+            keys.Add(stat.Key);
+        }
+
+        Assert.Equal(["p/deep/two", "p/one"], keys.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Large_streams_round_trip()
+    {
+        var expected = new byte[32];
+        await using (var writer = await Driver.CreateWriterAsync("big", default))
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var chunk = new byte[1 << 20];
+            for (var i = 0; i < 48; i++)
+            {
+                RandomNumberGenerator.Fill(chunk);
+                hash.AppendData(chunk);
+                await writer.WriteAsync(chunk, default);
+            }
+
+            await writer.CommitAsync(default);
+            expected = hash.GetHashAndReset();
+        }
+
+        await using var stream = (await Driver.OpenReadAsync("big", 0, default))!;
+        Assert.Equal(expected, await SHA256.HashDataAsync(stream));
+    }
+
+    [Fact]
+    public async Task Concurrent_readers_see_the_same_bytes()
+    {
+        var data = RandomNumberGenerator.GetBytes(256 * 1024);
+        await WriteAsync("shared", data);
+        var reads = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => ReadAsync("shared", 0)));
+        Assert.All(reads, r => Assert.Equal(data, r));
+    }
+
+    [Theory]
+    [InlineData("../escape")]
+    [InlineData("/absolute")]
+    [InlineData("a/../../b")]
+    [InlineData("a//b")]
+    [InlineData("a/./b")]
+    [InlineData("trailing/")]
+    [InlineData("back\\slash")]
+    [InlineData("")]
+    public async Task Keys_that_could_escape_the_root_are_refused(string key)
+    {
+        await Assert.ThrowsAsync<ArgumentException>(() => Driver.CreateWriterAsync(key, default));
+        await Assert.ThrowsAsync<ArgumentException>(() => Driver.OpenReadAsync(key, 0, default));
+        await Assert.ThrowsAsync<ArgumentException>(() => Driver.DeleteAsync(key, default));
+    }
+
+    private async Task WriteAsync(string key, byte[] data)
+    {
+        await using var writer = await Driver.CreateWriterAsync(key, default);
+        await writer.WriteAsync(data, default);
+        await writer.CommitAsync(default);
+    }
+
+    private async Task<byte[]> ReadAsync(string key, long offset)
+    {
+        await using var stream = await Driver.OpenReadAsync(key, offset, default) ?? throw new FileNotFoundException(key);
+        using var memory = new MemoryStream();
+        await stream.CopyToAsync(memory);
+        return memory.ToArray();
+    }
+}
+
+public sealed class FileSystemBlobDriverTests : BlobDriverConformanceTests
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "wharf-fs-" + Guid.NewGuid().ToString("N"));
+
+    internal override IBlobDriver CreateDriver() => new FileSystemBlobDriver(_root);
+
+    protected override IEnumerable<string> LeftoverFiles() => Directory.EnumerateFiles(_root, "*", SearchOption.AllDirectories);
+
+    public override Task DisposeAsync()
+    {
+        Directory.Delete(_root, recursive: true);
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,216 @@
+using Wharf.Core.Docker.V1;
+using Wharf.Core.Repositories;
+using Wharf.Core.Security;
+using Wharf.Core.Tree;
+using Wharf.Data.Sqlite;
+
+namespace Wharf.Data.Tests;
+
+/// <summary>
+/// Behaviour every metadata store must have; SQLite runs it now, PostgreSQL will run the same class.
+/// Each test gets a fresh, migrated store.
+/// </summary>
+public abstract class MetadataStoreConformanceTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
+
+    internal IMetadataStore Store { get; private set; } = null!;
+
+    internal abstract IMetadataStore CreateStore();
+
+    public async Task InitializeAsync()
+    {
+        Store = CreateStore();
+        await Store.MigrateAsync(default);
+    }
+
+    public virtual Task DisposeAsync() => Task.CompletedTask;
+
+    [Fact]
+    public async Task Migrations_are_idempotent()
+    {
+        await Store.MigrateAsync(default);
+        await using var session = await Store.OpenAsync(default);
+        Assert.Empty(await session.Repositories.ListAsync(default));
+    }
+
+    [Fact]
+    public async Task Repository_keys_are_unique_case_insensitively()
+    {
+        await using var tx = await Store.BeginAsync(default);
+        Assert.True(await tx.Repositories.TryCreateAsync(new RepositoryConfig("docker-local", DockerApiVersion.V1, "d", AnonymousRead: true), default));
+        Assert.False(await tx.Repositories.TryCreateAsync(new RepositoryConfig("DOCKER-local", DockerApiVersion.V2), default));
+        await tx.CommitAsync(default);
+
+        await using var session = await Store.OpenAsync(default);
+        var stored = await session.Repositories.GetAsync("docker-local", default);
+        Assert.Equal(new RepositoryConfig("docker-local", DockerApiVersion.V1, "d", AnonymousRead: true), stored);
+    }
+
+    [Fact]
+    public async Task Files_create_their_folders_and_keep_their_properties()
+    {
+        await using (var tx = await Store.BeginAsync(default))
+        {
+            var properties = new Dictionary<string, IReadOnlyList<string>> { ["k"] = ["1", "2"], ["docker.tag.name"] = ["latest"] };
+            await tx.Tree.PutFileAsync("r", new NewFile("a/b/c.json", new string('1', 64), 10, "application/json", properties), "alice", T0, default);
+            await tx.CommitAsync(default);
+        }
+
+        await using var session = await Store.OpenAsync(default);
+        var file = await session.Tree.GetAsync("r", "a/b/c.json", default);
+        Assert.Equal(new TreeItem("r", "a/b/c.json", false, 10, new string('1', 64), "application/json", T0, "alice", T0, "alice"), file);
+        Assert.True((await session.Tree.GetAsync("r", "a/b", default))!.IsFolder);
+        Assert.True((await session.Tree.GetAsync("r", "a", default))!.IsFolder);
+        Assert.Equal(["a"], (await session.Tree.ListChildrenAsync("r", "", default)).Select(i => i.Path));
+        Assert.Equal(["a/b", "a/b/c.json"], (await session.Tree.ListDescendantsAsync("r", "a", default)).Select(i => i.Path));
+        var stored = await session.Tree.GetPropertiesAsync("r", "a/b/c.json", default);
+        Assert.Equal(["1", "2"], stored["k"]);
+        Assert.Equal(["latest"], stored["docker.tag.name"]);
+        Assert.Equal(new BlobChecksums(new string('1', 64), null, null), await session.Tree.GetChecksumsAsync(new string('1', 64), default));
+    }
+
+    [Fact]
+    public async Task Replacing_a_file_replaces_its_blob_and_properties()
+    {
+        await PutAsync("x/f", new string('1', 64), new Dictionary<string, IReadOnlyList<string>> { ["old"] = ["v"] });
+        await PutAsync("x/f", new string('2', 64), new Dictionary<string, IReadOnlyList<string>> { ["new"] = ["v"] });
+        await using var session = await Store.OpenAsync(default);
+        Assert.Equal(new string('2', 64), (await session.Tree.GetAsync("r", "x/f", default))!.Sha256);
+        Assert.Equal(["new"], (await session.Tree.GetPropertiesAsync("r", "x/f", default)).Keys);
+    }
+
+    [Fact]
+    public async Task Delete_removes_a_subtree_and_only_that()
+    {
+        await PutAsync("a/b/one", new string('1', 64));
+        await PutAsync("a/b/two", new string('2', 64));
+        await PutAsync("a/bc/three", new string('3', 64));
+        await PutAsync("a/b0", new string('4', 64));
+        await using (var tx = await Store.BeginAsync(default))
+        {
+            Assert.Equal(3, await tx.Tree.DeleteAsync("r", "a/b", default));
+            await tx.CommitAsync(default);
+        }
+
+        await using var session = await Store.OpenAsync(default);
+        Assert.Equal(["a/b0", "a/bc", "a/bc/three"], (await session.Tree.ListDescendantsAsync("r", "a", default)).Select(i => i.Path));
+        Assert.Empty(await session.Tree.GetPropertiesAsync("r", "a/b/one", default));
+    }
+
+    [Fact]
+    public async Task A_transaction_that_is_not_committed_changes_nothing()
+    {
+        await using (var tx = await Store.BeginAsync(default))
+        {
+            await tx.Tree.PutFileAsync("r", new NewFile("lost", new string('1', 64), 1, "x"), "u", T0, default);
+        }
+
+        await using var session = await Store.OpenAsync(default);
+        Assert.Null(await session.Tree.GetAsync("r", "lost", default));
+        Assert.Null(await session.Tree.GetChecksumsAsync(new string('1', 64), default));
+    }
+
+    [Fact]
+    public async Task Grandchildren_by_name_find_tag_files_of_one_repository_only()
+    {
+        await PutAsync("repositories/acme/web/_index_images.json", new string('1', 64));
+        await PutAsync("repositories/acme/web/1.0/tag.json", new string('2', 64));
+        await PutAsync("repositories/acme/web/sub/2.0/tag.json", new string('3', 64));
+        await using var session = await Store.OpenAsync(default);
+        var tags = await session.Tree.ListGrandChildrenNamedAsync("r", "repositories/acme/web", "tag.json", default);
+        Assert.Equal(["repositories/acme/web/1.0/tag.json"], tags.Select(t => t.Path));
+        Assert.Equal(["repositories/acme/web/_index_images.json"], (await session.Tree.ListNamedAsync("r", "_index_images.json", default)).Select(t => t.Path));
+    }
+
+    [Fact]
+    public async Task Legacy_checksums_are_remembered()
+    {
+        await PutAsync("f", new string('1', 64));
+        await using (var tx = await Store.BeginAsync(default))
+        {
+            await tx.Tree.SetLegacyChecksumsAsync(new string('1', 64), "s1", "m5", default);
+            await tx.CommitAsync(default);
+        }
+
+        await using var session = await Store.OpenAsync(default);
+        Assert.Equal(new BlobChecksums(new string('1', 64), "s1", "m5"), await session.Tree.GetChecksumsAsync(new string('1', 64), default));
+    }
+
+    [Fact]
+    public async Task V1_uploads_round_trip_and_delete()
+    {
+        var upload = new V1Upload("r", new string('a', 64), [1, 2, 3], null, [new string('a', 64)], null, 0, null, T0);
+        await using (var tx = await Store.BeginAsync(default))
+        {
+            await tx.V1Uploads.UpsertAsync(upload, default);
+            await tx.V1Uploads.UpsertAsync(upload with { LayerSha256 = new string('b', 64), LayerSize = 5, PayloadChecksum = "sha256:x" }, default);
+            await tx.CommitAsync(default);
+        }
+
+        await using (var session = await Store.OpenAsync(default))
+        {
+            var stored = (await session.V1Uploads.GetAsync("r", new string('a', 64), default))!;
+            Assert.Equal(new byte[] { 1, 2, 3 }, stored.Json);
+            Assert.Equal([new string('a', 64)], stored.Ancestry);
+            Assert.Equal((new string('b', 64), 5L, "sha256:x"), (stored.LayerSha256, stored.LayerSize, stored.PayloadChecksum));
+            Assert.Null(await session.V1Uploads.GetAsync("other", new string('a', 64), default));
+        }
+
+        await using (var tx = await Store.BeginAsync(default))
+        {
+            await tx.V1Uploads.DeleteAsync("r", new string('a', 64), default);
+            await tx.CommitAsync(default);
+        }
+
+        await using var after = await Store.OpenAsync(default);
+        Assert.Null(await after.V1Uploads.GetAsync("r", new string('a', 64), default));
+    }
+
+    [Fact]
+    public async Task Users_and_settings_are_created_once()
+    {
+        await using var tx = await Store.BeginAsync(default);
+        Assert.True(await tx.Users.TryCreateAsync(new UserRecord("alice", "h", false, false), default));
+        Assert.False(await tx.Users.TryCreateAsync(new UserRecord("ALICE", "h2", true, false), default));
+        Assert.Equal(new UserRecord("alice", "h", false, false), await tx.Users.GetAsync("Alice", default));
+        Assert.Equal(1, await tx.Users.CountAsync(default));
+        Assert.Equal("first", await tx.Settings.GetOrAddAsync("k", "first", default));
+        Assert.Equal("first", await tx.Settings.GetOrAddAsync("k", "second", default));
+    }
+
+    [Fact]
+    public async Task Concurrent_writers_are_serialised_without_losing_updates()
+    {
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(async i =>
+        {
+            await using var tx = await Store.BeginAsync(default);
+            await tx.Tree.PutFileAsync("r", new NewFile($"c/{i}", new string('1', 64), 1, "x"), "u", T0, default);
+            await tx.CommitAsync(default);
+        }));
+
+        await using var session = await Store.OpenAsync(default);
+        Assert.Equal(16, (await session.Tree.ListChildrenAsync("r", "c", default)).Count);
+    }
+
+    private async Task PutAsync(string path, string sha, IReadOnlyDictionary<string, IReadOnlyList<string>>? properties = null)
+    {
+        await using var tx = await Store.BeginAsync(default);
+        await tx.Tree.PutFileAsync("r", new NewFile(path, sha, 1, "application/octet-stream", properties), "u", T0, default);
+        await tx.CommitAsync(default);
+    }
+}
+
+public sealed class SqliteMetadataStoreTests : MetadataStoreConformanceTests
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "wharf-db-" + Guid.NewGuid().ToString("N"));
+
+    internal override IMetadataStore CreateStore() => new SqliteMetadataStore(Path.Combine(_dir, "wharf.db"));
+
+    public override Task DisposeAsync()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_dir, recursive: true);
+        return Task.CompletedTask;
+    }
+}
