@@ -1,0 +1,96 @@
+using System.Net.Http.Headers;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Wharf.Core.Repositories;
+using Wharf.Core.Security;
+using Wharf.Core.Tree;
+using Wharf.Server.Hosting;
+
+namespace Wharf.Server.Tests.Support;
+
+/// <summary>
+/// A real Wharf on a real Kestrel listener at 127.0.0.1 (ephemeral port), with its own data
+/// directory and SQLite database, removed on dispose.
+/// </summary>
+public sealed class WharfServer : IAsyncLifetime
+{
+    public const string AdminPassword = "admin-password-1";
+    public const string AlicePassword = "alice-password-1";
+
+    private WebApplication? _app;
+
+    public string DataDir { get; } = Path.Combine(Path.GetTempPath(), "wharf-e2e-" + Guid.NewGuid().ToString("N"));
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    internal IServiceProvider Services => _app!.Services;
+
+    public async Task InitializeAsync()
+    {
+        _app = await WharfApp.BuildAsync([], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["urls"] = "http://127.0.0.1:0",
+                ["Wharf:DataDir"] = DataDir,
+                ["Wharf:Admin:Password"] = AdminPassword,
+                ["Logging:LogLevel:Default"] = "Warning",
+            });
+        });
+        await _app.StartAsync();
+        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        BaseAddress = new Uri(address);
+
+        // Fixtures every suite may use: a plain user and repositories with other settings.
+        await using var tx = await Store.BeginAsync(default);
+        var hasher = Services.GetRequiredService<IPasswordHasher<UserRecord>>();
+        var alice = new UserRecord("alice", "", false, false);
+        await tx.Users.TryCreateAsync(alice with { PasswordHash = hasher.HashPassword(alice, AlicePassword) }, default);
+        var disabled = new UserRecord("mallory", "", false, true);
+        await tx.Users.TryCreateAsync(disabled with { PasswordHash = hasher.HashPassword(disabled, AlicePassword) }, default);
+        await tx.Repositories.TryCreateAsync(new RepositoryConfig("docker-public", DockerApiVersion.V1, "public", AnonymousRead: true), default);
+        await tx.CommitAsync(default);
+    }
+
+    internal IMetadataStore Store => Services.GetRequiredService<IMetadataStore>();
+
+    public async Task DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (Directory.Exists(DataDir))
+        {
+            Directory.Delete(DataDir, recursive: true);
+        }
+    }
+
+    public HttpClient Client(string? user = null, string? password = null)
+    {
+        var client = new HttpClient(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false }) { BaseAddress = BaseAddress };
+        if (user is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = Basic(user, password ?? "");
+        }
+
+        return client;
+    }
+
+    public HttpClient Admin() => Client("admin", AdminPassword);
+
+    public static AuthenticationHeaderValue Basic(string user, string password) =>
+        new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
+
+    /// <summary>Every file below the data directory, to prove a request wrote nothing outside it (or at all).</summary>
+    public IReadOnlyList<string> StoredFiles() =>
+        [.. Directory.EnumerateFiles(Path.Combine(DataDir, "storage"), "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)];
+}
