@@ -32,7 +32,10 @@ internal sealed partial class V1Tokens(byte[] key, TimeProvider time, TimeSpan l
         return $"signature={payload}.{signature},repository=\"{repository.FullName}\",access={(access == V1Access.Write ? "write" : "read")}";
     }
 
-    /// <summary>The grant of a token value (after the <c>Token</c> scheme); null when forged, malformed or expired.</summary>
+    /// <summary>
+    /// The grant of a token value (after the <c>Token</c> scheme); null when forged, malformed,
+    /// expired, or when its readable <c>repository</c>/<c>access</c> fields disagree with the signed grant.
+    /// </summary>
     public V1TokenGrant? Verify(string value)
     {
         var match = SignaturePattern().Match(value);
@@ -54,13 +57,37 @@ internal sealed partial class V1Tokens(byte[] key, TimeProvider time, TimeSpan l
         try
         {
             var grant = JsonSerializer.Deserialize<V1TokenGrant>(Base64Url.DecodeFromChars(payload));
-            return grant is not null && grant.ExpiresUnix > time.GetUtcNow().ToUnixTimeSeconds() ? grant : null;
+            return grant is not null && grant.ExpiresUnix > time.GetUtcNow().ToUnixTimeSeconds()
+                && ReadableFieldsMatch(value, grant) ? grant : null;
         }
         catch (Exception e) when (e is JsonException or FormatException)
         {
             return null;
         }
     }
+
+    private static bool ReadableFieldsMatch(string value, V1TokenGrant grant)
+    {
+        foreach (Match field in FieldPattern().Matches(value))
+        {
+            var expected = field.Groups["key"].Value switch
+            {
+                "repository" => grant.Repository,
+                "access" => grant.Access == V1Access.Write ? "write" : "read",
+                _ => null,
+            };
+            if (expected is not null && field.Groups["value"].Value != expected)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The reference server's lenient field syntax (docker-v1-protocol §5.3).</summary>
+    [GeneratedRegex(@"(?<key>\w+)[:=][\s""]?(?<value>[^"",]+)""?", RegexOptions.CultureInvariant)]
+    private static partial Regex FieldPattern();
 
     [GeneratedRegex(@"signature[:=]\s*""?(?<payload>[A-Za-z0-9_-]+)\.(?<mac>[A-Za-z0-9_-]+)", RegexOptions.CultureInvariant)]
     private static partial Regex SignaturePattern();

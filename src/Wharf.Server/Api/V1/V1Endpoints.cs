@@ -34,10 +34,10 @@ internal static partial class V1Endpoints
             var v1 = app.MapGroup(prefix).AddEndpointFilter(CommonHeaders);
             v1.MapGet("/_ping", Ping);
             v1.MapGet("/", () => V1Response.Json(200, new Dictionary<string, string>()));
+
+            // Routing matches "/users" and "/users/" alike; self-registration is not supported (§5.5).
             v1.MapGet("/users", LoginAsync);
-            v1.MapGet("/users/", LoginAsync);
             v1.MapPost("/users", () => V1Response.Error(V1Errors.RequiresAuthorization, V1RouteKind.Index));
-            v1.MapPost("/users/", () => V1Response.Error(V1Errors.RequiresAuthorization, V1RouteKind.Index));
             v1.MapPut("/users/{username}/", () => V1Response.Error(V1Errors.RequiresAuthorization, V1RouteKind.Index));
             v1.MapGet("/images/{id}/json", GetImageJsonAsync);
             v1.MapPut("/images/{id}/json", PutImageJsonAsync);
