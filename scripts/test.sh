@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs every Wharf test on a Debian machine with the .NET 10 SDK: installs what the tests need
+# (idempotent), restores, builds, runs all test projects, and ends with "N passed, M failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+OUT="$ROOT/.test-out"
+rm -rf "$OUT"
+mkdir -p "$OUT"
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Debian packages the tests use: node and npm run the second V1 client.
+need=()
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
+if [ ${#need[@]} -gt 0 ]; then
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+fi
+
+# The npm client under test (docker-registry-client 3.4.0), pinned by package-lock.json.
+(cd tests/node-client && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+
+# Never let a proxy carry loopback test traffic.
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+export NO_PROXY='*' no_proxy='*'
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+dotnet build Wharf.slnx -c Release --nologo -v quiet
+status=0
+dotnet test Wharf.slnx -c Release --no-build --nologo \
+  --logger "trx" --results-directory "$OUT" -- RunConfiguration.TreatNoTestsAsError=true || status=$?
+
+passed=0; failed=0
+for trx in "$OUT"/*.trx; do
+  [ -e "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<< "$counters")
+  f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<< "$counters")
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+done
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  # The run failed without a failed test (build break, crashed host): count it as one failure.
+  failed=1
+fi
+echo "$passed passed, $failed failed"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
