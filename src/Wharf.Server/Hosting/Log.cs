@@ -23,4 +23,7 @@ internal static partial class Log
 
     [LoggerMessage(22, LogLevel.Information, "V1 {What} {Repo}:{Name} deleted by {User}")]
     public static partial void V1Deleted(ILogger logger, string what, string repo, string name, string user);
+
+    [LoggerMessage(90, LogLevel.Error, "Unhandled exception on {Method} {Path}")]
+    public static partial void Unhandled(ILogger logger, string method, string path, Exception? exception);
 }

@@ -80,6 +80,7 @@ internal static class WharfApp
         await app.Services.GetRequiredService<Bootstrap>().RunAsync(cancellationToken);
         _ = app.Services.GetRequiredService<V1Tokens>();
 
+        app.UseWharfErrorBodies();
         V1Endpoints.Map(app);
         StorageEndpoints.Map(app);
         return app;

@@ -50,10 +50,10 @@ internal static partial class V1Endpoints
         }
 
         // §4.2: a V1 registry answers everything below /v2 with a plain 404 and no V2 header.
-        app.Map("/v2", () => Results.NotFound());
-        app.Map("/v2/{**rest}", () => Results.NotFound());
-        app.Map("/artifactory/api/docker/{repoKey}/v2/{**rest}", () => Results.NotFound());
-        app.Map("/api/docker/{repoKey}/v2/{**rest}", () => Results.NotFound());
+        app.Map("/v2", () => ErrorBodies.PlainNotFound);
+        app.Map("/v2/{**rest}", () => ErrorBodies.PlainNotFound);
+        app.Map("/artifactory/api/docker/{repoKey}/v2/{**rest}", () => ErrorBodies.PlainNotFound);
+        app.Map("/api/docker/{repoKey}/v2/{**rest}", () => ErrorBodies.PlainNotFound);
     }
 
     private static ValueTask<object?> CommonHeaders(EndpointFilterInvocationContext context, EndpointFilterDelegate next)

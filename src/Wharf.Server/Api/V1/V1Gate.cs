@@ -6,6 +6,7 @@ using Wharf.Core.Security;
 using Wharf.Core.Tree;
 using Wharf.Server.Auth;
 using Wharf.Server.Hosting;
+using Wharf.Server.Http;
 
 namespace Wharf.Server.Api.V1;
 
@@ -41,7 +42,7 @@ internal sealed class V1Gate(
             null => (null, V1Response.Error(V1Errors.RepositoryNotFound)),
 
             // A V2 repository reached through /v1 answers a plain 404 (rest-api §3.1).
-            { DockerApiVersion: not DockerApiVersion.V1 } => (null, Results.NotFound()),
+            { DockerApiVersion: not DockerApiVersion.V1 } => (null, ErrorBodies.PlainNotFound),
             _ => (repository, null),
         };
     }
