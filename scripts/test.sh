@@ -40,6 +40,11 @@ for trx in "$OUT"/*.trx; do
   f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<< "$counters")
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 done
+# Style is part of the build's contract: a formatting drift counts as one failed check.
+if ! dotnet format Wharf.slnx --verify-no-changes -v quiet; then
+  echo "dotnet format --verify-no-changes found changes; run 'dotnet format Wharf.slnx'" >&2
+  failed=$((failed + 1)); status=1
+fi
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   # The run failed without a failed test (build break, crashed host): count it as one failure.
   failed=1

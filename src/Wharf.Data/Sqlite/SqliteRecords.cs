@@ -77,8 +77,15 @@ internal sealed class SqliteV1UploadRecords(Db db) : IV1UploadRecords
             """,
             new
             {
-                upload.Repo, upload.ImageId, upload.Json, upload.Parent, ancestry = JsonSerializer.Serialize(upload.Ancestry),
-                upload.LayerSha256, upload.LayerSize, upload.PayloadChecksum, updated = upload.Updated.ToUnixTimeMilliseconds(),
+                upload.Repo,
+                upload.ImageId,
+                upload.Json,
+                upload.Parent,
+                ancestry = JsonSerializer.Serialize(upload.Ancestry),
+                upload.LayerSha256,
+                upload.LayerSize,
+                upload.PayloadChecksum,
+                updated = upload.Updated.ToUnixTimeMilliseconds(),
             },
             cancellationToken);
 
