@@ -25,20 +25,23 @@ internal sealed class ContentStore(IBlobDriver driver)
     {
         var uploadKey = StoragePaths.Upload(Guid.NewGuid());
         using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+
+        // Two buffers: while one is hashed and written, the next is read from the source, so the
+        // network, the hashes and the disk work at the same time. Each read fills a whole buffer,
+        // keeping writes large and few.
+        var current = ArrayPool<byte>.Shared.Rent(BufferSize);
+        var next = ArrayPool<byte>.Shared.Rent(BufferSize);
         long total = 0;
+        Task<int> reading = Task.FromResult(0);
         try
         {
             await using (var writer = await driver.CreateWriterAsync(uploadKey, cancellationToken))
             {
+                reading = FillAsync(source, current, cancellationToken);
                 while (true)
                 {
-                    int read;
-                    try
-                    {
-                        read = await source.ReadAsync(buffer.AsMemory(0, BufferSize), cancellationToken);
-                    }
-                    catch (IOException)
+                    var read = await reading;
+                    if (read < 0)
                     {
                         return PutBlobResult.SourceFailed;
                     }
@@ -54,11 +57,13 @@ internal sealed class ContentStore(IBlobDriver driver)
                         return PutBlobResult.TooLarge;
                     }
 
-                    var chunk = buffer.AsMemory(0, read);
+                    reading = read < BufferSize ? Task.FromResult(0) : FillAsync(source, next, cancellationToken);
+                    var chunk = current.AsMemory(0, read);
                     var write = writer.WriteAsync(chunk, cancellationToken);
                     sha256.AppendData(chunk.Span);
                     alsoHash?.AppendData(chunk.Span);
                     await write;
+                    (current, next) = (next, current);
                 }
 
                 await writer.CommitAsync(cancellationToken);
@@ -66,12 +71,28 @@ internal sealed class ContentStore(IBlobDriver driver)
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            // A failed write may leave a read in flight into a pooled buffer; let it finish first.
+            await ((Task)reading).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            ArrayPool<byte>.Shared.Return(current);
+            ArrayPool<byte>.Shared.Return(next);
         }
 
         var hex = Sha256Hex.Format(sha256.GetHashAndReset());
         await PublishAsync(uploadKey, hex, cancellationToken);
         return new PutBlobResult(new StoredBlob(hex, total), PutBlobFailure.None);
+    }
+
+    /// <summary>Reads until <paramref name="buffer"/> is full or the source ends; -1 when the source fails.</summary>
+    private static async Task<int> FillAsync(Stream source, byte[] buffer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await source.ReadAtLeastAsync(buffer.AsMemory(0, BufferSize), BufferSize, throwOnEndOfStream: false, cancellationToken);
+        }
+        catch (IOException)
+        {
+            return -1;
+        }
     }
 
     public async Task<StoredBlob> PutBytesAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)

@@ -10,9 +10,15 @@ namespace Wharf.Data.Sqlite;
 /// Metadata in one SQLite file, WAL mode: readers never block the single writer, and writers queue
 /// on <c>BEGIN IMMEDIATE</c> with the connection's busy timeout.
 /// </summary>
-internal sealed class SqliteMetadataStore : IMetadataStore
+internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
 {
     private readonly string _connectionString;
+
+    /// <summary>
+    /// Queues this process's writers without polling: SQLite admits one writer, and
+    /// Microsoft.Data.Sqlite answers a busy database by sleeping and retrying.
+    /// </summary>
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
 
     public SqliteMetadataStore(string databasePath)
     {
@@ -25,6 +31,8 @@ internal sealed class SqliteMetadataStore : IMetadataStore
             DefaultTimeout = 60,
         }.ToString();
     }
+
+    public void Dispose() => _writeGate.Dispose();
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {
@@ -42,21 +50,29 @@ internal sealed class SqliteMetadataStore : IMetadataStore
     }
 
     public async Task<IMetadataSession> OpenAsync(CancellationToken cancellationToken) =>
-        new SqliteSession(await OpenConnectionAsync(cancellationToken), null);
+        new SqliteSession(await OpenConnectionAsync(cancellationToken), null, null);
 
     public async Task<IMetadataTransaction> BeginAsync(CancellationToken cancellationToken)
     {
-        var connection = await OpenConnectionAsync(cancellationToken);
+        await _writeGate.WaitAsync(cancellationToken);
+        SqliteConnection? connection = null;
         try
         {
+            connection = await OpenConnectionAsync(cancellationToken);
+
             // Microsoft.Data.Sqlite begins non-deferred transactions with BEGIN IMMEDIATE, so the
             // write lock is taken up front and a read-then-write never fails with SQLITE_BUSY.
             var transaction = connection.BeginTransaction(deferred: false);
-            return new SqliteSession(connection, transaction);
+            return new SqliteSession(connection, transaction, _writeGate);
         }
         catch
         {
-            await connection.DisposeAsync();
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
+
+            _writeGate.Release();
             throw;
         }
     }
@@ -73,11 +89,13 @@ internal sealed class SqliteMetadataStore : IMetadataStore
     {
         private readonly SqliteConnection _connection;
         private readonly SqliteTransaction? _transaction;
+        private SemaphoreSlim? _writeGate;
 
-        public SqliteSession(SqliteConnection connection, SqliteTransaction? transaction)
+        public SqliteSession(SqliteConnection connection, SqliteTransaction? transaction, SemaphoreSlim? writeGate)
         {
             _connection = connection;
             _transaction = transaction;
+            _writeGate = writeGate;
             var db = new Db(connection, transaction);
             Repositories = new SqliteRepositoryRecords(db);
             Tree = new SqliteTreeRecords(db);
@@ -107,6 +125,7 @@ internal sealed class SqliteMetadataStore : IMetadataStore
             }
 
             await _connection.DisposeAsync();
+            Interlocked.Exchange(ref _writeGate, null)?.Release();
         }
     }
 }

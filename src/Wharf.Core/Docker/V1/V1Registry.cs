@@ -25,17 +25,36 @@ internal sealed class V1Registry(IMetadataStore store, ContentStore content, Tim
     /// <summary>Push start: creates the repository if needed and merges the announced ids into its index.</summary>
     public async Task AnnounceAsync(string repo, V1RepositoryName name, IReadOnlyList<string> imageIds, string user, CancellationToken cancellationToken)
     {
-        await using var tx = await store.BeginAsync(cancellationToken);
-        var existing = await ReadIndexAsync(tx, repo, name, cancellationToken) ?? [];
-        var merged = existing.ToList();
-        var known = new HashSet<string>(existing, StringComparer.Ordinal);
-        merged.AddRange(imageIds.Where(known.Add));
-        if (merged.Count != existing.Count || !await IndexExistsAsync(tx, repo, name, cancellationToken))
+        // Optimistic: merge and write the new index blob outside the write lock (blobs are fsync'd),
+        // then commit only if nobody changed the index meanwhile; otherwise merge again.
+        while (true)
         {
-            await WriteIndexAsync(tx, repo, name, merged, user, cancellationToken);
-        }
+            TreeItem? before;
+            IReadOnlyList<string> existing;
+            await using (var session = await store.OpenAsync(cancellationToken))
+            {
+                before = await session.Tree.GetAsync(repo, V1Layout.Index(name), cancellationToken);
+                existing = await ReadIndexAsync(session, repo, name, cancellationToken) ?? [];
+            }
 
-        await tx.CommitAsync(cancellationToken);
+            var known = new HashSet<string>(existing, StringComparer.Ordinal);
+            var merged = existing.Concat(imageIds.Where(known.Add)).ToList();
+            if (before is not null && merged.Count == existing.Count)
+            {
+                return;
+            }
+
+            var blob = await WriteIndexBlobAsync(merged, cancellationToken);
+            await using var tx = await store.BeginAsync(cancellationToken);
+            if ((await tx.Tree.GetAsync(repo, V1Layout.Index(name), cancellationToken))?.Sha256 != before?.Sha256)
+            {
+                continue;
+            }
+
+            await PutIndexAsync(tx, repo, name, blob, user, cancellationToken);
+            await tx.CommitAsync(cancellationToken);
+            return;
+        }
     }
 
     /// <summary>The repository's index image list; null when the repository is unknown.</summary>
@@ -196,13 +215,16 @@ internal sealed class V1Registry(IMetadataStore store, ContentStore content, Tim
     /// <summary>PUT checksum (§6.4.4 steps 3–7): verifies the payload checksum and publishes the image.</summary>
     public async Task<V1Outcome> PutChecksumAsync(string repo, string imageId, string payloadChecksum, string? tarSum, string user, CancellationToken cancellationToken)
     {
-        await using var tx = await store.BeginAsync(cancellationToken);
-        var upload = await tx.V1Uploads.GetAsync(repo, imageId, cancellationToken);
-        if (upload is null)
+        V1Upload? upload;
+        await using (var session = await store.OpenAsync(cancellationToken))
         {
-            return (await LookupAsync(tx, repo, imageId, cancellationToken)).Outcome == V1Outcome.Ok
-                ? V1Outcome.CannotSetChecksum
-                : V1Outcome.ImageNotFound;
+            upload = await session.V1Uploads.GetAsync(repo, imageId, cancellationToken);
+            if (upload is null)
+            {
+                return (await LookupAsync(session, repo, imageId, cancellationToken)).Outcome == V1Outcome.Ok
+                    ? V1Outcome.CannotSetChecksum
+                    : V1Outcome.ImageNotFound;
+            }
         }
 
         if (upload.LayerSha256 is null || upload.PayloadChecksum is null
@@ -212,10 +234,21 @@ internal sealed class V1Registry(IMetadataStore store, ContentStore content, Tim
             return V1Outcome.ChecksumMismatch;
         }
 
-        // Content first: the small files are durable before the rows that name them commit.
+        // Content first, outside the write lock: the small files are durable before the rows that name them commit.
         var json = await content.PutBytesAsync(upload.Json, cancellationToken);
         var ancestry = await content.PutBytesAsync(JsonSerializer.SerializeToUtf8Bytes(upload.Ancestry, Compact), cancellationToken);
         var checksums = await content.PutBytesAsync(JsonSerializer.SerializeToUtf8Bytes(new[] { upload.PayloadChecksum }, Compact), cancellationToken);
+
+        await using var tx = await store.BeginAsync(cancellationToken);
+        var current = await tx.V1Uploads.GetAsync(repo, imageId, cancellationToken);
+        if (current is null || current.LayerSha256 != upload.LayerSha256 || current.PayloadChecksum != upload.PayloadChecksum
+            || !current.Json.AsSpan().SequenceEqual(upload.Json))
+        {
+            // Completed or re-sent by a concurrent push meanwhile; answer as if it had come first.
+            return current is null && (await LookupAsync(tx, repo, imageId, cancellationToken)).Outcome == V1Outcome.Ok
+                ? V1Outcome.CannotSetChecksum
+                : V1Outcome.ChecksumMismatch;
+        }
 
         var now = time.GetUtcNow();
         var folder = V1Layout.ImageFolder(imageId);
@@ -282,6 +315,7 @@ internal sealed class V1Registry(IMetadataStore store, ContentStore content, Tim
         }
 
         var tagContent = await content.PutBytesAsync(JsonSerializer.SerializeToUtf8Bytes(imageId, Compact), cancellationToken);
+        var emptyIndex = await WriteIndexBlobAsync([], cancellationToken);
         await using var tx = await store.BeginAsync(cancellationToken);
         if ((await LookupAsync(tx, repo, imageId, cancellationToken)).Outcome != V1Outcome.Ok)
         {
@@ -290,7 +324,7 @@ internal sealed class V1Registry(IMetadataStore store, ContentStore content, Tim
 
         if (!await IndexExistsAsync(tx, repo, name, cancellationToken))
         {
-            await WriteIndexAsync(tx, repo, name, [], user, cancellationToken);
+            await PutIndexAsync(tx, repo, name, emptyIndex, user, cancellationToken);
         }
 
         var properties = new Dictionary<string, IReadOnlyList<string>>
@@ -412,10 +446,11 @@ internal sealed class V1Registry(IMetadataStore store, ContentStore content, Tim
         return [.. entries.Select(e => e.Id)];
     }
 
-    private async Task WriteIndexAsync(IMetadataTransaction tx, string repo, V1RepositoryName name, IReadOnlyList<string> ids, string user, CancellationToken cancellationToken)
+    private Task<StoredBlob> WriteIndexBlobAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken) =>
+        content.PutBytesAsync(JsonSerializer.SerializeToUtf8Bytes(ids.Select(id => new IndexEntry(id)).ToArray(), Compact), cancellationToken);
+
+    private async Task PutIndexAsync(IMetadataTransaction tx, string repo, V1RepositoryName name, StoredBlob blob, string user, CancellationToken cancellationToken)
     {
-        var body = JsonSerializer.SerializeToUtf8Bytes(ids.Select(id => new IndexEntry(id)).ToArray(), Compact);
-        var blob = await content.PutBytesAsync(body, cancellationToken);
         var properties = new Dictionary<string, IReadOnlyList<string>> { [DockerProperties.RepoName] = [name.FullName] };
         await tx.Tree.PutFileAsync(repo, new NewFile(V1Layout.Index(name), blob.Sha256, blob.Size, JsonMime, properties), user, time.GetUtcNow(), cancellationToken);
     }
