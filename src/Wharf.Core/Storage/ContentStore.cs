@@ -14,8 +14,6 @@ internal sealed class ContentStore(IBlobDriver driver)
     /// <summary>Copy buffer: large enough for few syscalls, pooled so no layer is ever held whole.</summary>
     private const int BufferSize = 1 << 20;
 
-    public IBlobDriver Driver => driver;
-
     /// <summary>
     /// Streams <paramref name="source"/> into the store. <paramref name="alsoHash"/>, when given,
     /// sees exactly the same bytes (used for V1 payload checksums). A source that fails mid-way

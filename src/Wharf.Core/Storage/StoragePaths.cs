@@ -29,11 +29,4 @@ internal static class StoragePaths
     }
 
     public static string Upload(Guid uploadId) => $"{UploadsRoot}/{uploadId:N}";
-
-    /// <summary>The digest a blob key names, or null when <paramref name="key"/> is not a blob key.</summary>
-    public static string? DigestOfBlobKey(string key)
-    {
-        var name = key[(key.LastIndexOf('/') + 1)..];
-        return key.StartsWith(BlobsRoot + "/", StringComparison.Ordinal) && Sha256Hex.IsValid(name) ? name : null;
-    }
 }

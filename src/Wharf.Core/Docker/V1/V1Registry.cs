@@ -176,16 +176,10 @@ internal sealed class V1Registry(IMetadataStore store, ContentStore content, Tim
     /// </summary>
     public async Task<V1Outcome> PutLayerAsync(string repo, string imageId, Stream body, CancellationToken cancellationToken)
     {
-        V1Upload? upload;
-        await using (var session = await store.OpenAsync(cancellationToken))
+        var (upload, absent) = await FindUploadAsync(repo, imageId, whenComplete: V1Outcome.ImageExists, cancellationToken);
+        if (upload is null)
         {
-            upload = await session.V1Uploads.GetAsync(repo, imageId, cancellationToken);
-            if (upload is null)
-            {
-                return (await LookupAsync(session, repo, imageId, cancellationToken)).Outcome == V1Outcome.Ok
-                    ? V1Outcome.ImageExists
-                    : V1Outcome.ImageNotFound;
-            }
+            return absent;
         }
 
         using var payload = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -215,16 +209,10 @@ internal sealed class V1Registry(IMetadataStore store, ContentStore content, Tim
     /// <summary>PUT checksum (§6.4.4 steps 3–7): verifies the payload checksum and publishes the image.</summary>
     public async Task<V1Outcome> PutChecksumAsync(string repo, string imageId, string payloadChecksum, string? tarSum, string user, CancellationToken cancellationToken)
     {
-        V1Upload? upload;
-        await using (var session = await store.OpenAsync(cancellationToken))
+        var (upload, absent) = await FindUploadAsync(repo, imageId, whenComplete: V1Outcome.CannotSetChecksum, cancellationToken);
+        if (upload is null)
         {
-            upload = await session.V1Uploads.GetAsync(repo, imageId, cancellationToken);
-            if (upload is null)
-            {
-                return (await LookupAsync(session, repo, imageId, cancellationToken)).Outcome == V1Outcome.Ok
-                    ? V1Outcome.CannotSetChecksum
-                    : V1Outcome.ImageNotFound;
-            }
+            return absent;
         }
 
         if (upload.LayerSha256 is null || upload.PayloadChecksum is null
@@ -272,12 +260,6 @@ internal sealed class V1Registry(IMetadataStore store, ContentStore content, Tim
         await tx.V1Uploads.DeleteAsync(repo, imageId, cancellationToken);
         await tx.CommitAsync(cancellationToken);
         return V1Outcome.Ok;
-    }
-
-    public async Task<IReadOnlyList<string>?> GetAncestryAsync(string repo, string imageId, CancellationToken cancellationToken)
-    {
-        await using var session = await store.OpenAsync(cancellationToken);
-        return await ReadCompleteAncestryAsync(session, repo, imageId, cancellationToken);
     }
 
     // ---------------------------------------------------------------- tags
@@ -406,6 +388,22 @@ internal sealed class V1Registry(IMetadataStore store, ContentStore content, Tim
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /// <summary>
+    /// The image's upload record; without one, <paramref name="whenComplete"/> if the image is
+    /// complete (§9: COMPLETE is immutable) or ImageNotFound if it was never started.
+    /// </summary>
+    private async Task<(V1Upload? Upload, V1Outcome Absent)> FindUploadAsync(string repo, string imageId, V1Outcome whenComplete, CancellationToken cancellationToken)
+    {
+        await using var session = await store.OpenAsync(cancellationToken);
+        var upload = await session.V1Uploads.GetAsync(repo, imageId, cancellationToken);
+        if (upload is not null)
+        {
+            return (upload, V1Outcome.Ok);
+        }
+
+        return (null, (await LookupAsync(session, repo, imageId, cancellationToken)).Outcome == V1Outcome.Ok ? whenComplete : V1Outcome.ImageNotFound);
+    }
 
     private static bool IsStorableTag(string tag) => TagName.IsValid(tag) && tag != V1Layout.IndexFile;
 

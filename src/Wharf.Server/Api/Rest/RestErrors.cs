@@ -19,8 +19,6 @@ internal static class RestErrors
 
     public static IResult Unauthorized() => Write(401, "Authentication is required.");
 
-    public static IResult Forbidden() => Write(403, "Forbidden.");
-
     private sealed class WithHeader(IResult inner, string name, string value) : IResult
     {
         public Task ExecuteAsync(HttpContext httpContext)

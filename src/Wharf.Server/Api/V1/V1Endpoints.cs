@@ -93,14 +93,8 @@ internal static partial class V1Endpoints
     // ---------------------------------------------------------------- §6.4 images
 
     private static Task<IResult> GetImageJsonAsync(HttpContext context, string id, V1Gate gate, V1Registry registry, ContentStore content, CancellationToken cancellationToken) =>
-        WithImageAsync(context, id, AccessActions.Read, gate, cancellationToken, async (repository, _) =>
+        WithCompleteImageAsync(context, id, gate, registry, cancellationToken, async image =>
         {
-            var lookup = await registry.GetImageAsync(repository.Key, id, cancellationToken);
-            if (lookup.Image is not { } image)
-            {
-                return V1Response.Error(V1Errors.For(lookup.Outcome));
-            }
-
             var json = await content.ReadAllBytesAsync(image.JsonSha256, cancellationToken)
                 ?? throw new InvalidOperationException($"Blob {image.JsonSha256} is referenced but missing.");
             return V1Response.Raw(json,
@@ -155,31 +149,28 @@ internal static partial class V1Endpoints
         });
 
     private static Task<IResult> GetLayerAsync(HttpContext context, string id, V1Gate gate, V1Registry registry, ContentStore content, CancellationToken cancellationToken) =>
-        WithImageAsync(context, id, AccessActions.Read, gate, cancellationToken, async (repository, _) =>
+        WithCompleteImageAsync(context, id, gate, registry, cancellationToken, async image =>
         {
-            var lookup = await registry.GetImageAsync(repository.Key, id, cancellationToken);
-            if (lookup.Image is not { } image)
-            {
-                return V1Response.Error(V1Errors.For(lookup.Outcome));
-            }
-
-            context.Response.Headers["X-Docker-Registry-Version"] = RegistryVersion;
+            // Layers of a complete image never change (§9).
             context.Response.Headers.CacheControl = "public, max-age=31536000";
             await BlobResponse.SendAsync(context, content, image.LayerSha256, image.LayerSize, "application/octet-stream", cancellationToken);
             return Results.Empty;
         });
 
     private static Task<IResult> GetAncestryAsync(HttpContext context, string id, V1Gate gate, V1Registry registry, ContentStore content, CancellationToken cancellationToken) =>
+        WithCompleteImageAsync(context, id, gate, registry, cancellationToken, async image =>
+        {
+            return V1Response.Raw(await content.ReadAllBytesAsync(image.AncestrySha256, cancellationToken)
+                ?? throw new InvalidOperationException($"Blob {image.AncestrySha256} is referenced but missing."));
+        });
+
+    /// <summary>Image reads: as <see cref="WithImageAsync"/>, then 404 or 400 unless the image is complete (§9).</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1068", Justification = "The handler lambda reads best last.")]
+    private static Task<IResult> WithCompleteImageAsync(HttpContext context, string id, V1Gate gate, V1Registry registry, CancellationToken cancellationToken, Func<V1Image, Task<IResult>> handler) =>
         WithImageAsync(context, id, AccessActions.Read, gate, cancellationToken, async (repository, _) =>
         {
             var lookup = await registry.GetImageAsync(repository.Key, id, cancellationToken);
-            if (lookup.Image is not { } image)
-            {
-                return V1Response.Error(V1Errors.For(lookup.Outcome));
-            }
-
-            return V1Response.Raw(await content.ReadAllBytesAsync(image.AncestrySha256, cancellationToken)
-                ?? throw new InvalidOperationException($"Blob {image.AncestrySha256} is referenced but missing."));
+            return lookup.Image is { } image ? await handler(image) : V1Response.Error(V1Errors.For(lookup.Outcome));
         });
 
     /// <summary>Image routes: repository, credentials, permission, then the id format (the reference order).</summary>
