@@ -88,6 +88,19 @@ public sealed class DockerV1FlowTests(WharfServer server) : IClassFixture<WharfS
     }
 
     [Fact]
+    public async Task A_repository_key_named_like_a_route_segment_routes_in_path_mode()
+    {
+        using var client = new DockerV1Client(server.BaseAddress, "/artifactory/api/docker/repositories/v1/", DockerVersion.V1_9, AuthStyle.BasicOnIndexThenToken, "alice", WharfServer.AlicePassword);
+        var chain = TestImage.Chain(DockerVersion.V1_9, 2);
+        await client.PushAsync("repositories/tags-too", "1", chain);
+        Assert.Equal(chain[^1].Layer, (await client.PullAsync("repositories/tags-too", "1"))[^1].Layer);
+
+        // The name is the part after the prefix, not after the key: namespace "repositories", not "v1".
+        using var admin = server.Admin();
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/api/storage/repositories/repositories/repositories/tags-too/1/tag.json")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_three_component_name_round_trips()
     {
         var client = new DockerV1Client(server.BaseAddress, "/v1/", DockerVersion.V1_12, AuthStyle.BasicEverywhere, "alice", WharfServer.AlicePassword);

@@ -23,6 +23,10 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(60);
 
+    private static readonly UserRecord Nobody = new("", "", false, true);
+
+    private readonly Lazy<string> _nobodyHash = new(() => hasher.HashPassword(Nobody, Convert.ToBase64String(RandomNumberGenerator.GetBytes(16))));
+
     public async Task<(LoginOutcome Outcome, Principal? Principal)> LoginAsync(string user, string password, CancellationToken cancellationToken)
     {
         var key = "login:" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(user + "\0" + password)));
@@ -37,7 +41,14 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
             record = await session.Users.GetAsync(user, cancellationToken);
         }
 
-        if (record is null || hasher.VerifyHashedPassword(record, record.PasswordHash, password) == PasswordVerificationResult.Failed)
+        if (record is null)
+        {
+            // Same work as for a known user, so response times do not reveal which names exist.
+            hasher.VerifyHashedPassword(Nobody, _nobodyHash.Value, password);
+            return (LoginOutcome.Invalid, null);
+        }
+
+        if (hasher.VerifyHashedPassword(record, record.PasswordHash, password) == PasswordVerificationResult.Failed)
         {
             return (LoginOutcome.Invalid, null);
         }

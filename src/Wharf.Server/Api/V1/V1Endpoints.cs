@@ -468,11 +468,14 @@ internal static partial class V1Endpoints
             ?? await handler(repository, caller, name);
     }
 
-    /// <summary>The raw path after <c>repositories/</c>; percent-escapes other than those Kestrel decodes stay as sent.</summary>
+    /// <summary>
+    /// The path after the prefix's <c>/v1/repositories/</c>. Keys cannot hold a slash and cannot be
+    /// <c>v1</c>, so the first occurrence is the prefix's even for a key named <c>repositories</c>.
+    /// </summary>
     private static string RepositoryRest(HttpContext context)
     {
         var path = context.Request.Path.Value ?? "";
-        const string marker = "/repositories/";
+        const string marker = "/v1/repositories/";
         var index = path.IndexOf(marker, StringComparison.Ordinal);
         return index < 0 ? "" : path[(index + marker.Length)..];
     }
