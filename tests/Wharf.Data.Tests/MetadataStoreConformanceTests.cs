@@ -124,6 +124,29 @@ public abstract class MetadataStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_root_holds_every_path_whatever_its_characters()
+    {
+        await PutAsync("\U0001F600/x", new string('1', 64));
+        await PutAsync("~tilde", new string('2', 64));
+        await using (var session = await Store.OpenAsync(default))
+        {
+            Assert.Equal(3, (await session.Tree.ListDescendantsAsync("r", "", default)).Count);
+        }
+
+        await using var tx = await Store.BeginAsync(default);
+        Assert.Equal(3, await tx.Tree.DeleteAsync("r", "", default));
+    }
+
+    [Fact]
+    public async Task Files_and_folders_never_replace_each_other()
+    {
+        await PutAsync("a/b", new string('1', 64));
+        await using var tx = await Store.BeginAsync(default);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => tx.Tree.PutFileAsync("r", new NewFile("a", new string('2', 64), 1, "x"), "u", T0, default));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => tx.Tree.PutFileAsync("r", new NewFile("a/b/c", new string('2', 64), 1, "x"), "u", T0, default));
+    }
+
+    [Fact]
     public async Task Legacy_checksums_are_remembered()
     {
         await PutAsync("f", new string('1', 64));

@@ -101,6 +101,27 @@ public sealed class DockerV1FlowTests(WharfServer server) : IClassFixture<WharfS
     }
 
     [Fact]
+    public async Task A_tag_and_a_nested_repository_of_the_same_name_are_deleted_independently()
+    {
+        using var client = new DockerV1Client(server.BaseAddress, "/v1/", DockerVersion.V1_12, AuthStyle.BasicEverywhere, "alice", WharfServer.AlicePassword);
+        var outer = TestImage.Chain(DockerVersion.V1_12, 1);
+        var inner = TestImage.Chain(DockerVersion.V1_12, 1);
+        await client.PushAsync("nest/web", "v2", outer);
+        await client.PushAsync("nest/web", "v3", outer);
+        await client.PushAsync("nest/web/v2", "1", inner);
+
+        // Tag v2 of nest/web and the repository nest/web/v2 share the folder repositories/nest/web/v2.
+        using var alice = server.Client("alice", WharfServer.AlicePassword);
+        Assert.Equal(HttpStatusCode.OK, (await alice.DeleteAsync("/v1/repositories/nest/web/tags/v2")).StatusCode);
+        Assert.Equal(inner[0].Id, (await client.PullAsync("nest/web/v2", "1"))[0].Id);
+
+        Assert.Equal(HttpStatusCode.OK, (await alice.DeleteAsync("/v1/repositories/nest/web/")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await alice.GetAsync("/v1/repositories/nest/web/tags")).StatusCode);
+        Assert.Equal(inner[0].Id, (await client.PullAsync("nest/web/v2", "1"))[0].Id);
+        Assert.Equal(HttpStatusCode.NotFound, (await alice.GetAsync("/api/storage/docker-local/repositories/nest/web/v3")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_three_component_name_round_trips()
     {
         var client = new DockerV1Client(server.BaseAddress, "/v1/", DockerVersion.V1_12, AuthStyle.BasicEverywhere, "alice", WharfServer.AlicePassword);

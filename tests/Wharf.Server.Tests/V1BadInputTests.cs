@@ -93,6 +93,34 @@ public sealed class V1BadInputTests(WharfServer server) : IClassFixture<WharfSer
         await AssertErrorAsync(await admin.GetAsync($"/v1/images/{id}/json"), 404, "Image not found");
     }
 
+    [Theory]
+    [InlineData("{\"id\":\"\\ud800\"}")]
+    [InlineData("{\"id\":\"abc\",\"parent\":\"\\udfff\"}")]
+    public async Task Strings_with_lone_surrogates_are_refused_not_crashed_on(string json)
+    {
+        using var admin = server.Admin();
+        Assert.Equal(HttpStatusCode.BadRequest, (await admin.PutAsync($"/v1/images/{Id()}/json", Json(json))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await admin.PutAsync("/v1/repositories/bad/surrogate/", Json("[{\"id\":\"\\ud800\"}]"))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await admin.PutAsync("/v1/repositories/bad/surrogate/tags/1", Json("\"\\ud800\""))).StatusCode);
+    }
+
+    [Fact]
+    public async Task Bytes_that_are_not_utf8_are_refused_not_crashed_on()
+    {
+        using var admin = server.Admin();
+        var id = Id();
+        byte[] body = [.. Encoding.ASCII.GetBytes("{\"id\":\""), 0xC3, 0x28, 0xFF, .. Encoding.ASCII.GetBytes("\"}")];
+        Assert.Equal(HttpStatusCode.BadRequest, (await admin.PutAsync($"/v1/images/{id}/json", new ByteArrayContent(body))).StatusCode);
+        byte[] list = [.. Encoding.ASCII.GetBytes("[{\"id\":\""), 0xFF, 0xFE, .. Encoding.ASCII.GetBytes("\"}]")];
+        Assert.Equal(HttpStatusCode.BadRequest, (await admin.PutAsync("/v1/repositories/bad/utf8/", new ByteArrayContent(list))).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("acme/tag.json")]
+    [InlineData("acme/_index_images.json")]
+    public async Task Names_that_collide_with_tree_files_are_refused(string name) =>
+        await AssertErrorAsync(await server.Admin().PutAsync($"/v1/repositories/{name}/", Json("[]")), 400, "Invalid repository name");
+
     [Fact]
     public async Task Image_json_over_the_cap_is_refused_with_413()
     {

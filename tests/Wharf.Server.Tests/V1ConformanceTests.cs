@@ -254,6 +254,11 @@ public sealed class V1ConformanceTests(WharfServer server) : IClassFixture<Wharf
         Assert.Equal(HttpStatusCode.NoContent, (await tokenOnly.SendAsync(IndexPut("/v1/repositories/tok/web/images", "[]"))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await tokenOnly.GetAsync($"/v1/images/{chain[0].Id}/json")).StatusCode);
 
+        // It cannot start another push or a pull (no self-renewal), nor cover an id that is not hex.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await tokenOnly.SendAsync(IndexPut("/v1/repositories/tok/web/", "[]"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await tokenOnly.GetAsync("/v1/repositories/tok/web/images")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await tokenOnly.GetAsync("/v1/images/not-hex/json")).StatusCode);
+
         // Outside its repository, its images, or on DELETE it grants nothing.
         var stranger = TestImage.Chain(DockerVersion.V1_6, 1)[0];
         Assert.Equal(HttpStatusCode.Unauthorized, (await tokenOnly.PutAsync($"/v1/images/{stranger.Id}/json", new ByteArrayContent(stranger.Json))).StatusCode);

@@ -11,6 +11,9 @@ internal sealed record V1RepositoryName(string Namespace, string Repository)
 {
     public const int MaxLength = 255;
 
+    /// <summary>File names of the V1 tree (rest-api §8.1); a folder of that name would collide with the file.</summary>
+    private static readonly HashSet<string> TreeFileNames = new(StringComparer.Ordinal) { "tag.json", "_index_images.json" };
+
     /// <summary>Last components that would make the routing of §2.2.4 ambiguous.</summary>
     private static readonly HashSet<string> ReservedLastComponents =
         new(StringComparer.Ordinal) { "tags", "images", "json", "properties", "auth", "layer" };
@@ -22,7 +25,7 @@ internal sealed record V1RepositoryName(string Namespace, string Repository)
 
     /// <summary>
     /// Accepts the union of the client grammars (§2.2.3): components of <c>[a-z0-9._-]+</c>, never
-    /// <c>.</c> or <c>..</c>, total length 1..255, no reserved last component.
+    /// <c>.</c> or <c>..</c> or a tree file name, total length 1..255, no reserved last component.
     /// </summary>
     public static bool TryParse(string? remoteName, [NotNullWhen(true)] out V1RepositoryName? name)
     {
@@ -54,7 +57,7 @@ internal sealed record V1RepositoryName(string Namespace, string Repository)
 
     private static bool IsValidComponent(string component)
     {
-        if (component.Length == 0 || component is "." or "..")
+        if (component.Length == 0 || component is "." or ".." || TreeFileNames.Contains(component))
         {
             return false;
         }

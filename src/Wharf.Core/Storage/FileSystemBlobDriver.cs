@@ -52,11 +52,23 @@ internal sealed partial class FileSystemBlobDriver : IBlobDriver
         return Task.FromResult(info.Exists ? new BlobStat(key, info.Length, info.LastWriteTimeUtc) : null);
     }
 
+    /// <summary>
+    /// Renames, then fsyncs the destination's directory (and its parent when the directory is new),
+    /// so the new name survives a power cut before any metadata that refers to it is committed.
+    /// </summary>
     public Task MoveAsync(string source, string destination, CancellationToken cancellationToken)
     {
         var target = FullPath(destination);
-        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        var folder = Path.GetDirectoryName(target)!;
+        var created = !Directory.Exists(folder);
+        Directory.CreateDirectory(folder);
         File.Move(FullPath(source), target, overwrite: true);
+        FsyncDirectory(folder);
+        if (created)
+        {
+            FsyncDirectory(Path.GetDirectoryName(folder)!);
+        }
+
         return Task.CompletedTask;
     }
 
@@ -162,6 +174,42 @@ internal sealed partial class FileSystemBlobDriver : IBlobDriver
     }
 
     private const uint SyncFileRangeWrite = 2;
+    private const int OpenReadOnlyDirectory = 0x10000; // O_RDONLY | O_DIRECTORY on Linux
+
+    private static void FsyncDirectory(string path)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        var fd = Open(path, OpenReadOnlyDirectory);
+        if (fd < 0)
+        {
+            throw new IOException($"Cannot open directory {path} to fsync it (errno {Marshal.GetLastPInvokeError()}).");
+        }
+
+        try
+        {
+            if (Fsync(fd) != 0)
+            {
+                throw new IOException($"fsync of directory {path} failed (errno {Marshal.GetLastPInvokeError()}).");
+            }
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int Close(int fd);
 
     [LibraryImport("libc", EntryPoint = "sync_file_range", SetLastError = true)]
     private static partial int SyncFileRange(int fd, long offset, long nbytes, uint flags);

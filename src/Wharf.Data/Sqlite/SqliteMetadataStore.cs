@@ -81,7 +81,8 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
     {
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync("PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;");
+        // FULL: a commit acknowledged to a client survives a power cut (NORMAL could roll it back).
+        await connection.ExecuteAsync("PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;");
         return connection;
     }
 
@@ -119,13 +120,19 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
 
         public async ValueTask DisposeAsync()
         {
-            if (_transaction is not null)
+            try
             {
-                await _transaction.DisposeAsync();
-            }
+                if (_transaction is not null)
+                {
+                    await _transaction.DisposeAsync();
+                }
 
-            await _connection.DisposeAsync();
-            Interlocked.Exchange(ref _writeGate, null)?.Release();
+                await _connection.DisposeAsync();
+            }
+            finally
+            {
+                Interlocked.Exchange(ref _writeGate, null)?.Release();
+            }
         }
     }
 }

@@ -30,7 +30,9 @@ internal sealed class SqliteTreeRecords(Db db) : ITreeRecords
     {
         var (from, to) = DescendantRange(path);
         var rows = await db.QueryAsync<ItemRow>(
-            $"SELECT {ItemColumns} FROM items WHERE repo = @repo AND path > @from AND path < @to ORDER BY path;",
+            path.Length == 0
+                ? $"SELECT {ItemColumns} FROM items WHERE repo = @repo ORDER BY path;"
+                : $"SELECT {ItemColumns} FROM items WHERE repo = @repo AND path > @from AND path < @to ORDER BY path;",
             new { repo, from, to }, cancellationToken);
         return [.. rows.Select(r => r.ToItem())];
     }
@@ -85,13 +87,19 @@ internal sealed class SqliteTreeRecords(Db db) : ITreeRecords
         var millis = now.ToUnixTimeMilliseconds();
         foreach (var folder in ItemPath.Ancestors(path).Append(path))
         {
-            await db.ExecuteAsync(
+            // Returns a row when the folder was created or already was one; none when a file holds the path.
+            var isFolder = await db.ScalarAsync<long?>(
                 """
                 INSERT INTO items (repo, path, parent, name, folder, size, sha256, mime, created, created_by, modified, modified_by)
                 VALUES (@repo, @folder, @parent, @name, 1, -1, NULL, NULL, @millis, @user, @millis, @user)
-                ON CONFLICT (repo, path) DO NOTHING;
+                ON CONFLICT (repo, path) DO UPDATE SET folder = 1 WHERE items.folder = 1
+                RETURNING folder;
                 """,
                 new { repo, folder, parent = ItemPath.Parent(folder), name = ItemPath.Name(folder), millis, user }, cancellationToken);
+            if (isFolder is null)
+            {
+                throw new InvalidOperationException($"{repo}/{folder} is a file; nothing can be placed below it.");
+            }
         }
     }
 
@@ -102,17 +110,19 @@ internal sealed class SqliteTreeRecords(Db db) : ITreeRecords
         await db.ExecuteAsync(
             "INSERT INTO blobs (sha256, size, created) VALUES (@Sha256, @Size, @millis) ON CONFLICT (sha256) DO NOTHING;",
             new { file.Sha256, file.Size, millis }, cancellationToken);
-        var id = await db.ScalarAsync<long>(
+        var id = await db.ScalarAsync<long?>(
             """
             INSERT INTO items (repo, path, parent, name, folder, size, sha256, mime, created, created_by, modified, modified_by)
             VALUES (@repo, @Path, @parent, @name, 0, @Size, @Sha256, @MimeType, @millis, @user, @millis, @user)
             ON CONFLICT (repo, path) DO UPDATE SET
-                folder = 0, size = excluded.size, sha256 = excluded.sha256, mime = excluded.mime,
+                size = excluded.size, sha256 = excluded.sha256, mime = excluded.mime,
                 modified = excluded.modified, modified_by = excluded.modified_by
+            WHERE items.folder = 0
             RETURNING id;
             """,
             new { repo, file.Path, parent = ItemPath.Parent(file.Path), name = ItemPath.Name(file.Path), file.Size, file.Sha256, file.MimeType, millis, user },
-            cancellationToken);
+            cancellationToken)
+            ?? throw new InvalidOperationException($"{repo}/{file.Path} is a folder; a file cannot replace it.");
         await db.ExecuteAsync("DELETE FROM properties WHERE item_id = @id;", new { id }, cancellationToken);
         if (file.Properties is not null)
         {
@@ -136,7 +146,9 @@ internal sealed class SqliteTreeRecords(Db db) : ITreeRecords
     {
         var (from, to) = DescendantRange(path);
         return await db.ExecuteAsync(
-            "DELETE FROM items WHERE repo = @repo AND (path = @path OR (path > @from AND path < @to));",
+            path.Length == 0
+                ? "DELETE FROM items WHERE repo = @repo;"
+                : "DELETE FROM items WHERE repo = @repo AND (path = @path OR (path > @from AND path < @to));",
             new { repo, path, from, to }, cancellationToken);
     }
 
@@ -153,10 +165,10 @@ internal sealed class SqliteTreeRecords(Db db) : ITreeRecords
 
     /// <summary>
     /// Paths strictly below <paramref name="path"/> sort between "path/" and "path0" ('0' follows
-    /// '/'), which keeps the query on the (repo, path) index without LIKE escaping.
+    /// '/'), which keeps the query on the (repo, path) index without LIKE escaping. The root has
+    /// no range: every item of the repository is below it.
     /// </summary>
-    private static (string From, string To) DescendantRange(string path) =>
-        path.Length == 0 ? ("", "\uffff") : (path + "/", path + "0");
+    private static (string From, string To) DescendantRange(string path) => (path + "/", path + "0");
 
     private static string Prefixed(string alias) =>
         string.Join(", ", ItemColumns.Split(", ").Select(c => alias + "." + c));

@@ -35,6 +35,8 @@ public sealed class NamingTests
     [InlineData("acme/web/images")]
     [InlineData("json")]
     [InlineData("acme\\web")]
+    [InlineData("acme/tag.json")]
+    [InlineData("acme/_index_images.json/web")]
     public void V1_names_outside_the_grammar_are_rejected(string raw) =>
         Assert.False(V1RepositoryName.TryParse(raw, out _));
 

@@ -124,7 +124,7 @@ internal sealed class V1Registry(IMetadataStore store, ContentStore content, Tim
                 return V1Outcome.MissingId;
             }
 
-            if (id.ValueKind != JsonValueKind.String || id.GetString() != imageId)
+            if (id.ValueKind != JsonValueKind.String || !id.ValueEquals(imageId))
             {
                 return V1Outcome.IdMismatch;
             }
@@ -135,8 +135,9 @@ internal sealed class V1Registry(IMetadataStore store, ContentStore content, Tim
                 return V1Outcome.UnknownParent;
             }
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: a string that is not valid UTF-8 or holds a lone surrogate.
             return V1Outcome.InvalidJson;
         }
 
@@ -332,14 +333,16 @@ internal sealed class V1Registry(IMetadataStore store, ContentStore content, Tim
             return V1Outcome.TagNotFound;
         }
 
-        await tx.Tree.DeleteAsync(repo, V1Layout.TagFolder(name, tag), cancellationToken);
+        await DeleteTagFileAsync(tx, repo, V1Layout.Tag(name, tag), cancellationToken);
         await tx.CommitAsync(cancellationToken);
         return V1Outcome.Ok;
     }
 
     /// <summary>
-    /// Deletes every tag and the index of a repository (§6.5.6). Images stay: they may be shared,
-    /// and nested repositories (<c>acme/web/sub</c>) below the folder are left alone.
+    /// Deletes every tag and the index of a repository (§6.5.6). Images stay: they may be shared.
+    /// A tag folder can also hold a nested repository (tag <c>v2</c> of <c>acme/web</c> and the
+    /// repository <c>acme/web/v2</c> share <c>repositories/acme/web/v2/</c>), so only tag files are
+    /// deleted and a folder goes only when nothing is left in it.
     /// </summary>
     public async Task<V1Outcome> DeleteRepositoryAsync(string repo, V1RepositoryName name, CancellationToken cancellationToken)
     {
@@ -352,14 +355,11 @@ internal sealed class V1Registry(IMetadataStore store, ContentStore content, Tim
         var folder = V1Layout.RepositoryFolder(name);
         foreach (var tagFile in await tx.Tree.ListGrandChildrenNamedAsync(repo, folder, V1Layout.TagFile, cancellationToken))
         {
-            await tx.Tree.DeleteAsync(repo, ItemPath.Parent(tagFile.Path), cancellationToken);
+            await DeleteTagFileAsync(tx, repo, tagFile.Path, cancellationToken);
         }
 
         await tx.Tree.DeleteAsync(repo, V1Layout.Index(name), cancellationToken);
-        if ((await tx.Tree.ListChildrenAsync(repo, folder, cancellationToken)).Count == 0)
-        {
-            await tx.Tree.DeleteAsync(repo, folder, cancellationToken);
-        }
+        await DeleteFolderIfEmptyAsync(tx, repo, folder, cancellationToken);
 
         await tx.CommitAsync(cancellationToken);
         return V1Outcome.Ok;
@@ -388,6 +388,20 @@ internal sealed class V1Registry(IMetadataStore store, ContentStore content, Tim
     }
 
     // ---------------------------------------------------------------- helpers
+
+    private static async Task DeleteTagFileAsync(IMetadataTransaction tx, string repo, string tagFile, CancellationToken cancellationToken)
+    {
+        await tx.Tree.DeleteAsync(repo, tagFile, cancellationToken);
+        await DeleteFolderIfEmptyAsync(tx, repo, ItemPath.Parent(tagFile), cancellationToken);
+    }
+
+    private static async Task DeleteFolderIfEmptyAsync(IMetadataTransaction tx, string repo, string folder, CancellationToken cancellationToken)
+    {
+        if ((await tx.Tree.ListChildrenAsync(repo, folder, cancellationToken)).Count == 0)
+        {
+            await tx.Tree.DeleteAsync(repo, folder, cancellationToken);
+        }
+    }
 
     /// <summary>
     /// The image's upload record; without one, <paramref name="whenComplete"/> if the image is

@@ -191,8 +191,11 @@ internal static partial class V1Endpoints
 
         if (!ImageId.IsValid(id))
         {
-            return await gate.AuthorizePathAsync(repository, caller, V1Layout.ImagesRoot, needed, V1RouteKind.Registry, cancellationToken)
-                ?? V1Response.Error(V1Errors.InvalidImageId);
+            // No token covers an id that cannot be in any index (§5.4 step 1), and permission precedes the format check.
+            return caller.Token is not null
+                ? V1Response.Error(V1Errors.RequiresAuthorization)
+                : await gate.AuthorizePathAsync(repository, caller, V1Layout.ImagesRoot, needed, V1RouteKind.Registry, cancellationToken)
+                    ?? V1Response.Error(V1Errors.InvalidImageId);
         }
 
         return await gate.AuthorizeImageAsync(repository, caller, id, needed, cancellationToken)
@@ -287,7 +290,7 @@ internal static partial class V1Endpoints
 
     /// <summary>Push start (§6.3.1): 200 <c>""</c> with a write token and the Host as endpoint.</summary>
     private static Task<IResult> AnnounceAsync(HttpContext context, string rawName, V1Gate gate, V1Registry registry, V1Tokens tokens, CancellationToken cancellationToken) =>
-        WithRepositoryAsync(context, rawName, AccessActions.Deploy, V1RouteKind.Index, gate, cancellationToken, async (repository, caller, name) =>
+        WithRepositoryAsync(context, rawName, AccessActions.Deploy, V1RouteKind.Index, tokenAccepted: false, gate, cancellationToken, async (repository, caller, name) =>
         {
             var (read, body) = await RequestBody.ReadAsync(context.Request, MaxIndexBodyBytes, cancellationToken);
             if (read != BodyReadOutcome.Ok)
@@ -315,7 +318,7 @@ internal static partial class V1Endpoints
         if (HttpMethods.IsPut(method))
         {
             // Push end (§6.3.2): exactly 204; the body (always [] from docker) is ignored.
-            return await WithRepositoryAsync(context, rawName, AccessActions.Deploy, V1RouteKind.Index, gate, cancellationToken, async (repository, _, name) =>
+            return await WithRepositoryAsync(context, rawName, AccessActions.Deploy, V1RouteKind.Index, tokenAccepted: true, gate, cancellationToken, async (repository, _, name) =>
                 await registry.GetIndexAsync(repository.Key, name, cancellationToken) is null
                     ? V1Response.Error(V1Errors.RepositoryNotFound, V1RouteKind.Index)
                     : V1Response.NoContent());
@@ -323,12 +326,12 @@ internal static partial class V1Endpoints
 
         if (HttpMethods.IsDelete(method))
         {
-            return await WithRepositoryAsync(context, rawName, AccessActions.Delete, V1RouteKind.Index, gate, cancellationToken, (_, _, _) =>
+            return await WithRepositoryAsync(context, rawName, AccessActions.Delete, V1RouteKind.Index, tokenAccepted: true, gate, cancellationToken, (_, _, _) =>
                 Task.FromResult(V1Response.NoContent()));
         }
 
         // Pull start (§6.3.3): the id list without tags, a read token and the endpoint.
-        return await WithRepositoryAsync(context, rawName, AccessActions.Read, V1RouteKind.Index, gate, cancellationToken, async (repository, caller, name) =>
+        return await WithRepositoryAsync(context, rawName, AccessActions.Read, V1RouteKind.Index, tokenAccepted: false, gate, cancellationToken, async (repository, caller, name) =>
         {
             var ids = await registry.GetIndexAsync(repository.Key, name, cancellationToken);
             if (ids is null)
@@ -348,7 +351,7 @@ internal static partial class V1Endpoints
     }
 
     private static Task<IResult> TagListAsync(HttpContext context, string rawName, V1Gate gate, V1Registry registry, CancellationToken cancellationToken) =>
-        WithRepositoryAsync(context, rawName, AccessActions.Read, V1RouteKind.Registry, gate, cancellationToken, async (repository, _, name) =>
+        WithRepositoryAsync(context, rawName, AccessActions.Read, V1RouteKind.Registry, tokenAccepted: true, gate, cancellationToken, async (repository, _, name) =>
         {
             var tags = await registry.ListTagsAsync(repository.Key, name, cancellationToken);
             return tags is null
@@ -363,7 +366,7 @@ internal static partial class V1Endpoints
         var method = context.Request.Method;
         if (HttpMethods.IsGet(method))
         {
-            return await WithRepositoryAsync(context, rawName, AccessActions.Read, V1RouteKind.Registry, gate, cancellationToken, async (repository, _, name) =>
+            return await WithRepositoryAsync(context, rawName, AccessActions.Read, V1RouteKind.Registry, tokenAccepted: true, gate, cancellationToken, async (repository, _, name) =>
             {
                 var id = await registry.GetTagAsync(repository.Key, name, tag, cancellationToken);
                 return id is null ? V1Response.Error(V1Errors.TagNotFound)
@@ -374,7 +377,7 @@ internal static partial class V1Endpoints
 
         if (HttpMethods.IsDelete(method))
         {
-            return await WithRepositoryAsync(context, rawName, AccessActions.Delete, V1RouteKind.Registry, gate, cancellationToken, async (repository, caller, name) =>
+            return await WithRepositoryAsync(context, rawName, AccessActions.Delete, V1RouteKind.Registry, tokenAccepted: true, gate, cancellationToken, async (repository, caller, name) =>
             {
                 if (await registry.DeleteTagAsync(repository.Key, name, tag, cancellationToken) != V1Outcome.Ok)
                 {
@@ -386,7 +389,7 @@ internal static partial class V1Endpoints
             });
         }
 
-        return await WithRepositoryAsync(context, rawName, AccessActions.Deploy, V1RouteKind.Registry, gate, cancellationToken, async (repository, caller, name) =>
+        return await WithRepositoryAsync(context, rawName, AccessActions.Deploy, V1RouteKind.Registry, tokenAccepted: true, gate, cancellationToken, async (repository, caller, name) =>
         {
             if (!TagName.IsValid(tag))
             {
@@ -404,7 +407,7 @@ internal static partial class V1Endpoints
             {
                 imageId = JsonSerializer.Deserialize<string>(body);
             }
-            catch (JsonException)
+            catch (Exception e) when (e is JsonException or InvalidOperationException)
             {
                 imageId = null;
             }
@@ -426,7 +429,7 @@ internal static partial class V1Endpoints
     }
 
     private static Task<IResult> DeleteRepositoryAsync(HttpContext context, string rawName, V1Gate gate, V1Registry registry, ILogger<V1Gate> logger, CancellationToken cancellationToken) =>
-        WithRepositoryAsync(context, rawName, AccessActions.Delete, V1RouteKind.Registry, gate, cancellationToken, async (repository, caller, name) =>
+        WithRepositoryAsync(context, rawName, AccessActions.Delete, V1RouteKind.Registry, tokenAccepted: true, gate, cancellationToken, async (repository, caller, name) =>
         {
             if (await registry.DeleteRepositoryAsync(repository.Key, name, cancellationToken) != V1Outcome.Ok)
             {
@@ -438,14 +441,14 @@ internal static partial class V1Endpoints
         });
 
     private static Task<IResult> RepositoryJsonAsync(HttpContext context, string rawName, V1Gate gate, V1Registry registry, CancellationToken cancellationToken) =>
-        WithRepositoryAsync(context, rawName, AccessActions.Read, V1RouteKind.Registry, gate, cancellationToken, async (repository, _, name) =>
+        WithRepositoryAsync(context, rawName, AccessActions.Read, V1RouteKind.Registry, tokenAccepted: true, gate, cancellationToken, async (repository, _, name) =>
             await registry.ListTagsAsync(repository.Key, name, cancellationToken) is null
                 ? V1Response.Error(V1Errors.RepositoryNotFound)
                 : V1Response.Json(200, V1TagMetadata.Unknown));
 
     /// <summary>Repository routes: repository, name, credentials (tokens ignored on DELETE), permission, then the handler.</summary>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1068", Justification = "The handler lambda reads best last.")]
-    private static async Task<IResult> WithRepositoryAsync(HttpContext context, string rawName, AccessActions needed, V1RouteKind kind, V1Gate gate, CancellationToken cancellationToken, Func<RepositoryConfig, V1Caller, V1RepositoryName, Task<IResult>> handler)
+    private static async Task<IResult> WithRepositoryAsync(HttpContext context, string rawName, AccessActions needed, V1RouteKind kind, bool tokenAccepted, V1Gate gate, CancellationToken cancellationToken, Func<RepositoryConfig, V1Caller, V1RepositoryName, Task<IResult>> handler)
     {
         var (repository, missing) = await gate.ResolveRepositoryAsync(context, cancellationToken);
         if (repository is null)
@@ -464,7 +467,7 @@ internal static partial class V1Endpoints
             return invalid!;
         }
 
-        return await gate.AuthorizeRepositoryAsync(repository, caller, name, needed, kind, cancellationToken)
+        return await gate.AuthorizeRepositoryAsync(repository, caller, name, needed, kind, tokenAccepted, cancellationToken)
             ?? await handler(repository, caller, name);
     }
 
@@ -503,16 +506,25 @@ internal static partial class V1Endpoints
             }
 
             var ids = new List<string>();
-            foreach (var entry in document.RootElement.EnumerateArray())
+            try
             {
-                if (entry.ValueKind != JsonValueKind.Object || !entry.TryGetProperty("id", out var id)
-                    || id.ValueKind != JsonValueKind.String || !ImageId.IsValid(id.GetString()))
+                foreach (var entry in document.RootElement.EnumerateArray())
                 {
-                    error = V1Errors.InvalidData;
-                    return null;
-                }
+                    if (entry.ValueKind != JsonValueKind.Object || !entry.TryGetProperty("id", out var id)
+                        || id.ValueKind != JsonValueKind.String || id.GetString() is not { } value || !ImageId.IsValid(value))
+                    {
+                        error = V1Errors.InvalidData;
+                        return null;
+                    }
 
-                ids.Add(id.GetString()!);
+                    ids.Add(value);
+                }
+            }
+            catch (InvalidOperationException)
+            {
+                // A string that is not valid UTF-8 or holds a lone surrogate.
+                error = V1Errors.InvalidData;
+                return null;
             }
 
             return ids;

@@ -82,10 +82,14 @@ internal sealed class V1Gate(
         }
     }
 
-    /// <summary>Authorizes an action on a V1 repository (index and tag routes).</summary>
-    public async Task<IResult?> AuthorizeRepositoryAsync(RepositoryConfig repository, V1Caller caller, V1RepositoryName name, AccessActions needed, V1RouteKind kind, CancellationToken cancellationToken)
+    /// <summary>
+    /// Authorizes an action on a V1 repository (index and tag routes). <paramref name="tokenAccepted"/>
+    /// is false on the calls that issue tokens (push start, pull start): §5.3 lets no token authorize
+    /// them, so a token can neither renew itself nor widen its own index.
+    /// </summary>
+    public async Task<IResult?> AuthorizeRepositoryAsync(RepositoryConfig repository, V1Caller caller, V1RepositoryName name, AccessActions needed, V1RouteKind kind, bool tokenAccepted, CancellationToken cancellationToken)
     {
-        if (caller.Token is { } token && !(token.RepoKey == repository.Key && token.Repository == name.FullName && Covers(token, needed)))
+        if (caller.Token is { } token && !(tokenAccepted && token.RepoKey == repository.Key && token.Repository == name.FullName && Covers(token, needed)))
         {
             return V1Response.Error(V1Errors.RequiresAuthorization, kind);
         }
@@ -96,11 +100,6 @@ internal sealed class V1Gate(
     /// <summary>Authorizes an action on an image (image routes); <paramref name="imageId"/> is already validated.</summary>
     public async Task<IResult?> AuthorizeImageAsync(RepositoryConfig repository, V1Caller caller, string imageId, AccessActions needed, CancellationToken cancellationToken)
     {
-        if (await AuthorizePathAsync(repository, caller, V1Layout.ImageFolder(imageId), needed, V1RouteKind.Registry, cancellationToken) is { } denied)
-        {
-            return denied;
-        }
-
         if (caller.Token is { } token)
         {
             var inScope = token.RepoKey == repository.Key && Covers(token, needed)
@@ -112,7 +111,7 @@ internal sealed class V1Gate(
             }
         }
 
-        return null;
+        return await AuthorizePathAsync(repository, caller, V1Layout.ImageFolder(imageId), needed, V1RouteKind.Registry, cancellationToken);
     }
 
     /// <summary>Whether the caller may read <paramref name="name"/>, for search filtering.</summary>
