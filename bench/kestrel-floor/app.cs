@@ -36,4 +36,30 @@ app.MapPut("/{mode}", async (string mode, HttpRequest req) =>
     ArrayPool<byte>.Shared.Return(buf);
     return Results.Text(total.ToString());
 });
+// GET /get/{mode}: a 1 GiB file (FLOOR_FILE) sent by copying 1 MiB buffers (copy) or by reading straight
+// into Kestrel's pipe memory (pipe) or with the framework's SendFileAsync (sendfile).
+app.MapGet("/get/{mode}", async (string mode, HttpResponse res) =>
+{
+    var path = Environment.GetEnvironmentVariable("FLOOR_FILE")!;
+    var length = new FileInfo(path).Length;
+    res.ContentLength = length;
+    if (mode == "sendfile") { await res.SendFileAsync(path, 0, length); return; }
+    await using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+    if (mode == "pipe")
+    {
+        while (true)
+        {
+            var memory = res.BodyWriter.GetMemory(256 * 1024);
+            var n = await fs.ReadAsync(memory);
+            if (n == 0) break;
+            res.BodyWriter.Advance(n);
+            await res.BodyWriter.FlushAsync();
+        }
+        return;
+    }
+    var buf = ArrayPool<byte>.Shared.Rent(1 << 20);
+    int r;
+    while ((r = await fs.ReadAsync(buf.AsMemory(0, 1 << 20))) > 0) await res.Body.WriteAsync(buf.AsMemory(0, r));
+    ArrayPool<byte>.Shared.Return(buf);
+});
 app.Run();
