@@ -1,4 +1,5 @@
 using Wharf.Core.Repositories;
+using Wharf.Core.Tree;
 
 namespace Wharf.Core.Security;
 
@@ -15,43 +16,112 @@ internal enum AccessActions
     All = Read | Annotate | Deploy | Delete | Manage,
 }
 
-/// <summary>Who is asking: a user of the database, or nobody (anonymous).</summary>
-internal sealed record Principal(string? UserName, bool IsAdmin)
+/// <summary>Who is asking: a user with the groups it belongs to, or nobody (anonymous).</summary>
+internal sealed record Principal(string? UserName, bool IsAdmin, IReadOnlyList<string>? Groups = null)
 {
+    public const string AnonymousName = "anonymous";
+
     public static readonly Principal Anonymous = new(null, false);
 
     public bool IsAnonymous => UserName is null;
 
     /// <summary>The name written to created-by fields and audit lines.</summary>
-    public string DisplayName => UserName ?? "anonymous";
+    public string DisplayName => UserName ?? AnonymousName;
 }
 
 /// <summary>
 /// The one authorization service: every route asks it what a principal may do at a repository
-/// path. Until permission targets exist (the security issue), the rules are: admins may do
-/// everything; any other authenticated user may read, annotate, deploy and delete; anonymous
-/// callers may read where the repository allows anonymous reads.
+/// path, computed as rest-api §6.5 says. Admins (flag or admin group) may do everything. Otherwise
+/// the actions are the union, over the permission targets that cover the repository and path, of
+/// the grants to the user and its groups; anonymous callers count as the user <c>anonymous</c>,
+/// and only while anonymous access is on (a repository's <c>anonymousRead</c> flag then also
+/// grants read there). Authenticated users do not inherit the anonymous grants.
 /// </summary>
-internal sealed class AccessPolicy
+internal sealed class AccessPolicy(IMetadataStore store, TimeProvider time)
 {
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "Injected service; permission targets give it state.")]
-    public ValueTask<AccessActions> GetActionsAsync(Principal principal, RepositoryConfig repository, string path, CancellationToken cancellationToken)
+    /// <summary>How long a node may use a snapshot of targets and switches written by another node.</summary>
+    private static readonly TimeSpan SnapshotLifetime = TimeSpan.FromSeconds(2);
+
+    private Snapshot? _snapshot;
+
+    public const string AnonymousAccessSetting = "security.anonymousAccess";
+
+    public async ValueTask<AccessActions> GetActionsAsync(Principal principal, RepositoryConfig repository, string path, bool isFolder, CancellationToken cancellationToken)
     {
-        _ = path;
-        _ = cancellationToken;
         if (principal.IsAdmin)
         {
-            return ValueTask.FromResult(AccessActions.All);
+            return AccessActions.All;
         }
 
-        if (!principal.IsAnonymous)
+        var snapshot = await SnapshotAsync(cancellationToken);
+        if (principal.IsAnonymous && !snapshot.AnonymousAccess)
         {
-            return ValueTask.FromResult(AccessActions.Read | AccessActions.Annotate | AccessActions.Deploy | AccessActions.Delete);
+            return AccessActions.None;
         }
 
-        return ValueTask.FromResult(repository.AnonymousRead ? AccessActions.Read : AccessActions.None);
+        var actions = principal.IsAnonymous && repository.AnonymousRead ? AccessActions.Read : AccessActions.None;
+        foreach (var target in snapshot.Targets)
+        {
+            if (!target.CoversRepository(repository.Key) || AntPattern.MatchesAny(target.ExcludesPattern, path))
+            {
+                continue;
+            }
+
+            var granted = Granted(target, principal);
+            if (AntPattern.MatchesAny(target.IncludesPattern, path))
+            {
+                actions |= granted;
+            }
+            else if (isFolder && granted != AccessActions.None && AntPattern.CouldMatchBelowAny(target.IncludesPattern, path))
+            {
+                // Browsing down to a permitted path needs read on the folders above it.
+                actions |= AccessActions.Read;
+            }
+        }
+
+        return ActionLetters.Normalize(actions);
     }
 
-    public async ValueTask<bool> AllowsAsync(Principal principal, RepositoryConfig repository, string path, AccessActions needed, CancellationToken cancellationToken) =>
-        ((await GetActionsAsync(principal, repository, path, cancellationToken)) & needed) == needed;
+    public async ValueTask<bool> AllowsAsync(Principal principal, RepositoryConfig repository, string path, bool isFolder, AccessActions needed, CancellationToken cancellationToken) =>
+        ((await GetActionsAsync(principal, repository, path, isFolder, cancellationToken)) & needed) == needed;
+
+    /// <summary>Whether anonymous requests are considered at all (rest-api §6.4).</summary>
+    public async ValueTask<bool> AnonymousAccessAsync(CancellationToken cancellationToken) =>
+        (await SnapshotAsync(cancellationToken)).AnonymousAccess;
+
+    /// <summary>Drops the cached targets and switches after a local change.</summary>
+    public void Invalidate() => _snapshot = null;
+
+    private static AccessActions Granted(PermissionTarget target, Principal principal)
+    {
+        var actions = target.Users.GetValueOrDefault(principal.UserName ?? Principal.AnonymousName);
+        if (!principal.IsAnonymous)
+        {
+            foreach (var group in principal.Groups ?? [])
+            {
+                actions |= target.Groups.GetValueOrDefault(group);
+            }
+        }
+
+        return actions;
+    }
+
+    private async ValueTask<Snapshot> SnapshotAsync(CancellationToken cancellationToken)
+    {
+        var current = _snapshot;
+        var now = time.GetUtcNow();
+        if (current is not null && now - current.Taken < SnapshotLifetime)
+        {
+            return current;
+        }
+
+        await using var session = await store.OpenAsync(cancellationToken);
+        var targets = await session.Permissions.ListAsync(cancellationToken);
+        var anonymous = await session.Settings.GetAsync(AnonymousAccessSetting, cancellationToken) == "true";
+        current = new Snapshot(targets, anonymous, now);
+        _snapshot = current;
+        return current;
+    }
+
+    private sealed record Snapshot(IReadOnlyList<PermissionTarget> Targets, bool AnonymousAccess, DateTimeOffset Taken);
 }

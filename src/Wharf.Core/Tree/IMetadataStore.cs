@@ -29,6 +29,10 @@ internal interface IMetadataSession : IAsyncDisposable
 
     IUserRecords Users { get; }
 
+    IGroupRecords Groups { get; }
+
+    IPermissionRecords Permissions { get; }
+
     ISettingRecords Settings { get; }
 }
 
@@ -87,4 +91,6 @@ internal interface ISettingRecords
 
     /// <summary>Stores <paramref name="value"/> unless the setting exists; returns the stored value.</summary>
     Task<string> GetOrAddAsync(string name, string value, CancellationToken cancellationToken);
+
+    Task SetAsync(string name, string value, CancellationToken cancellationToken);
 }

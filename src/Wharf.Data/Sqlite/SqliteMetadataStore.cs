@@ -102,6 +102,8 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
             Tree = new SqliteTreeRecords(db);
             V1Uploads = new SqliteV1UploadRecords(db);
             Users = new SqliteUserRecords(db);
+            Groups = new SqliteGroupRecords(db);
+            Permissions = new SqlitePermissionRecords(db);
             Settings = new SqliteSettingRecords(db);
         }
 
@@ -112,6 +114,10 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
         public IV1UploadRecords V1Uploads { get; }
 
         public IUserRecords Users { get; }
+
+        public IGroupRecords Groups { get; }
+
+        public IPermissionRecords Permissions { get; }
 
         public ISettingRecords Settings { get; }
 

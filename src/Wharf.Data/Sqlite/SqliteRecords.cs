@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Wharf.Core.Docker.V1;
 using Wharf.Core.Repositories;
-using Wharf.Core.Security;
 using Wharf.Core.Tree;
 
 namespace Wharf.Data.Sqlite;
@@ -114,24 +113,6 @@ internal sealed class SqliteV1UploadRecords(Db db) : IV1UploadRecords
     }
 }
 
-internal sealed class SqliteUserRecords(Db db) : IUserRecords
-{
-    public async Task<UserRecord?> GetAsync(string name, CancellationToken cancellationToken)
-    {
-        var row = await db.QuerySingleOrDefaultAsync<(string Name, string Hash, long Admin, long Disabled)?>(
-            "SELECT name, password_hash, admin, disabled FROM users WHERE name = @name;", new { name }, cancellationToken);
-        return row is { } r ? new UserRecord(r.Name, r.Hash, r.Admin != 0, r.Disabled != 0) : null;
-    }
-
-    public async Task<bool> TryCreateAsync(UserRecord user, CancellationToken cancellationToken) =>
-        await db.ExecuteAsync(
-            "INSERT INTO users (name, password_hash, admin, disabled) VALUES (@Name, @PasswordHash, @Admin, @Disabled) ON CONFLICT (name) DO NOTHING;",
-            user, cancellationToken) == 1;
-
-    public async Task<int> CountAsync(CancellationToken cancellationToken) =>
-        (int)await db.ScalarAsync<long>("SELECT COUNT(*) FROM users;", null, cancellationToken);
-}
-
 internal sealed class SqliteSettingRecords(Db db) : ISettingRecords
 {
     public Task<string?> GetAsync(string name, CancellationToken cancellationToken) =>
@@ -142,4 +123,7 @@ internal sealed class SqliteSettingRecords(Db db) : ISettingRecords
         await db.ExecuteAsync("INSERT INTO settings (name, value) VALUES (@name, @value) ON CONFLICT (name) DO NOTHING;", new { name, value }, cancellationToken);
         return (await GetAsync(name, cancellationToken))!;
     }
+
+    public Task SetAsync(string name, string value, CancellationToken cancellationToken) =>
+        db.ExecuteAsync("INSERT INTO settings (name, value) VALUES (@name, @value) ON CONFLICT (name) DO UPDATE SET value = excluded.value;", new { name, value }, cancellationToken);
 }

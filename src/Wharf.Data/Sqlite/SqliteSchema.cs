@@ -70,5 +70,31 @@ internal static class SqliteSchema
             value TEXT NOT NULL
         );
         """,
+        """
+        ALTER TABLE users ADD COLUMN email TEXT NOT NULL DEFAULT '';
+        ALTER TABLE users ADD COLUMN profile_updatable INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE users ADD COLUMN disable_ui_access INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE users ADD COLUMN internal_password_disabled INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE users ADD COLUMN last_logged_in INTEGER NULL;
+        CREATE TABLE groups (
+            name TEXT NOT NULL PRIMARY KEY COLLATE NOCASE,
+            description TEXT NOT NULL DEFAULT '',
+            auto_join INTEGER NOT NULL DEFAULT 0,
+            admin_privileges INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE user_groups (
+            user_name TEXT NOT NULL COLLATE NOCASE REFERENCES users (name) ON DELETE CASCADE,
+            group_name TEXT NOT NULL COLLATE NOCASE REFERENCES groups (name) ON DELETE CASCADE,
+            PRIMARY KEY (user_name, group_name)
+        );
+        CREATE TABLE permission_targets (
+            name TEXT NOT NULL PRIMARY KEY,
+            includes_pattern TEXT NOT NULL,
+            excludes_pattern TEXT NOT NULL,
+            repositories TEXT NOT NULL,
+            users TEXT NOT NULL,
+            groups TEXT NOT NULL
+        );
+        """,
     ];
 }

@@ -17,7 +17,8 @@ internal enum LoginOutcome
 /// <summary>
 /// Verifies user name and password against the salted PBKDF2 hashes of ASP.NET Core Identity.
 /// docker 1.x sends Basic on every request of a push, so a successful check is remembered for a
-/// minute, keyed by a SHA-256 of the secret (the secret itself is never kept).
+/// minute, keyed by a SHA-256 of the secret (the secret itself is never kept); any change to
+/// users or groups forgets them all. The built-in <c>anonymous</c> user cannot log in.
 /// </summary>
 internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<UserRecord> hasher, IMemoryCache cache)
 {
@@ -27,21 +28,22 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
 
     private readonly Lazy<string> _nobodyHash = new(() => hasher.HashPassword(Nobody, Convert.ToBase64String(RandomNumberGenerator.GetBytes(16))));
 
+    private long _generation;
+
+    /// <summary>Forgets every remembered login, after a change to users, groups or passwords.</summary>
+    public void Invalidate() => Interlocked.Increment(ref _generation);
+
     public async Task<(LoginOutcome Outcome, Principal? Principal)> LoginAsync(string user, string password, CancellationToken cancellationToken)
     {
-        var key = "login:" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(user + "\0" + password)));
+        var key = $"login:{Interlocked.Read(ref _generation)}:" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(user + "\0" + password)));
         if (cache.TryGetValue(key, out Principal? cached) && cached is not null)
         {
             return (LoginOutcome.Ok, cached);
         }
 
-        UserRecord? record;
-        await using (var session = await store.OpenAsync(cancellationToken))
-        {
-            record = await session.Users.GetAsync(user, cancellationToken);
-        }
-
-        if (record is null)
+        await using var session = await store.OpenAsync(cancellationToken);
+        var record = await session.Users.GetAsync(user, cancellationToken);
+        if (record is null || record.InternalPasswordDisabled)
         {
             // Same work as for a known user, so response times do not reveal which names exist.
             hasher.VerifyHashedPassword(Nobody, _nobodyHash.Value, password);
@@ -58,9 +60,22 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
             return (LoginOutcome.Disabled, null);
         }
 
-        var principal = new Principal(record.Name, record.Admin);
+        var principal = await PrincipalOfAsync(session, record, cancellationToken);
         cache.Set(key, principal, new MemoryCacheEntryOptions { AbsoluteExpirationRelativeToNow = CacheFor, Size = 1 });
         return (LoginOutcome.Ok, principal);
+    }
+
+    /// <summary>A user's principal: its groups, and admin by its own flag or an admin group's.</summary>
+    private static async Task<Principal> PrincipalOfAsync(IMetadataSession session, UserRecord record, CancellationToken cancellationToken)
+    {
+        var groups = await session.Groups.GroupsOfAsync(record.Name, cancellationToken);
+        var admin = record.Admin;
+        foreach (var group in groups)
+        {
+            admin |= (await session.Groups.GetAsync(group, cancellationToken))?.AdminPrivileges == true;
+        }
+
+        return new Principal(record.Name, admin, groups);
     }
 
     /// <summary>The current principal of a user named by a token; null when the user is gone or disabled.</summary>
@@ -68,6 +83,6 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
     {
         await using var session = await store.OpenAsync(cancellationToken);
         var record = await session.Users.GetAsync(user, cancellationToken);
-        return record is { Disabled: false } ? new Principal(record.Name, record.Admin) : null;
+        return record is { Disabled: false } ? await PrincipalOfAsync(session, record, cancellationToken) : null;
     }
 }

@@ -47,6 +47,31 @@ internal sealed class Bootstrap(IMetadataStore store, IPasswordHasher<UserRecord
             Log.AdminCreated(logger);
         }
 
+        await SeedSecurityAsync(tx, cancellationToken);
         await tx.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// The built-ins of rest-api §6 on a new install: the user <c>anonymous</c> (cannot log in),
+    /// the auto-join group <c>readers</c>, and the targets <c>Anything</c> and <c>Any Remote</c>.
+    /// Anonymous access itself stays off until an admin turns it on.
+    /// </summary>
+    private async Task SeedSecurityAsync(IMetadataTransaction tx, CancellationToken cancellationToken)
+    {
+        if (await tx.Settings.GetAsync("security.seeded", cancellationToken) is not null)
+        {
+            return;
+        }
+
+        var anonymous = new UserRecord(Principal.AnonymousName, "", Admin: false, Disabled: false, InternalPasswordDisabled: true);
+        await tx.Users.TryCreateAsync(anonymous with { PasswordHash = hasher.HashPassword(anonymous, Convert.ToBase64String(RandomNumberGenerator.GetBytes(24))) }, cancellationToken);
+        await tx.Groups.UpsertAsync(new GroupRecord("readers", "Every user, for read access", AutoJoin: true, AdminPrivileges: false), cancellationToken);
+        var read = new Dictionary<string, AccessActions>(StringComparer.OrdinalIgnoreCase) { [Principal.AnonymousName] = AccessActions.Read };
+        await tx.Permissions.UpsertAsync(new PermissionTarget("Anything", "**", "", [PermissionTarget.AnyRepository], read,
+            new Dictionary<string, AccessActions>(StringComparer.OrdinalIgnoreCase) { ["readers"] = AccessActions.Read }), cancellationToken);
+        await tx.Permissions.UpsertAsync(new PermissionTarget("Any Remote", "**", "", [PermissionTarget.AnyRemote],
+            new Dictionary<string, AccessActions>(StringComparer.OrdinalIgnoreCase) { [Principal.AnonymousName] = AccessActions.Read | AccessActions.Deploy },
+            new Dictionary<string, AccessActions>(StringComparer.OrdinalIgnoreCase)), cancellationToken);
+        await tx.Settings.SetAsync("security.seeded", "true", cancellationToken);
     }
 }

@@ -57,7 +57,19 @@ public sealed class WharfServer : IAsyncLifetime
 
         // A valid key that also names a V1 route segment, to keep path-mode routing honest.
         await tx.Repositories.TryCreateAsync(new RepositoryConfig("repositories", DockerApiVersion.V1), default);
+
+        // alice deploys and deletes everywhere. Anonymous access is on, but the default "Anything"
+        // target grants only readers, so anonymous callers read just docker-public (anonymousRead).
+        var alicePermissions = new Dictionary<string, AccessActions>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["alice"] = AccessActions.Read | AccessActions.Annotate | AccessActions.Deploy | AccessActions.Delete,
+        };
+        await tx.Permissions.UpsertAsync(new PermissionTarget("alice-everywhere", "**", "", [PermissionTarget.AnyLocal], alicePermissions, new Dictionary<string, AccessActions>()), default);
+        await tx.Permissions.UpsertAsync(new PermissionTarget("Anything", "**", "", [PermissionTarget.AnyRepository], new Dictionary<string, AccessActions>(),
+            new Dictionary<string, AccessActions>(StringComparer.OrdinalIgnoreCase) { ["readers"] = AccessActions.Read }), default);
+        await tx.Settings.SetAsync(AccessPolicy.AnonymousAccessSetting, "true", default);
         await tx.CommitAsync(default);
+        Services.GetRequiredService<AccessPolicy>().Invalidate();
     }
 
     internal IMetadataStore Store => Services.GetRequiredService<IMetadataStore>();

@@ -197,13 +197,13 @@ internal sealed class StorageAccess(IMetadataStore store, RestAuthenticator auth
             return (null, caller.IsAnonymous ? RestErrors.Unauthorized() : RestErrors.NotFound($"Repository '{repoKey}' not found."));
         }
 
-        if (!await policy.AllowsAsync(caller, repository, path, AccessActions.Read, cancellationToken))
+        var item = path.Length == 0 ? null : await session.Tree.GetAsync(repository.Key, path, cancellationToken);
+        if (!await policy.AllowsAsync(caller, repository, path, isFolder: item?.IsFolder ?? true, AccessActions.Read, cancellationToken))
         {
-            // An authenticated caller without read learns nothing, not even that the path exists.
+            // A caller without read learns nothing, not even that the path exists.
             return (null, caller.IsAnonymous ? RestErrors.Unauthorized() : RestErrors.NotFound());
         }
 
-        var item = path.Length == 0 ? null : await session.Tree.GetAsync(repository.Key, path, cancellationToken);
         return path.Length > 0 && item is null
             ? (null, RestErrors.NotFound())
             : (new StorageTarget(repository, path, item, caller), null);
@@ -215,7 +215,7 @@ internal sealed class StorageAccess(IMetadataStore store, RestAuthenticator auth
         var readable = new List<TreeItem>();
         foreach (var child in await session.Tree.ListChildrenAsync(target.Repository.Key, target.Path, cancellationToken))
         {
-            if (await policy.AllowsAsync(target.Caller, target.Repository, child.Path, AccessActions.Read, cancellationToken))
+            if (await policy.AllowsAsync(target.Caller, target.Repository, child.Path, child.IsFolder, AccessActions.Read, cancellationToken))
             {
                 readable.Add(child);
             }
@@ -232,7 +232,7 @@ internal sealed class StorageAccess(IMetadataStore store, RestAuthenticator auth
         foreach (var item in await session.Tree.ListDescendantsAsync(target.Repository.Key, target.Path, cancellationToken))
         {
             var depth = item.Path.Count(c => c == '/') + 1 - baseDepth;
-            if (depth <= maxDepth && await policy.AllowsAsync(target.Caller, target.Repository, item.Path, AccessActions.Read, cancellationToken))
+            if (depth <= maxDepth && await policy.AllowsAsync(target.Caller, target.Repository, item.Path, item.IsFolder, AccessActions.Read, cancellationToken))
             {
                 readable.Add(item);
             }

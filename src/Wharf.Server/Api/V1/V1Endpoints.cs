@@ -224,7 +224,7 @@ internal static partial class V1Endpoints
             return V1Response.Error(V1Errors.RequiresAuthorization, V1RouteKind.Index);
         }
 
-        if (caller.Principal.IsAnonymous && !repository.AnonymousRead)
+        if (caller.Principal.IsAnonymous && !await gate.CanBrowseAsync(repository, caller.Principal, cancellationToken))
         {
             return V1Response.Error(V1Errors.RequiresAuthorization, V1RouteKind.Index);
         }

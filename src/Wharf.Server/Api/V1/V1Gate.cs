@@ -114,14 +114,18 @@ internal sealed class V1Gate(
         return await AuthorizePathAsync(repository, caller, V1Layout.ImageFolder(imageId), needed, V1RouteKind.Registry, cancellationToken);
     }
 
+    /// <summary>Whether the caller may read anything in the repository at all (search, §6.6).</summary>
+    public async Task<bool> CanBrowseAsync(RepositoryConfig repository, Principal principal, CancellationToken cancellationToken) =>
+        await policy.AllowsAsync(principal, repository, "", isFolder: true, AccessActions.Read, cancellationToken);
+
     /// <summary>Whether the caller may read <paramref name="name"/>, for search filtering.</summary>
     public async Task<bool> CanReadAsync(RepositoryConfig repository, Principal principal, V1RepositoryName name, CancellationToken cancellationToken) =>
-        await policy.AllowsAsync(principal, repository, V1Layout.RepositoryFolder(name), AccessActions.Read, cancellationToken);
+        await policy.AllowsAsync(principal, repository, V1Layout.RepositoryFolder(name), isFolder: true, AccessActions.Read, cancellationToken);
 
     /// <summary>Step 2 of §5.4 on a tree path: 401 for anonymous callers, 403 for authenticated ones.</summary>
     public async Task<IResult?> AuthorizePathAsync(RepositoryConfig repository, V1Caller caller, string path, AccessActions needed, V1RouteKind kind, CancellationToken cancellationToken)
     {
-        if (await policy.AllowsAsync(caller.Principal, repository, path, needed, cancellationToken))
+        if (await policy.AllowsAsync(caller.Principal, repository, path, isFolder: true, needed, cancellationToken))
         {
             return null;
         }

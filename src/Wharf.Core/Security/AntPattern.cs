@@ -1,0 +1,125 @@
+namespace Wharf.Core.Security;
+
+/// <summary>
+/// Ant-style path patterns of permission targets (rest-api §6.3): <c>**</c> any number of
+/// segments, <c>*</c> any characters within a segment, <c>?</c> one character. <c>a/**</c> also
+/// matches <c>a</c> itself. Matching is ordinal: paths are case-sensitive like the tree.
+/// </summary>
+internal static class AntPattern
+{
+    /// <summary>True when <paramref name="path"/> matches any of the comma-separated patterns.</summary>
+    public static bool MatchesAny(string patterns, string path) =>
+        Split(patterns).Any(p => Matches(p, path));
+
+    /// <summary>True when some path below <paramref name="folder"/> could match one of the patterns.</summary>
+    public static bool CouldMatchBelowAny(string patterns, string folder) =>
+        Split(patterns).Any(p => CouldMatchBelow(p, folder));
+
+    public static IEnumerable<string> Split(string patterns) =>
+        patterns.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    public static bool Matches(string pattern, string path) =>
+        Match(Segments(pattern), 0, Segments(path), 0);
+
+    public static bool CouldMatchBelow(string pattern, string folder)
+    {
+        var patternSegments = Segments(pattern);
+        var folderSegments = Segments(folder);
+        for (var i = 0; i < folderSegments.Length; i++)
+        {
+            if (i >= patternSegments.Length)
+            {
+                return false;
+            }
+
+            if (patternSegments[i] == "**")
+            {
+                return true;
+            }
+
+            if (!SegmentMatches(patternSegments[i], folderSegments[i]))
+            {
+                return false;
+            }
+        }
+
+        return patternSegments.Length > folderSegments.Length;
+    }
+
+    private static string[] Segments(string value) => value.Trim('/').Split('/', StringSplitOptions.RemoveEmptyEntries);
+
+    private static bool Match(string[] pattern, int p, string[] path, int s)
+    {
+        while (p < pattern.Length)
+        {
+            if (pattern[p] == "**")
+            {
+                // Collapse runs of ** and try every split point.
+                while (p < pattern.Length && pattern[p] == "**")
+                {
+                    p++;
+                }
+
+                if (p == pattern.Length)
+                {
+                    return true;
+                }
+
+                for (var k = s; k < path.Length; k++)
+                {
+                    if (Match(pattern, p, path, k))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            }
+
+            if (s >= path.Length || !SegmentMatches(pattern[p], path[s]))
+            {
+                return false;
+            }
+
+            p++;
+            s++;
+        }
+
+        return s == path.Length;
+    }
+
+    /// <summary>Glob match of one segment: <c>*</c> and <c>?</c>, everything else literal.</summary>
+    private static bool SegmentMatches(string pattern, string segment)
+    {
+        int p = 0, s = 0, star = -1, mark = 0;
+        while (s < segment.Length)
+        {
+            if (p < pattern.Length && (pattern[p] == '?' || pattern[p] == segment[s]))
+            {
+                p++;
+                s++;
+            }
+            else if (p < pattern.Length && pattern[p] == '*')
+            {
+                star = p++;
+                mark = s;
+            }
+            else if (star >= 0)
+            {
+                p = star + 1;
+                s = ++mark;
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        while (p < pattern.Length && pattern[p] == '*')
+        {
+            p++;
+        }
+
+        return p == pattern.Length;
+    }
+}
