@@ -85,6 +85,34 @@ internal sealed class AccessPolicy(IMetadataStore store, TimeProvider time)
     public async ValueTask<bool> AllowsAsync(Principal principal, RepositoryConfig repository, string path, bool isFolder, AccessActions needed, CancellationToken cancellationToken) =>
         ((await GetActionsAsync(principal, repository, path, isFolder, cancellationToken)) & needed) == needed;
 
+    /// <summary>
+    /// Every user and group with at least one action on the path through the targets that cover it
+    /// (rest-api §4.4), actions normalised as in §6.5.
+    /// </summary>
+    public async ValueTask<(IReadOnlyDictionary<string, AccessActions> Users, IReadOnlyDictionary<string, AccessActions> Groups)> PrincipalsAtAsync(
+        RepositoryConfig repository, string path, CancellationToken cancellationToken)
+    {
+        var users = new Dictionary<string, AccessActions>(StringComparer.OrdinalIgnoreCase);
+        var groups = new Dictionary<string, AccessActions>(StringComparer.OrdinalIgnoreCase);
+        foreach (var target in (await SnapshotAsync(cancellationToken)).Targets)
+        {
+            if (target.CoversRepository(repository.Key) && AntPattern.MatchesAny(target.IncludesPattern, path) && !AntPattern.MatchesAny(target.ExcludesPattern, path))
+            {
+                foreach (var (user, actions) in target.Users)
+                {
+                    users[user] = ActionLetters.Normalize(users.GetValueOrDefault(user) | actions);
+                }
+
+                foreach (var (group, actions) in target.Groups)
+                {
+                    groups[group] = ActionLetters.Normalize(groups.GetValueOrDefault(group) | actions);
+                }
+            }
+        }
+
+        return (users, groups);
+    }
+
     /// <summary>Whether anonymous requests are considered at all (rest-api §6.4).</summary>
     public async ValueTask<bool> AnonymousAccessAsync(CancellationToken cancellationToken) =>
         (await SnapshotAsync(cancellationToken)).AnonymousAccess;

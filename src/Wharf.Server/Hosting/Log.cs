@@ -26,4 +26,7 @@ internal static partial class Log
 
     [LoggerMessage(90, LogLevel.Error, "Unhandled exception on {Method} {Path}")]
     public static partial void Unhandled(ILogger logger, string method, string path, Exception? exception);
+
+    [LoggerMessage(100, LogLevel.Information, "audit {Action} {Subject}")]
+    public static partial void Audit(ILogger logger, string action, string subject);
 }

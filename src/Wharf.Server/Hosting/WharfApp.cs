@@ -70,6 +70,7 @@ internal static class WharfApp
         services.AddSingleton<V1Registry>();
         services.AddSingleton<V1Gate>();
         services.AddSingleton<StorageAccess>();
+        services.AddSingleton<SecurityService>();
         services.AddSingleton<Bootstrap>();
         services.AddSingleton(provider => new V1Tokens(
             LoadTokenKey(provider.GetRequiredService<IMetadataStore>()),
@@ -83,6 +84,7 @@ internal static class WharfApp
         app.UseWharfErrorBodies();
         V1Endpoints.Map(app);
         StorageEndpoints.Map(app);
+        SecurityEndpoints.Map(app);
         return app;
     }
 

@@ -37,6 +37,20 @@ internal static class StorageEndpoints
         var query = context.Request.Query;
         var baseUrl = urls.BaseUrl(context.Request);
         var uri = $"{baseUrl}/api/storage/{target.Repository.Key}{Slashed(target.Path)}";
+        if (query.ContainsKey("permissions"))
+        {
+            // Admins, or users holding m at the path (rest-api §4.4).
+            if (!await access.Policy.AllowsAsync(target.Caller, target.Repository, target.Path, target.Item?.IsFolder ?? true, AccessActions.Manage, cancellationToken))
+            {
+                return target.Caller.IsAnonymous ? RestErrors.Unauthorized() : RestErrors.Write(403, "Managing permissions of this path is not permitted.");
+            }
+
+            var (users, groups) = await access.Policy.PrincipalsAtAsync(target.Repository, target.Path, cancellationToken);
+            return Results.Json(
+                new { uri, principals = new { users = users.ToDictionary(u => u.Key, u => ActionLetters.Format(u.Value)), groups = groups.ToDictionary(g => g.Key, g => ActionLetters.Format(g.Value)) } },
+                contentType: "application/vnd.org.jfrog.artifactory.storage.ItemPermissions+json");
+        }
+
         if (query.ContainsKey("properties"))
         {
             return await PropertiesAsync(target, query["properties"].ToString(), uri, access.Store, cancellationToken);
@@ -174,6 +188,8 @@ internal sealed record StorageTarget(RepositoryConfig Repository, string Path, T
 internal sealed class StorageAccess(IMetadataStore store, RestAuthenticator authenticator, AccessPolicy policy, TimeProvider time)
 {
     public IMetadataStore Store => store;
+
+    public AccessPolicy Policy => policy;
 
     public DateTimeOffset Now => time.GetUtcNow();
 

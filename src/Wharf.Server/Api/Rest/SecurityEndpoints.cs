@@ -1,0 +1,234 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Wharf.Core.Security;
+using Wharf.Server.Auth;
+using Wharf.Server.Http;
+
+namespace Wharf.Server.Api.Rest;
+
+/// <summary>Users, groups, permission targets and the anonymous switch (rest-api §6.1–§6.4); admin only.</summary>
+internal static class SecurityEndpoints
+{
+    private const int MaxBodyBytes = 1 << 20;
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        foreach (var prefix in new[] { "/artifactory/api/security", "/api/security" })
+        {
+            var security = app.MapGroup(prefix);
+            security.MapGet("/users", ListUsersAsync);
+            security.MapGet("/users/{name}", GetUserAsync);
+            security.MapPut("/users/{name}", (HttpContext c, string name, SecurityService s, CancellationToken ct) => SaveUserAsync(c, name, create: true, s, ct));
+            security.MapPost("/users/{name}", (HttpContext c, string name, SecurityService s, CancellationToken ct) => SaveUserAsync(c, name, create: false, s, ct));
+            security.MapDelete("/users/{name}", DeleteUserAsync);
+            security.MapGet("/groups", ListGroupsAsync);
+            security.MapGet("/groups/{name}", GetGroupAsync);
+            security.MapPut("/groups/{name}", (HttpContext c, string name, SecurityService s, CancellationToken ct) => SaveGroupAsync(c, name, create: true, s, ct));
+            security.MapPost("/groups/{name}", (HttpContext c, string name, SecurityService s, CancellationToken ct) => SaveGroupAsync(c, name, create: false, s, ct));
+            security.MapDelete("/groups/{name}", DeleteGroupAsync);
+            security.MapGet("/permissions", ListPermissionsAsync);
+            security.MapGet("/permissions/{name}", GetPermissionAsync);
+            security.MapPut("/permissions/{name}", PutPermissionAsync);
+            security.MapDelete("/permissions/{name}", DeletePermissionAsync);
+            security.MapGet("/anonymousAccess", GetAnonymousAccessAsync);
+            security.MapPut("/anonymousAccess", PutAnonymousAccessAsync);
+        }
+    }
+
+    // ---------------------------------------------------------------- users (§6.1)
+
+    private static Task<IResult> ListUsersAsync(HttpContext context, SecurityService security, PublicUrls urls, CancellationToken cancellationToken) =>
+        AsAdminAsync(context, security, cancellationToken, async () =>
+        {
+            var users = await security.ListUsersAsync(cancellationToken);
+            var baseUrl = urls.BaseUrl(context.Request);
+            return Results.Json(users.Select(u => new { name = u.Name, uri = $"{baseUrl}/api/security/users/{Uri.EscapeDataString(u.Name)}", realm = "internal" }));
+        });
+
+    private static Task<IResult> GetUserAsync(HttpContext context, string name, SecurityService security, CancellationToken cancellationToken) =>
+        AsAdminAsync(context, security, cancellationToken, async () =>
+            await security.GetUserAsync(name, cancellationToken) is { } user
+                ? Results.Json(user, Json, "application/vnd.org.jfrog.artifactory.security.User+json")
+                : RestErrors.NotFound($"User '{name}' not found."));
+
+    private static Task<IResult> SaveUserAsync(HttpContext context, string name, bool create, SecurityService security, CancellationToken cancellationToken) =>
+        AsAdminAsync(context, security, cancellationToken, async () =>
+        {
+            var (body, failure) = await ReadAsync<UserBody>(context, cancellationToken);
+            if (body is null)
+            {
+                return failure!;
+            }
+
+            var (status, message) = await security.SaveUserAsync(name, body, create, cancellationToken);
+            return status switch
+            {
+                201 => Results.StatusCode(201),
+                200 => Results.Ok(),
+                _ => RestErrors.Write(status, message!),
+            };
+        });
+
+    private static Task<IResult> DeleteUserAsync(HttpContext context, string name, SecurityService security, CancellationToken cancellationToken) =>
+        AsAdminAsync(context, security, cancellationToken, async () =>
+        {
+            var (status, message) = await security.DeleteUserAsync(name, cancellationToken);
+            return status == 200 ? Results.Text($"User '{name}' has been removed successfully.", "text/plain") : RestErrors.Write(status, message!);
+        });
+
+    // ---------------------------------------------------------------- groups (§6.2)
+
+    private static Task<IResult> ListGroupsAsync(HttpContext context, SecurityService security, PublicUrls urls, CancellationToken cancellationToken) =>
+        AsAdminAsync(context, security, cancellationToken, async () =>
+        {
+            var baseUrl = urls.BaseUrl(context.Request);
+            return Results.Json((await security.ListGroupsAsync(cancellationToken)).Select(g => new { name = g.Name, uri = $"{baseUrl}/api/security/groups/{Uri.EscapeDataString(g.Name)}" }));
+        });
+
+    private static Task<IResult> GetGroupAsync(HttpContext context, string name, SecurityService security, CancellationToken cancellationToken) =>
+        AsAdminAsync(context, security, cancellationToken, async () =>
+            await security.GetGroupAsync(name, cancellationToken) is { } group
+                ? Results.Json(group, Json, "application/vnd.org.jfrog.artifactory.security.Group+json")
+                : RestErrors.NotFound($"Group '{name}' not found."));
+
+    private static Task<IResult> SaveGroupAsync(HttpContext context, string name, bool create, SecurityService security, CancellationToken cancellationToken) =>
+        AsAdminAsync(context, security, cancellationToken, async () =>
+        {
+            var (body, failure) = await ReadAsync<GroupBody>(context, cancellationToken);
+            if (body is null)
+            {
+                return failure!;
+            }
+
+            var (status, message) = await security.SaveGroupAsync(name, body, create, cancellationToken);
+            return status switch
+            {
+                201 => Results.StatusCode(201),
+                200 => Results.Ok(),
+                _ => RestErrors.Write(status, message!),
+            };
+        });
+
+    private static Task<IResult> DeleteGroupAsync(HttpContext context, string name, SecurityService security, CancellationToken cancellationToken) =>
+        AsAdminAsync(context, security, cancellationToken, async () =>
+        {
+            var (status, message) = await security.DeleteGroupAsync(name, cancellationToken);
+            return status == 200 ? Results.Text($"Group '{name}' has been removed successfully.", "text/plain") : RestErrors.Write(status, message!);
+        });
+
+    // ---------------------------------------------------------------- permission targets (§6.3)
+
+    private static Task<IResult> ListPermissionsAsync(HttpContext context, SecurityService security, PublicUrls urls, CancellationToken cancellationToken) =>
+        AsAdminAsync(context, security, cancellationToken, async () =>
+        {
+            var baseUrl = urls.BaseUrl(context.Request);
+            return Results.Json((await security.ListPermissionsAsync(cancellationToken)).Select(p => new { name = p.Name, uri = $"{baseUrl}/api/security/permissions/{Uri.EscapeDataString(p.Name)}" }));
+        });
+
+    private static Task<IResult> GetPermissionAsync(HttpContext context, string name, SecurityService security, CancellationToken cancellationToken) =>
+        AsAdminAsync(context, security, cancellationToken, async () =>
+            await security.GetPermissionAsync(name, cancellationToken) is { } target
+                ? Results.Json(PermissionBody.From(target), Json, "application/vnd.org.jfrog.artifactory.security.PermissionTarget+json")
+                : RestErrors.NotFound($"Permission target '{name}' not found."));
+
+    private static Task<IResult> PutPermissionAsync(HttpContext context, string name, SecurityService security, CancellationToken cancellationToken) =>
+        AsAdminAsync(context, security, cancellationToken, async () =>
+        {
+            var (body, failure) = await ReadAsync<PermissionBody>(context, cancellationToken);
+            if (body is null)
+            {
+                return failure!;
+            }
+
+            var (status, message) = await security.PutPermissionAsync(name, body, cancellationToken);
+            return status == 200 ? Results.Ok() : RestErrors.Write(status, message!);
+        });
+
+    private static Task<IResult> DeletePermissionAsync(HttpContext context, string name, SecurityService security, CancellationToken cancellationToken) =>
+        AsAdminAsync(context, security, cancellationToken, async () =>
+            await security.DeletePermissionAsync(name, cancellationToken)
+                ? Results.Text($"Permission target '{name}' has been removed successfully.", "text/plain")
+                : RestErrors.NotFound($"Permission target '{name}' not found."));
+
+    // ---------------------------------------------------------------- anonymous access (§6.4)
+
+    private static Task<IResult> GetAnonymousAccessAsync(HttpContext context, SecurityService security, AccessPolicy policy, CancellationToken cancellationToken) =>
+        AsAdminAsync(context, security, cancellationToken, async () => Results.Json(new { enabled = await policy.AnonymousAccessAsync(cancellationToken) }));
+
+    private static Task<IResult> PutAnonymousAccessAsync(HttpContext context, SecurityService security, CancellationToken cancellationToken) =>
+        AsAdminAsync(context, security, cancellationToken, async () =>
+        {
+            var (body, failure) = await ReadAsync<AnonymousAccessBody>(context, cancellationToken);
+            if (body?.Enabled is not { } enabled)
+            {
+                return failure ?? RestErrors.BadRequest("Field 'enabled' (boolean) is required.");
+            }
+
+            await security.SetAnonymousAccessAsync(enabled, cancellationToken);
+            return Results.Json(new { enabled });
+        });
+
+    // ---------------------------------------------------------------- helpers
+
+    /// <summary>Every route here is admin-only: 401 for anonymous or bad credentials, 403 for other users.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1068", Justification = "The handler lambda reads best last.")]
+    private static async Task<IResult> AsAdminAsync(HttpContext context, SecurityService security, CancellationToken cancellationToken, Func<Task<IResult>> handler)
+    {
+        var caller = await security.Authenticator.AuthenticateAsync(context.Request, cancellationToken);
+        return caller switch
+        {
+            null or { IsAnonymous: true } => RestErrors.Unauthorized(),
+            { IsAdmin: false } => RestErrors.Write(403, "Only administrators may manage security."),
+            _ => await handler(),
+        };
+    }
+
+    private static async Task<(T? Body, IResult? Failure)> ReadAsync<T>(HttpContext context, CancellationToken cancellationToken)
+        where T : class
+    {
+        var (read, bytes) = await RequestBody.ReadAsync(context.Request, MaxBodyBytes, cancellationToken);
+        if (read != BodyReadOutcome.Ok)
+        {
+            return (null, RestErrors.Write(read == BodyReadOutcome.TooLarge ? 413 : 400, read == BodyReadOutcome.TooLarge ? "Request body too large." : "Request body ended early."));
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<T>(bytes, Json) is { } body ? (body, null) : (null, RestErrors.BadRequest("A JSON object is required."));
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NotSupportedException)
+        {
+            return (null, RestErrors.BadRequest("Malformed JSON: " + (e is JsonException json ? json.Path + " " : "") + "could not be read."));
+        }
+    }
+}
+
+internal sealed record UserBody(
+    string? Name,
+    string? Email,
+    string? Password,
+    bool? Admin,
+    bool? ProfileUpdatable,
+    bool? DisableUIAccess,
+    bool? InternalPasswordDisabled,
+    bool? Disabled,
+    IReadOnlyList<string>? Groups,
+    string? Realm,
+    string? LastLoggedIn);
+
+internal sealed record GroupBody(string? Name, string? Description, bool? AutoJoin, bool? AdminPrivileges, string? Realm, IReadOnlyList<string>? UserNames);
+
+internal sealed record AnonymousAccessBody(bool? Enabled);
+
+internal sealed record PrincipalsBody(IReadOnlyDictionary<string, IReadOnlyList<string>>? Users, IReadOnlyDictionary<string, IReadOnlyList<string>>? Groups);
+
+internal sealed record PermissionBody(string? Name, string? IncludesPattern, string? ExcludesPattern, IReadOnlyList<string>? Repositories, PrincipalsBody? Principals)
+{
+    public static PermissionBody From(PermissionTarget target) => new(
+        target.Name, target.IncludesPattern, target.ExcludesPattern, target.Repositories,
+        new PrincipalsBody(
+            target.Users.ToDictionary(u => u.Key, u => ActionLetters.Format(u.Value)),
+            target.Groups.ToDictionary(g => g.Key, g => ActionLetters.Format(g.Value))));
+}
