@@ -33,6 +33,8 @@ internal interface IMetadataSession : IAsyncDisposable
 
     IPermissionRecords Permissions { get; }
 
+    ICredentialRecords Credentials { get; }
+
     ISettingRecords Settings { get; }
 }
 

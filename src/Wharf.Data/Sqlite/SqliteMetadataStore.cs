@@ -104,6 +104,7 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
             Users = new SqliteUserRecords(db);
             Groups = new SqliteGroupRecords(db);
             Permissions = new SqlitePermissionRecords(db);
+            Credentials = new SqliteCredentialRecords(db);
             Settings = new SqliteSettingRecords(db);
         }
 
@@ -118,6 +119,8 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
         public IGroupRecords Groups { get; }
 
         public IPermissionRecords Permissions { get; }
+
+        public ICredentialRecords Credentials { get; }
 
         public ISettingRecords Settings { get; }
 

@@ -96,5 +96,24 @@ internal static class SqliteSchema
             groups TEXT NOT NULL
         );
         """,
+        """
+        CREATE TABLE api_keys (
+            user_name TEXT NOT NULL PRIMARY KEY COLLATE NOCASE REFERENCES users (name) ON DELETE CASCADE,
+            key_sha256 TEXT NOT NULL UNIQUE,
+            prefix TEXT NOT NULL,
+            created INTEGER NOT NULL
+        );
+        CREATE TABLE access_tokens (
+            id TEXT NOT NULL PRIMARY KEY,
+            token_sha256 TEXT NOT NULL UNIQUE,
+            refresh_sha256 TEXT NULL UNIQUE,
+            subject TEXT NOT NULL,
+            groups TEXT NULL,
+            scope TEXT NOT NULL,
+            issued INTEGER NOT NULL,
+            expiry INTEGER NULL,
+            revoked INTEGER NOT NULL DEFAULT 0
+        );
+        """,
     ];
 }

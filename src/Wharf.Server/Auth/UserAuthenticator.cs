@@ -20,7 +20,7 @@ internal enum LoginOutcome
 /// minute, keyed by a SHA-256 of the secret (the secret itself is never kept); any change to
 /// users or groups forgets them all. The built-in <c>anonymous</c> user cannot log in.
 /// </summary>
-internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<UserRecord> hasher, IMemoryCache cache)
+internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<UserRecord> hasher, IMemoryCache cache, TimeProvider time)
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(60);
 
@@ -42,6 +42,20 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
         }
 
         await using var session = await store.OpenAsync(cancellationToken);
+
+        // An API key or an access token works as the password too (rest-api §1.5).
+        if (ApiKeys.LooksLikeKey(password) || AccessTokens.LooksLikeToken(password))
+        {
+            var bySecret = ApiKeys.LooksLikeKey(password)
+                ? await FromApiKeyAsync(session, password, cancellationToken)
+                : await FromAccessTokenAsync(session, password, cancellationToken);
+            if (bySecret is not null && string.Equals(bySecret.UserName, user, StringComparison.OrdinalIgnoreCase))
+            {
+                cache.Set(key, bySecret, new MemoryCacheEntryOptions { AbsoluteExpirationRelativeToNow = CacheFor, Size = 1 });
+                return (LoginOutcome.Ok, bySecret);
+            }
+        }
+
         var record = await session.Users.GetAsync(user, cancellationToken);
         if (record is null || record.InternalPasswordDisabled)
         {
@@ -63,6 +77,55 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
         var principal = await PrincipalOfAsync(session, record, cancellationToken);
         cache.Set(key, principal, new MemoryCacheEntryOptions { AbsoluteExpirationRelativeToNow = CacheFor, Size = 1 });
         return (LoginOutcome.Ok, principal);
+    }
+
+    /// <summary>The owner of an API key (X-JFrog-Art-Api); null when unknown or the owner is disabled.</summary>
+    public async Task<Principal?> ApiKeyAsync(string apiKey, CancellationToken cancellationToken)
+    {
+        await using var session = await store.OpenAsync(cancellationToken);
+        return await FromApiKeyAsync(session, apiKey, cancellationToken);
+    }
+
+    /// <summary>The principal of a live access token (Bearer); null when unknown, expired or revoked.</summary>
+    public async Task<Principal?> AccessTokenAsync(string token, CancellationToken cancellationToken)
+    {
+        await using var session = await store.OpenAsync(cancellationToken);
+        return await FromAccessTokenAsync(session, token, cancellationToken);
+    }
+
+    private static async Task<Principal?> FromApiKeyAsync(IMetadataSession session, string apiKey, CancellationToken cancellationToken)
+    {
+        var record = await session.Credentials.ApiKeyByHashAsync(Secrets.Sha256(apiKey), cancellationToken);
+        var owner = record is null ? null : await session.Users.GetAsync(record.UserName, cancellationToken);
+        return owner is { Disabled: false } ? await PrincipalOfAsync(session, owner, cancellationToken) : null;
+    }
+
+    /// <summary>
+    /// A token's subject with the token's groups (its own with <c>member-of-groups:*</c>). A
+    /// subject that is no user is transient: its rights come from the scoped groups alone.
+    /// </summary>
+    private async Task<Principal?> FromAccessTokenAsync(IMetadataSession session, string token, CancellationToken cancellationToken)
+    {
+        var record = await session.Credentials.TokenByHashAsync(Secrets.Sha256(token), cancellationToken);
+        if (record is null || record.Revoked || record.Expiry <= time.GetUtcNow())
+        {
+            return null;
+        }
+
+        var subject = await session.Users.GetAsync(record.Subject, cancellationToken);
+        if (subject is { Disabled: true })
+        {
+            return null;
+        }
+
+        var groups = record.Groups ?? (subject is null ? [] : await session.Groups.GroupsOfAsync(subject.Name, cancellationToken));
+        var admin = subject?.Admin == true && record.Groups is null;
+        foreach (var group in groups)
+        {
+            admin |= (await session.Groups.GetAsync(group, cancellationToken))?.AdminPrivileges == true;
+        }
+
+        return new Principal(subject?.Name ?? record.Subject, admin, groups);
     }
 
     /// <summary>A user's principal: its groups, and admin by its own flag or an admin group's.</summary>

@@ -85,6 +85,7 @@ internal static class WharfApp
         V1Endpoints.Map(app);
         StorageEndpoints.Map(app);
         SecurityEndpoints.Map(app);
+        CredentialEndpoints.Map(app);
         return app;
     }
 

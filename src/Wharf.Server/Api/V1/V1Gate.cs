@@ -21,6 +21,7 @@ internal sealed record V1Caller(Principal Principal, V1TokenGrant? Token);
 internal sealed class V1Gate(
     IMetadataStore store,
     UserAuthenticator users,
+    RestAuthenticator restAuthenticator,
     V1Tokens tokens,
     AccessPolicy policy,
     V1Registry registry,
@@ -51,6 +52,14 @@ internal sealed class V1Gate(
     public async Task<(V1Caller? Caller, IResult? Failure)> AuthenticateAsync(HttpContext context, V1RouteKind kind, bool disregardToken, CancellationToken cancellationToken)
     {
         var credentials = Credentials.Parse(context.Request);
+        if (credentials.Kind == CredentialKind.Bearer || context.Request.Headers.ContainsKey(RestAuthenticator.ApiKeyHeader))
+        {
+            // Access tokens and API keys work on every route (rest-api §1.5).
+            return await restAuthenticator.AuthenticateAsync(context.Request, cancellationToken) is { } holder
+                ? (new V1Caller(holder, null), null)
+                : (null, V1Response.Error(V1Errors.RequiresAuthorization, kind));
+        }
+
         switch (credentials.Kind)
         {
             case CredentialKind.None:

@@ -1,0 +1,42 @@
+namespace Wharf.Core.Security;
+
+/// <summary>An API key (rest-api §6.6): only its SHA-256 and its first characters are kept.</summary>
+internal sealed record ApiKeyRecord(string UserName, string KeySha256, string Prefix, DateTimeOffset Created);
+
+/// <summary>
+/// An access token (rest-api §6.7). <see cref="Groups"/> null means the subject's own groups
+/// (<c>member-of-groups:*</c>); otherwise exactly the listed groups.
+/// </summary>
+internal sealed record AccessTokenRecord(
+    string Id,
+    string TokenSha256,
+    string? RefreshSha256,
+    string Subject,
+    IReadOnlyList<string>? Groups,
+    string Scope,
+    DateTimeOffset Issued,
+    DateTimeOffset? Expiry,
+    bool Revoked);
+
+internal interface ICredentialRecords
+{
+    Task<ApiKeyRecord?> ApiKeyOfAsync(string user, CancellationToken cancellationToken);
+
+    Task<ApiKeyRecord?> ApiKeyByHashAsync(string keySha256, CancellationToken cancellationToken);
+
+    /// <summary>Stores the user's key, replacing any previous one when <paramref name="replace"/>; false when one exists and may not be replaced.</summary>
+    Task<bool> SetApiKeyAsync(ApiKeyRecord key, bool replace, CancellationToken cancellationToken);
+
+    Task<bool> DeleteApiKeyAsync(string user, CancellationToken cancellationToken);
+
+    Task AddTokenAsync(AccessTokenRecord token, CancellationToken cancellationToken);
+
+    Task<AccessTokenRecord?> TokenByHashAsync(string tokenSha256, CancellationToken cancellationToken);
+
+    Task<AccessTokenRecord?> TokenByRefreshHashAsync(string refreshSha256, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<AccessTokenRecord>> ListTokensAsync(CancellationToken cancellationToken);
+
+    /// <summary>Revokes by id or by token hash; false when no live token matched.</summary>
+    Task<bool> RevokeTokenAsync(string? id, string? tokenSha256, CancellationToken cancellationToken);
+}
