@@ -170,6 +170,27 @@ public sealed class SecurityApiTests(WharfServer server) : IClassFixture<WharfSe
         Assert.Equal(HttpStatusCode.OK, (await server.Client().GetAsync("/api/storage/docker-public/")).StatusCode);
     }
 
+    [Fact]
+    public async Task Force_authentication_answers_401_to_anonymous_callers_even_where_they_may_read()
+    {
+        const string forced = "/artifactory/api/docker/docker-forced/v1";
+        using (var docker = new DockerV1Client(server.BaseAddress, forced + "/", DockerVersion.V1_9, AuthStyle.BasicEverywhere, "alice", WharfServer.AlicePassword))
+        {
+            await docker.PushAsync("forced/app", "1", TestImage.Chain(DockerVersion.V1_9, 1));
+        }
+
+        using var anonymous = server.Client();
+        await AssertErrorAsync(await anonymous.GetAsync(forced + "/repositories/forced/app/images"), 401, "Requires authorization");
+        await AssertErrorAsync(await anonymous.GetAsync(forced + "/repositories/forced/app/tags"), 401, "Requires authorization");
+        await AssertErrorAsync(await anonymous.GetAsync(forced + "/search?q=app"), 401, "Requires authorization");
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync(forced + "/_ping")).StatusCode);
+
+        // The same repository without the flag, docker-public, stays readable anonymously; and
+        // the forced one still serves anonymous storage reads (the flag concerns the registry).
+        Assert.Equal(HttpStatusCode.OK, (await server.Client("alice", WharfServer.AlicePassword).GetAsync(forced + "/repositories/forced/app/tags")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/api/storage/docker-forced/repositories/forced/app")).StatusCode);
+    }
+
     [Theory]
     [InlineData("GET", "/api/security/users")]
     [InlineData("GET", "/api/security/groups")]

@@ -54,6 +54,7 @@ public sealed class WharfServer : IAsyncLifetime
         var disabled = new UserRecord("mallory", "", false, true);
         await tx.Users.TryCreateAsync(disabled with { PasswordHash = hasher.HashPassword(disabled, AlicePassword) }, default);
         await tx.Repositories.TryCreateAsync(new RepositoryConfig("docker-public", DockerApiVersion.V1, "public", AnonymousRead: true), default);
+        await tx.Repositories.TryCreateAsync(new RepositoryConfig("docker-forced", DockerApiVersion.V1, "forced", ForceDockerAuthentication: true, AnonymousRead: true), default);
 
         // A valid key that also names a V1 route segment, to keep path-mode routing honest.
         await tx.Repositories.TryCreateAsync(new RepositoryConfig("repositories", DockerApiVersion.V1), default);

@@ -125,7 +125,8 @@ internal sealed class V1Gate(
 
     /// <summary>Whether the caller may read anything in the repository at all (search, §6.6).</summary>
     public async Task<bool> CanBrowseAsync(RepositoryConfig repository, Principal principal, CancellationToken cancellationToken) =>
-        await policy.AllowsAsync(principal, repository, "", isFolder: true, AccessActions.Read, cancellationToken);
+        !(repository.ForceDockerAuthentication && principal.IsAnonymous)
+        && await policy.AllowsAsync(principal, repository, "", isFolder: true, AccessActions.Read, cancellationToken);
 
     /// <summary>Whether the caller may read <paramref name="name"/>, for search filtering.</summary>
     public async Task<bool> CanReadAsync(RepositoryConfig repository, Principal principal, V1RepositoryName name, CancellationToken cancellationToken) =>
@@ -134,6 +135,13 @@ internal sealed class V1Gate(
     /// <summary>Step 2 of §5.4 on a tree path: 401 for anonymous callers, 403 for authenticated ones.</summary>
     public async Task<IResult?> AuthorizePathAsync(RepositoryConfig repository, V1Caller caller, string path, AccessActions needed, V1RouteKind kind, CancellationToken cancellationToken)
     {
+        // Force Authentication: anonymous callers get 401 even where anonymous may read, so that
+        // docker clients send the credentials of a `docker login` (rest-api §2.2).
+        if (repository.ForceDockerAuthentication && caller.Principal.IsAnonymous)
+        {
+            return V1Response.Error(V1Errors.RequiresAuthorization, kind);
+        }
+
         if (await policy.AllowsAsync(caller.Principal, repository, path, isFolder: true, needed, cancellationToken))
         {
             return null;
