@@ -32,7 +32,8 @@ internal sealed class RestAuthenticator(UserAuthenticator users)
             case CredentialKind.None:
                 return Principal.Anonymous;
             case CredentialKind.Basic:
-                var (outcome, principal) = await users.LoginAsync(credentials.User, credentials.Secret, cancellationToken);
+                // A throttled attempt (LoginOutcome.Throttled) answers 401 here like any failed credential.
+                var (outcome, principal) = await users.LoginAsync(credentials.User, credentials.Secret, request.HttpContext.Connection.RemoteIpAddress?.ToString(), cancellationToken);
                 return outcome == LoginOutcome.Ok ? principal : null;
             default:
                 return null;

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Caching.Memory;
 using Wharf.Core.Security;
 using Wharf.Core.Tree;
+using Wharf.Server.Hosting;
 
 namespace Wharf.Server.Auth;
 
@@ -12,6 +13,9 @@ internal enum LoginOutcome
     Ok,
     Invalid,
     Disabled,
+
+    /// <summary>Too many attempts for this user or address are already waiting (429).</summary>
+    Throttled,
 }
 
 /// <summary>
@@ -20,7 +24,7 @@ internal enum LoginOutcome
 /// minute, keyed by a SHA-256 of the secret (the secret itself is never kept); any change to
 /// users or groups forgets them all. The built-in <c>anonymous</c> user cannot log in.
 /// </summary>
-internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<UserRecord> hasher, IMemoryCache cache, TimeProvider time)
+internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<UserRecord> hasher, IMemoryCache cache, TimeProvider time, LoginThrottle throttle, ILogger<UserAuthenticator> logger)
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(60);
 
@@ -33,7 +37,8 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
     /// <summary>Forgets every remembered login, after a change to users, groups or passwords.</summary>
     public void Invalidate() => Interlocked.Increment(ref _generation);
 
-    public async Task<(LoginOutcome Outcome, Principal? Principal)> LoginAsync(string user, string password, CancellationToken cancellationToken)
+    /// <summary>Verifies a user's password (or API key or access token); <paramref name="address"/> feeds the throttle and the audit line.</summary>
+    public async Task<(LoginOutcome Outcome, Principal? Principal)> LoginAsync(string user, string password, string? address, CancellationToken cancellationToken)
     {
         var key = $"login:{Interlocked.Read(ref _generation)}:" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(user + "\0" + password)));
         if (cache.TryGetValue(key, out Principal? cached) && cached is not null)
@@ -56,23 +61,34 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
             }
         }
 
+        if (!await throttle.WaitForTurnAsync(user, address, cancellationToken))
+        {
+            Log.LoginThrottled(logger, user, address);
+            return (LoginOutcome.Throttled, null);
+        }
+
         var record = await session.Users.GetAsync(user, cancellationToken);
         if (record is null || record.InternalPasswordDisabled)
         {
             // Same work as for a known user, so response times do not reveal which names exist.
             hasher.VerifyHashedPassword(Nobody, _nobodyHash.Value, password);
+            Log.LoginFailed(logger, user, address);
             return (LoginOutcome.Invalid, null);
         }
 
         if (hasher.VerifyHashedPassword(record, record.PasswordHash, password) == PasswordVerificationResult.Failed)
         {
+            Log.LoginFailed(logger, user, address);
             return (LoginOutcome.Invalid, null);
         }
 
         if (record.Disabled)
         {
+            Log.LoginFailed(logger, user, address);
             return (LoginOutcome.Disabled, null);
         }
+
+        Log.LoginSucceeded(logger, record.Name, address);
 
         var principal = await PrincipalOfAsync(session, record, cancellationToken);
         cache.Set(key, principal, new MemoryCacheEntryOptions { AbsoluteExpirationRelativeToNow = CacheFor, Size = 1 });

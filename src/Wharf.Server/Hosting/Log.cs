@@ -12,8 +12,14 @@ internal static partial class Log
     [LoggerMessage(3, LogLevel.Information, "Wharf data directory: {DataDir}")]
     public static partial void DataDir(ILogger logger, string dataDir);
 
-    [LoggerMessage(10, LogLevel.Warning, "Failed login for {User} from {Address}")]
+    [LoggerMessage(10, LogLevel.Warning, "audit login.failed {User} from {Address}")]
     public static partial void LoginFailed(ILogger logger, string user, string? address);
+
+    [LoggerMessage(11, LogLevel.Information, "audit login.ok {User} from {Address}")]
+    public static partial void LoginSucceeded(ILogger logger, string user, string? address);
+
+    [LoggerMessage(12, LogLevel.Warning, "audit login.throttled {User} from {Address}")]
+    public static partial void LoginThrottled(ILogger logger, string user, string? address);
 
     [LoggerMessage(20, LogLevel.Information, "V1 image {ImageId} pushed to {Repo} by {User}")]
     public static partial void V1ImagePushed(ILogger logger, string imageId, string repo, string user);

@@ -64,6 +64,7 @@ internal static class WharfApp
         services.AddSingleton<IMetadataStore>(new SqliteMetadataStore(Path.Join(dataDir, "wharf.db")));
         services.AddSingleton<IPasswordHasher<UserRecord>, PasswordHasher<UserRecord>>();
         services.AddSingleton<AccessPolicy>();
+        services.AddSingleton<LoginThrottle>();
         services.AddSingleton<UserAuthenticator>();
         services.AddSingleton<RestAuthenticator>();
         services.AddSingleton<PublicUrls>();

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Wharf.Core.Repositories;
 using Wharf.Core.Security;
 using Wharf.Core.Tree;
@@ -28,6 +29,9 @@ public sealed class WharfServer : IAsyncLifetime
 
     public Uri BaseAddress { get; private set; } = null!;
 
+    /// <summary>Every line the server logged, for tests about what logs hold.</summary>
+    public CollectingLoggerProvider Logs { get; } = new();
+
     internal IServiceProvider Services => _app!.Services;
 
     public async Task InitializeAsync()
@@ -40,7 +44,9 @@ public sealed class WharfServer : IAsyncLifetime
                 ["Wharf:DataDir"] = DataDir,
                 ["Wharf:Admin:Password"] = AdminPassword,
                 ["Logging:LogLevel:Default"] = "Warning",
+                ["Logging:LogLevel:Wharf"] = "Information",
             });
+            builder.Logging.AddProvider(Logs);
         });
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -69,7 +69,7 @@ internal static partial class V1Endpoints
 
     private static V1Response Ping() => V1Response.True;
 
-    private static async Task<IResult> LoginAsync(HttpContext context, UserAuthenticator users, ILogger<V1Gate> logger, CancellationToken cancellationToken)
+    private static async Task<IResult> LoginAsync(HttpContext context, UserAuthenticator users, CancellationToken cancellationToken)
     {
         var credentials = Credentials.Parse(context.Request);
         if (credentials.Kind != CredentialKind.Basic)
@@ -77,17 +77,14 @@ internal static partial class V1Endpoints
             return V1Response.Error(V1Errors.RequiresAuthorization, V1RouteKind.Index);
         }
 
-        var (outcome, _) = await users.LoginAsync(credentials.User, credentials.Secret, cancellationToken);
-        switch (outcome)
+        var (outcome, _) = await users.LoginAsync(credentials.User, credentials.Secret, context.Connection.RemoteIpAddress?.ToString(), cancellationToken);
+        return outcome switch
         {
-            case LoginOutcome.Ok:
-                return V1Response.Json(200, "OK");
-            case LoginOutcome.Disabled:
-                return V1Response.Error(V1Errors.AccountNotActive, V1RouteKind.Index);
-            default:
-                Log.LoginFailed(logger, credentials.User, context.Connection.RemoteIpAddress?.ToString());
-                return V1Response.Error(V1Errors.RequiresAuthorization, V1RouteKind.Index);
-        }
+            LoginOutcome.Ok => V1Response.Json(200, "OK"),
+            LoginOutcome.Disabled => V1Response.Error(V1Errors.AccountNotActive, V1RouteKind.Index),
+            LoginOutcome.Throttled => V1Response.Error(V1Errors.TooManyLogins, V1RouteKind.Index),
+            _ => V1Response.Error(V1Errors.RequiresAuthorization, V1RouteKind.Index),
+        };
     }
 
     // ---------------------------------------------------------------- §6.4 images

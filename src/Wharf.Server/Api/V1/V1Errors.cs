@@ -36,6 +36,7 @@ internal static class V1Errors
     public static readonly V1Error RequiresAuthorization = new(401, "Requires authorization");
     public static readonly V1Error AccessDenied = new(403, "access denied");
     public static readonly V1Error AccountNotActive = new(403, "Account is not active");
+    public static readonly V1Error TooManyLogins = new(429, "Too many login attempts; retry later");
     public static readonly V1Error NotFound = new(404, "Not found");
 
     public static V1Error TagNotFoundNamed(string tag) => new(404, $"Tag not found: {tag}");

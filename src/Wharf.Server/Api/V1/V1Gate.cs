@@ -25,8 +25,7 @@ internal sealed class V1Gate(
     V1Tokens tokens,
     AccessPolicy policy,
     V1Registry registry,
-    IOptions<WharfOptions> options,
-    ILogger<V1Gate> logger)
+    IOptions<WharfOptions> options)
 {
     /// <summary>The V1 repository a request addresses: the route's key, else the default repository.</summary>
     public async Task<(RepositoryConfig? Repository, IResult? Failure)> ResolveRepositoryAsync(HttpContext context, CancellationToken cancellationToken)
@@ -65,14 +64,13 @@ internal sealed class V1Gate(
             case CredentialKind.None:
                 return (new V1Caller(Principal.Anonymous, null), null);
             case CredentialKind.Basic:
-                var (outcome, principal) = await users.LoginAsync(credentials.User, credentials.Secret, cancellationToken);
-                if (outcome == LoginOutcome.Ok)
+                var (outcome, principal) = await users.LoginAsync(credentials.User, credentials.Secret, context.Connection.RemoteIpAddress?.ToString(), cancellationToken);
+                return outcome switch
                 {
-                    return (new V1Caller(principal!, null), null);
-                }
-
-                Log.LoginFailed(logger, credentials.User, context.Connection.RemoteIpAddress?.ToString());
-                return (null, V1Response.Error(V1Errors.RequiresAuthorization, kind));
+                    LoginOutcome.Ok => (new V1Caller(principal!, null), null),
+                    LoginOutcome.Throttled => (null, V1Response.Error(V1Errors.TooManyLogins, kind)),
+                    _ => (null, V1Response.Error(V1Errors.RequiresAuthorization, kind)),
+                };
             case CredentialKind.Token when disregardToken:
                 return (new V1Caller(Principal.Anonymous, null), null);
             case CredentialKind.Token:
