@@ -30,6 +30,9 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
 
     private static readonly UserRecord Nobody = new("", "", false, true);
 
+    /// <summary>Cached in place of a principal for a correct password of a disabled user.</summary>
+    private static readonly Principal DisabledMarker = new("\0disabled", false);
+
     private readonly Lazy<string> _nobodyHash = new(() => hasher.HashPassword(Nobody, Convert.ToBase64String(RandomNumberGenerator.GetBytes(16))));
 
     private long _generation;
@@ -43,7 +46,7 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
         var key = $"login:{Interlocked.Read(ref _generation)}:" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(user + "\0" + password)));
         if (cache.TryGetValue(key, out Principal? cached) && cached is not null)
         {
-            return (LoginOutcome.Ok, cached);
+            return (cached == DisabledMarker ? LoginOutcome.Disabled : LoginOutcome.Ok, cached == DisabledMarker ? null : cached);
         }
 
         await using var session = await store.OpenAsync(cancellationToken);
@@ -84,6 +87,8 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
 
         if (record.Disabled)
         {
+            // Remembered like a success, so a disabled account that keeps trying costs no more hashing.
+            cache.Set(key, DisabledMarker, new MemoryCacheEntryOptions { AbsoluteExpirationRelativeToNow = CacheFor, Size = 1 });
             Log.LoginFailed(logger, user, address);
             return (LoginOutcome.Disabled, null);
         }
