@@ -20,6 +20,9 @@ public sealed class AuthMatrixTests(AuthMatrixTests.Fixture fixture) : IClassFix
     {
         Nothing,
         AlwaysRefused,
+
+        /// <summary>Anonymous callers are served (anonymous access is on); bad credentials are not.</summary>
+        NoBadCredentials,
         Login,
         AnyUser,
         Read,
@@ -95,6 +98,14 @@ public sealed class AuthMatrixTests(AuthMatrixTests.Fixture fixture) : IClassFix
         ["POST /api/security/token"] = (Needs.AnyUser, "/api/security/token"),
         ["GET /api/security/token"] = (Needs.Admin, "/api/security/token"),
         ["POST /api/security/token/revoke"] = (Needs.AnyUser, "/api/security/token/revoke"),
+        ["GET /artifactory/api/docker/{repoKey}/v2/"] = (Needs.Nothing, "/artifactory/api/docker/docker-local/v2/"),
+        ["GET /api/docker/{repoKey}/v2/"] = (Needs.Nothing, "/api/docker/docker-local/v2/"),
+        ["GET /artifactory/api/docker/{repoKey}/v2/token"] = (Needs.NoBadCredentials, "/artifactory/api/docker/docker-v2-local/v2/token?scope=repository:x:pull"),
+        ["GET /api/docker/{repoKey}/v2/token"] = (Needs.NoBadCredentials, "/api/docker/docker-v2-local/v2/token?scope=repository:x:pull"),
+        ["GET /artifactory/api/docker/v2/"] = (Needs.AnyUser, "/artifactory/api/docker/v2/"),
+        ["GET /api/docker/v2/"] = (Needs.AnyUser, "/api/docker/v2/"),
+        ["GET /artifactory/api/docker/v2/token"] = (Needs.NoBadCredentials, "/artifactory/api/docker/v2/token"),
+        ["GET /api/docker/v2/token"] = (Needs.NoBadCredentials, "/api/docker/v2/token"),
     };
 
     public static TheoryData<string, Caller> Cases()
@@ -166,9 +177,14 @@ public sealed class AuthMatrixTests(AuthMatrixTests.Fixture fixture) : IClassFix
             return 401;
         }
 
-        if (caller is Caller.WrongPassword or Caller.ExpiredToken or Caller.Anonymous)
+        if (caller is Caller.WrongPassword or Caller.ExpiredToken)
         {
             return 401;
+        }
+
+        if (caller == Caller.Anonymous)
+        {
+            return needs == Needs.NoBadCredentials ? 0 : 401;
         }
 
         if (caller == Caller.DisabledUser)
@@ -185,11 +201,11 @@ public sealed class AuthMatrixTests(AuthMatrixTests.Fixture fixture) : IClassFix
 
         var granted = caller switch
         {
-            Caller.Admin => new[] { Needs.Login, Needs.AnyUser, Needs.Read, Needs.Deploy, Needs.Delete, Needs.Manage, Needs.Admin },
-            Caller.Manager => [Needs.Login, Needs.AnyUser, Needs.Read, Needs.Deploy, Needs.Delete, Needs.Manage],
-            Caller.Deployer => [Needs.Login, Needs.AnyUser, Needs.Read, Needs.Deploy],
-            Caller.Deleter => [Needs.Login, Needs.AnyUser, Needs.Read, Needs.Delete],
-            _ => [Needs.Login, Needs.AnyUser, Needs.Read],
+            Caller.Admin => new[] { Needs.NoBadCredentials, Needs.Login, Needs.AnyUser, Needs.Read, Needs.Deploy, Needs.Delete, Needs.Manage, Needs.Admin },
+            Caller.Manager => [Needs.NoBadCredentials, Needs.Login, Needs.AnyUser, Needs.Read, Needs.Deploy, Needs.Delete, Needs.Manage],
+            Caller.Deployer => [Needs.NoBadCredentials, Needs.Login, Needs.AnyUser, Needs.Read, Needs.Deploy],
+            Caller.Deleter => [Needs.NoBadCredentials, Needs.Login, Needs.AnyUser, Needs.Read, Needs.Delete],
+            _ => [Needs.NoBadCredentials, Needs.Login, Needs.AnyUser, Needs.Read],
         };
         _ = route;
         return granted.Contains(needs) ? 0 : 403;

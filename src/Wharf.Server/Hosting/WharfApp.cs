@@ -8,6 +8,7 @@ using Wharf.Core.Tree;
 using Wharf.Data.Sqlite;
 using Wharf.Server.Api.Rest;
 using Wharf.Server.Api.V1;
+using Wharf.Server.Api.V2;
 using Wharf.Server.Auth;
 using Wharf.Server.Http;
 
@@ -72,31 +73,38 @@ internal static class WharfApp
         services.AddSingleton<V1Gate>();
         services.AddSingleton<StorageAccess>();
         services.AddSingleton<SecurityService>();
+        services.AddSingleton<V2Access>();
+        services.AddSingleton(provider => new DockerTokens(
+            LoadKey(provider.GetRequiredService<IMetadataStore>(), "docker-token-key"),
+            provider.GetRequiredService<TimeProvider>(),
+            TimeSpan.FromSeconds(options.Docker.TokenLifetimeSeconds)));
         services.AddSingleton<Bootstrap>();
         services.AddSingleton(provider => new V1Tokens(
-            LoadTokenKey(provider.GetRequiredService<IMetadataStore>()),
+            LoadKey(provider.GetRequiredService<IMetadataStore>(), "v1-token-key"),
             provider.GetRequiredService<TimeProvider>(),
             TimeSpan.FromSeconds(options.Docker.TokenLifetimeSeconds)));
 
         var app = builder.Build();
         await app.Services.GetRequiredService<Bootstrap>().RunAsync(cancellationToken);
         _ = app.Services.GetRequiredService<V1Tokens>();
+        _ = app.Services.GetRequiredService<DockerTokens>();
 
         app.UseWharfErrorBodies();
         V1Endpoints.Map(app);
         StorageEndpoints.Map(app);
         SecurityEndpoints.Map(app);
         CredentialEndpoints.Map(app);
+        V2AuthEndpoints.Map(app);
         return app;
     }
 
-    /// <summary>The V1 token signing key lives in the database so every node of a cluster shares it.</summary>
-    private static byte[] LoadTokenKey(IMetadataStore store)
+    /// <summary>Token signing keys live in the database so every node of a cluster shares them.</summary>
+    private static byte[] LoadKey(IMetadataStore store, string name)
     {
         var task = Task.Run(async () =>
         {
             await using var tx = await store.BeginAsync(CancellationToken.None);
-            var value = await tx.Settings.GetOrAddAsync("v1-token-key", Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), CancellationToken.None);
+            var value = await tx.Settings.GetOrAddAsync(name, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), CancellationToken.None);
             await tx.CommitAsync(CancellationToken.None);
             return Convert.FromBase64String(value);
         });
