@@ -127,6 +127,29 @@ public sealed class SecurityApiTests(WharfServer server) : IClassFixture<WharfSe
     }
 
     [Fact]
+    public async Task A_manager_of_a_target_may_read_it_and_change_its_principals_only()
+    {
+        using var admin = server.Admin();
+        await admin.PutAsync("/api/security/users/mia", Json("{\"email\":\"m@x\",\"password\":\"mia-secret-1\",\"groups\":[]}"));
+        await admin.PutAsync("/api/security/users/ned", Json("{\"email\":\"n@x\",\"password\":\"ned-secret-1\",\"groups\":[]}"));
+        await admin.PutAsync("/api/security/permissions/mia-team", Json(
+            "{\"repositories\":[\"docker-local\"],\"includesPattern\":\"repositories/mia/**\",\"principals\":{\"users\":{\"mia\":[\"m\"]}}}"));
+        using var mia = server.Client("mia", "mia-secret-1");
+        Assert.Equal(HttpStatusCode.OK, (await mia.GetAsync("/api/security/permissions/mia-team")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await mia.GetAsync("/api/security/permissions/Anything")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await mia.PutAsync("/api/security/permissions/mia-team", Json(
+            "{\"principals\":{\"users\":{\"mia\":[\"m\"],\"ned\":[\"r\",\"w\"]}}}"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await mia.PutAsync("/api/security/permissions/mia-team", Json(
+            "{\"includesPattern\":\"**\",\"principals\":{\"users\":{\"mia\":[\"m\"]}}}"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await mia.DeleteAsync("/api/security/permissions/mia-team")).StatusCode);
+
+        var target = JsonDocument.Parse(await admin.GetStringAsync("/api/security/permissions/mia-team")).RootElement;
+        Assert.Equal("repositories/mia/**", target.GetProperty("includesPattern").GetString());
+        Assert.Equal(["r", "w"], target.GetProperty("principals").GetProperty("users").GetProperty("ned").EnumerateArray().Select(a => a.GetString()));
+        Assert.Equal(HttpStatusCode.Forbidden, (await server.Client("ned", "ned-secret-1").GetAsync("/api/security/permissions/mia-team")).StatusCode);
+    }
+
+    [Fact]
     public async Task Permission_targets_are_validated()
     {
         using var admin = server.Admin();

@@ -337,6 +337,23 @@ internal sealed class SecurityService(
         return (200, null);
     }
 
+    /// <summary>Whether the caller holds m on the target itself, directly or through a group.</summary>
+    public async Task<bool> ManagesAsync(Principal caller, string targetName, CancellationToken cancellationToken)
+    {
+        if (await GetPermissionAsync(targetName, cancellationToken) is not { } target)
+        {
+            return false;
+        }
+
+        var actions = target.Users.GetValueOrDefault(caller.UserName ?? "");
+        foreach (var group in caller.Groups ?? [])
+        {
+            actions |= target.Groups.GetValueOrDefault(group);
+        }
+
+        return (actions & AccessActions.Manage) != 0;
+    }
+
     public async Task<bool> DeletePermissionAsync(string name, CancellationToken cancellationToken)
     {
         await using var tx = await store.BeginAsync(cancellationToken);

@@ -127,19 +127,35 @@ internal static class SecurityEndpoints
             return Results.Json((await security.ListPermissionsAsync(cancellationToken)).Select(p => new { name = p.Name, uri = $"{baseUrl}/api/security/permissions/{Uri.EscapeDataString(p.Name)}" }));
         });
 
+    /// <summary>Admins, or users holding m on this very target (rest-api §6.3).</summary>
     private static Task<IResult> GetPermissionAsync(HttpContext context, string name, SecurityService security, CancellationToken cancellationToken) =>
-        AsAdminAsync(context, security, cancellationToken, async () =>
+        AsManagerAsync(context, name, security, cancellationToken, async _ =>
             await security.GetPermissionAsync(name, cancellationToken) is { } target
                 ? Results.Json(PermissionBody.From(target), Json, "application/vnd.org.jfrog.artifactory.security.PermissionTarget+json")
                 : RestErrors.NotFound($"Permission target '{name}' not found."));
 
+    /// <summary>Admins create or replace; a user holding m on the target may change its principals only.</summary>
     private static Task<IResult> PutPermissionAsync(HttpContext context, string name, SecurityService security, CancellationToken cancellationToken) =>
-        AsAdminAsync(context, security, cancellationToken, async () =>
+        AsManagerAsync(context, name, security, cancellationToken, async caller =>
         {
             var (body, failure) = await ReadAsync<PermissionBody>(context, cancellationToken);
             if (body is null)
             {
                 return failure!;
+            }
+
+            if (!caller.IsAdmin)
+            {
+                var current = await security.GetPermissionAsync(name, cancellationToken);
+                if (current is null
+                    || (body.IncludesPattern is not null && body.IncludesPattern != current.IncludesPattern)
+                    || (body.ExcludesPattern is not null && body.ExcludesPattern != current.ExcludesPattern)
+                    || (body.Repositories is not null && !body.Repositories.SequenceEqual(current.Repositories)))
+                {
+                    return RestErrors.Write(403, "Managers of a permission target may change its principals only.");
+                }
+
+                body = body with { IncludesPattern = current.IncludesPattern, ExcludesPattern = current.ExcludesPattern, Repositories = current.Repositories };
             }
 
             var (status, message) = await security.PutPermissionAsync(name, body, cancellationToken);
@@ -182,6 +198,19 @@ internal static class SecurityEndpoints
             null or { IsAnonymous: true } => RestErrors.Unauthorized(),
             { IsAdmin: false } => RestErrors.Write(403, "Only administrators may manage security."),
             _ => await handler(),
+        };
+    }
+
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1068", Justification = "The handler lambda reads best last.")]
+    private static async Task<IResult> AsManagerAsync(HttpContext context, string target, SecurityService security, CancellationToken cancellationToken, Func<Principal, Task<IResult>> handler)
+    {
+        var caller = await security.Authenticator.AuthenticateAsync(context.Request, cancellationToken);
+        return caller switch
+        {
+            null or { IsAnonymous: true } => RestErrors.Unauthorized(),
+            { IsAdmin: true } => await handler(caller),
+            _ when await security.ManagesAsync(caller, target, cancellationToken) => await handler(caller),
+            _ => RestErrors.Write(403, "Only administrators and managers of this permission target may do this."),
         };
     }
 
