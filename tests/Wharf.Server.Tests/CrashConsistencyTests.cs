@@ -97,6 +97,23 @@ public sealed class CrashConsistencyTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, (await tokenClient.GetAsync("/v1/repositories/keep/me/tags")).StatusCode);
     }
 
+    [Fact]
+    public async Task A_deleted_admin_is_not_recreated_on_restart()
+    {
+        using (var first = await WharfProcess.StartAsync(_dataDir, Password))
+        {
+            using var admin = Admin(first);
+            Assert.Equal(HttpStatusCode.Created, (await admin.PutAsync("/api/security/users/root2", Json("{\"email\":\"r@x\",\"password\":\"root2-secret-1\",\"admin\":true}"))).StatusCode);
+            using var root2 = new HttpClient { BaseAddress = first.BaseAddress };
+            root2.DefaultRequestHeaders.Authorization = WharfServer.Basic("root2", "root2-secret-1");
+            Assert.Equal(HttpStatusCode.OK, (await root2.DeleteAsync("/api/security/users/admin")).StatusCode);
+            first.Kill();
+        }
+
+        using var second = await WharfProcess.StartAsync(_dataDir, Password);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Admin(second).GetAsync("/v1/users/")).StatusCode);
+    }
+
     private static HttpClient Admin(WharfProcess server)
     {
         var client = new HttpClient { BaseAddress = server.BaseAddress };

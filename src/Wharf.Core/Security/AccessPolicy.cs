@@ -16,8 +16,12 @@ internal enum AccessActions
     All = Read | Annotate | Deploy | Delete | Manage,
 }
 
-/// <summary>Who is asking: a user with the groups it belongs to, or nobody (anonymous).</summary>
-internal sealed record Principal(string? UserName, bool IsAdmin, IReadOnlyList<string>? Groups = null)
+/// <summary>
+/// Who is asking: a user with the groups it belongs to, or nobody (anonymous).
+/// <see cref="ViaToken"/> marks a principal derived from an access token: it may not mint
+/// credentials broader than itself.
+/// </summary>
+internal sealed record Principal(string? UserName, bool IsAdmin, IReadOnlyList<string>? Groups = null, bool ViaToken = false)
 {
     public const string AnonymousName = "anonymous";
 
@@ -43,6 +47,7 @@ internal sealed class AccessPolicy(IMetadataStore store, TimeProvider time)
     private static readonly TimeSpan SnapshotLifetime = TimeSpan.FromSeconds(2);
 
     private Snapshot? _snapshot;
+    private long _version;
 
     public const string AnonymousAccessSetting = "security.anonymousAccess";
 
@@ -118,7 +123,11 @@ internal sealed class AccessPolicy(IMetadataStore store, TimeProvider time)
         (await SnapshotAsync(cancellationToken)).AnonymousAccess;
 
     /// <summary>Drops the cached targets and switches after a local change.</summary>
-    public void Invalidate() => _snapshot = null;
+    public void Invalidate()
+    {
+        Interlocked.Increment(ref _version);
+        _snapshot = null;
+    }
 
     private static AccessActions Granted(PermissionTarget target, Principal principal)
     {
@@ -143,11 +152,18 @@ internal sealed class AccessPolicy(IMetadataStore store, TimeProvider time)
             return current;
         }
 
+        var version = Interlocked.Read(ref _version);
         await using var session = await store.OpenAsync(cancellationToken);
         var targets = await session.Permissions.ListAsync(cancellationToken);
         var anonymous = await session.Settings.GetAsync(AnonymousAccessSetting, cancellationToken) == "true";
         current = new Snapshot(targets, anonymous, now);
-        _snapshot = current;
+
+        // A change committed while this snapshot was read must not be hidden by publishing it.
+        if (Interlocked.Read(ref _version) == version)
+        {
+            _snapshot = current;
+        }
+
         return current;
     }
 

@@ -37,6 +37,9 @@ internal interface ICredentialRecords
 
     Task<IReadOnlyList<AccessTokenRecord>> ListTokensAsync(CancellationToken cancellationToken);
 
+    /// <summary>Revokes every live token of a subject; returns how many.</summary>
+    Task<int> RevokeTokensOfAsync(string subject, CancellationToken cancellationToken);
+
     /// <summary>Revokes by id or by token hash; false when no live token matched.</summary>
     Task<bool> RevokeTokenAsync(string? id, string? tokenSha256, CancellationToken cancellationToken);
 }

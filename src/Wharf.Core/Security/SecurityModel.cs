@@ -29,12 +29,12 @@ internal static class ActionLetters
         [(AccessActions.Read, 'r'), (AccessActions.Annotate, 'n'), (AccessActions.Deploy, 'w'), (AccessActions.Delete, 'd'), (AccessActions.Manage, 'm')];
 
     /// <summary>Parses letters such as <c>["r","w"]</c>; null when one is unknown.</summary>
-    public static AccessActions? Parse(IEnumerable<string> letters)
+    public static AccessActions? Parse(IEnumerable<string?>? letters)
     {
         var actions = AccessActions.None;
-        foreach (var letter in letters)
+        foreach (var letter in letters ?? [null])
         {
-            var match = Order.FirstOrDefault(o => letter.Length == 1 && o.Letter == letter[0]);
+            var match = Order.FirstOrDefault(o => letter is { Length: 1 } && o.Letter == letter[0]);
             if (match.Letter == default)
             {
                 return null;

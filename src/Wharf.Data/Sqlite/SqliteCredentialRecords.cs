@@ -50,6 +50,9 @@ internal sealed class SqliteCredentialRecords(Db db) : ICredentialRecords
     public async Task<IReadOnlyList<AccessTokenRecord>> ListTokensAsync(CancellationToken cancellationToken) =>
         [.. (await db.QueryAsync<TokenRow>($"SELECT {TokenColumns} FROM access_tokens WHERE revoked = 0 ORDER BY issued;", null, cancellationToken)).Select(r => r.ToRecord())];
 
+    public Task<int> RevokeTokensOfAsync(string subject, CancellationToken cancellationToken) =>
+        db.ExecuteAsync("UPDATE access_tokens SET revoked = 1 WHERE revoked = 0 AND subject = @subject COLLATE NOCASE;", new { subject }, cancellationToken);
+
     public async Task<bool> RevokeTokenAsync(string? id, string? tokenSha256, CancellationToken cancellationToken) =>
         await db.ExecuteAsync(
             "UPDATE access_tokens SET revoked = 1 WHERE revoked = 0 AND (id = @id OR token_sha256 = @tokenSha256);",

@@ -153,6 +153,9 @@ internal sealed class SecurityService(
             return (404, $"User '{name}' not found.");
         }
 
+        // Its API key goes with the row (foreign key); its access tokens are revoked here.
+        await tx.Credentials.RevokeTokensOfAsync(name, cancellationToken);
+
         if (!await HasActiveAdminAsync(tx, cancellationToken))
         {
             return (400, "The last administrator cannot be deleted.");
@@ -304,7 +307,7 @@ internal sealed class SecurityService(
         {
             if (ActionLetters.Parse(letters) is not { } actions)
             {
-                return (400, $"Unknown action in [{string.Join(',', letters)}] for user '{user}'; use r, n, w, d, m.");
+                return (400, $"Unknown action in [{string.Join(',', letters ?? [])}] for user '{user}'; use r, n, w, d, m.");
             }
 
             if (await tx.Users.GetAsync(user, cancellationToken) is null)
@@ -320,7 +323,7 @@ internal sealed class SecurityService(
         {
             if (ActionLetters.Parse(letters) is not { } actions)
             {
-                return (400, $"Unknown action in [{string.Join(',', letters)}] for group '{group}'; use r, n, w, d, m.");
+                return (400, $"Unknown action in [{string.Join(',', letters ?? [])}] for group '{group}'; use r, n, w, d, m.");
             }
 
             if (await tx.Groups.GetAsync(group, cancellationToken) is null)
@@ -386,7 +389,7 @@ internal sealed class SecurityService(
         var adminGroups = (await session.Groups.ListAsync(cancellationToken)).Where(g => g.AdminPrivileges).Select(g => g.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
         foreach (var user in await session.Users.ListAsync(cancellationToken))
         {
-            if (!user.Disabled && (user.Admin || (await session.Groups.GroupsOfAsync(user.Name, cancellationToken)).Any(adminGroups.Contains)))
+            if (!user.Disabled && !user.InternalPasswordDisabled && (user.Admin || (await session.Groups.GroupsOfAsync(user.Name, cancellationToken)).Any(adminGroups.Contains)))
             {
                 return true;
             }

@@ -57,9 +57,9 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
             var bySecret = ApiKeys.LooksLikeKey(password)
                 ? await FromApiKeyAsync(session, password, cancellationToken)
                 : await FromAccessTokenAsync(session, password, cancellationToken);
+            // Not cached: the lookup is one hash and one query, and a revocation must bite at once.
             if (bySecret is not null && string.Equals(bySecret.UserName, user, StringComparison.OrdinalIgnoreCase))
             {
-                cache.Set(key, bySecret, new MemoryCacheEntryOptions { AbsoluteExpirationRelativeToNow = CacheFor, Size = 1 });
                 return (LoginOutcome.Ok, bySecret);
             }
         }
@@ -139,14 +139,16 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
             return null;
         }
 
-        var groups = record.Groups ?? (subject is null ? [] : await session.Groups.GroupsOfAsync(subject.Name, cancellationToken));
+        // A token never holds more than its subject does now: listed groups the subject has left no longer count.
+        var current = subject is null ? null : await session.Groups.GroupsOfAsync(subject.Name, cancellationToken);
+        var groups = record.Groups is null ? current ?? [] : current is null ? record.Groups : [.. record.Groups.Where(g => current.Contains(g, StringComparer.OrdinalIgnoreCase))];
         var admin = subject?.Admin == true && record.Groups is null;
         foreach (var group in groups)
         {
             admin |= (await session.Groups.GetAsync(group, cancellationToken))?.AdminPrivileges == true;
         }
 
-        return new Principal(subject?.Name ?? record.Subject, admin, groups);
+        return new Principal(subject?.Name ?? record.Subject, admin, groups, ViaToken: true);
     }
 
     /// <summary>A user's principal: its groups, and admin by its own flag or an admin group's.</summary>

@@ -32,7 +32,8 @@ internal sealed class Bootstrap(IMetadataStore store, IPasswordHasher<UserRecord
             }
         }
 
-        if (await tx.Users.GetAsync("admin", cancellationToken) is null)
+        // Only on an empty database: an operator who deleted admin later does not get it back.
+        if (await tx.Users.CountAsync(cancellationToken) == 0)
         {
             var password = options.Value.Admin.Password;
             if (password is null)

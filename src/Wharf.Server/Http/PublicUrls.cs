@@ -37,7 +37,9 @@ internal sealed class PublicUrls(IOptions<WharfOptions> options)
             return configured.TrimEnd('/');
         }
 
-        return $"{request.Scheme}://{request.Host}{ContextPath}";
+        // HTTP/1.0 may come without Host: use the address the request arrived on.
+        var own = request.Host.HasValue ? request.Host.Value : $"{request.HttpContext.Connection.LocalIpAddress}:{request.HttpContext.Connection.LocalPort}";
+        return $"{request.Scheme}://{own}{ContextPath}";
     }
 
     /// <summary>

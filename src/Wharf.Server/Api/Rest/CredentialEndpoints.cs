@@ -10,12 +10,15 @@ internal static class CredentialEndpoints
 {
     public const int DefaultTokenSeconds = 3600;
 
+    /// <summary>Longest lifetime a non-admin may give a token: one year.</summary>
+    public const int MaxUserTokenSeconds = 365 * 86400;
+
     public static void Map(IEndpointRouteBuilder app)
     {
         foreach (var prefix in new[] { "/artifactory/api/security", "/api/security" })
         {
-            app.MapPost(prefix + "/apiKey", (HttpContext c, RestAuthenticator a, IMetadataStore s, TimeProvider t, ILogger<RestAuthenticator> l, CancellationToken ct) => IssueApiKeyAsync(c, a, s, t, l, replace: false, ct));
-            app.MapPut(prefix + "/apiKey", (HttpContext c, RestAuthenticator a, IMetadataStore s, TimeProvider t, ILogger<RestAuthenticator> l, CancellationToken ct) => IssueApiKeyAsync(c, a, s, t, l, replace: true, ct));
+            app.MapPost(prefix + "/apiKey", (HttpContext c, RestAuthenticator a, IMetadataStore s, TimeProvider t, UserAuthenticator u, ILogger<RestAuthenticator> l, CancellationToken ct) => IssueApiKeyAsync(c, a, s, t, u, l, replace: false, ct));
+            app.MapPut(prefix + "/apiKey", (HttpContext c, RestAuthenticator a, IMetadataStore s, TimeProvider t, UserAuthenticator u, ILogger<RestAuthenticator> l, CancellationToken ct) => IssueApiKeyAsync(c, a, s, t, u, l, replace: true, ct));
             app.MapGet(prefix + "/apiKey", GetApiKeyAsync);
             app.MapDelete(prefix + "/apiKey", (HttpContext c, RestAuthenticator a, IMetadataStore s, UserAuthenticator u, ILogger<RestAuthenticator> l, CancellationToken ct) => RevokeApiKeyAsync(c, null, a, s, u, l, ct));
             app.MapDelete(prefix + "/apiKey/{username}", (HttpContext c, string username, RestAuthenticator a, IMetadataStore s, UserAuthenticator u, ILogger<RestAuthenticator> l, CancellationToken ct) => RevokeApiKeyAsync(c, username, a, s, u, l, ct));
@@ -27,12 +30,18 @@ internal static class CredentialEndpoints
 
     // ---------------------------------------------------------------- API keys (§6.6)
 
-    private static async Task<IResult> IssueApiKeyAsync(HttpContext context, RestAuthenticator authenticator, IMetadataStore store, TimeProvider time, ILogger logger, bool replace, CancellationToken cancellationToken)
+    private static async Task<IResult> IssueApiKeyAsync(HttpContext context, RestAuthenticator authenticator, IMetadataStore store, TimeProvider time, UserAuthenticator users, ILogger logger, bool replace, CancellationToken cancellationToken)
     {
         var (caller, failure) = await RequireUserAsync(context, authenticator, cancellationToken);
         if (caller is null)
         {
             return failure!;
+        }
+
+        if (caller.ViaToken)
+        {
+            // An API key carries all of its owner's rights; a token may hold fewer.
+            return RestErrors.Write(403, "An API key cannot be created with an access token; authenticate with a password.");
         }
 
         // Shown once, here; only a hash is stored.
@@ -44,6 +53,7 @@ internal static class CredentialEndpoints
         }
 
         await tx.CommitAsync(cancellationToken);
+        users.Invalidate();
         Log.Audit(logger, replace ? "apiKey.regenerate" : "apiKey.create", caller.UserName!);
         return Results.Json(new { apiKey = key }, statusCode: replace ? 200 : 201);
     }
@@ -103,7 +113,11 @@ internal static class CredentialEndpoints
             return RestErrors.BadRequest("Use Content-Type: application/x-www-form-urlencoded.");
         }
 
-        var form = await context.Request.ReadFormAsync(cancellationToken);
+        if (await ReadFormAsync(context, cancellationToken) is not { } form)
+        {
+            return RestErrors.BadRequest("The form body could not be read.");
+        }
+
         if (form["grant_type"] == "refresh_token")
         {
             return await RefreshAsync(form["refresh_token"].ToString(), form["access_token"].ToString(), caller, store, time, users, logger, cancellationToken);
@@ -129,6 +143,18 @@ internal static class CredentialEndpoints
         if (scopeProblem is not null)
         {
             return RestErrors.BadRequest(scopeProblem);
+        }
+
+        if (caller.ViaToken && !caller.IsAdmin
+            && (groups is null || groups.Any(g => !(caller.Groups ?? []).Contains(g, StringComparer.OrdinalIgnoreCase))))
+        {
+            // A token mints only tokens within its own groups, never one with all of its subject's rights.
+            return RestErrors.Write(403, "With an access token, request member-of-groups within that token's groups.");
+        }
+
+        if (!caller.IsAdmin && seconds > MaxUserTokenSeconds)
+        {
+            return RestErrors.BadRequest($"expires_in may be at most {MaxUserTokenSeconds} seconds for non-admin users.");
         }
 
         await using var tx = await store.BeginAsync(cancellationToken);
@@ -223,7 +249,11 @@ internal static class CredentialEndpoints
             return RestErrors.BadRequest("Use Content-Type: application/x-www-form-urlencoded with token= or token_id=.");
         }
 
-        var form = await context.Request.ReadFormAsync(cancellationToken);
+        if (await ReadFormAsync(context, cancellationToken) is not { } form)
+        {
+            return RestErrors.BadRequest("The form body could not be read.");
+        }
+
         var token = form["token"].ToString();
         var id = form["token_id"].ToString();
         await using var tx = await store.BeginAsync(cancellationToken);
@@ -298,6 +328,19 @@ internal static class CredentialEndpoints
         }
 
         return groups;
+    }
+
+    /// <summary>The form of a request; null when it is malformed (bad multipart boundary, too many or too long fields).</summary>
+    private static async Task<IFormCollection?> ReadFormAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await context.Request.ReadFormAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            return null;
+        }
     }
 
     /// <summary>An authenticated user, or the failure: 401 for no or invalid credentials.</summary>

@@ -44,7 +44,7 @@ internal static class V2AuthEndpoints
             return V2Errors.Write(V2Errors.Unauthorized, challenge);
         }
 
-        if (caller.IsAnonymous && !await access.AnonymousMayPingAsync(repository, cancellationToken))
+        if (caller.IsAnonymous ? !await access.AnonymousMayPingAsync(repository, cancellationToken) : !await access.MayReadAsync(caller, repository, cancellationToken))
         {
             return V2Errors.Write(V2Errors.Unauthorized, challenge);
         }
@@ -60,7 +60,8 @@ internal static class V2AuthEndpoints
             return V2Errors.Write(V2Errors.NameUnknown);
         }
 
-        var caller = await access.AuthenticateAsync(context, repoKey, cancellationToken);
+        // Registry tokens are not credentials here: a token must never mint its own successor.
+        var caller = await access.Authenticator.AuthenticateAsync(context.Request, cancellationToken);
         if (caller is null || (caller.IsAnonymous && !await access.AnonymousAccessAsync(cancellationToken)))
         {
             return V2Errors.Write(V2Errors.Unauthorized);
@@ -93,6 +94,12 @@ internal sealed class V2Access(IMetadataStore store, RestAuthenticator authentic
     private static readonly string[] AllActions = ["pull", "push", "delete"];
 
     public DockerTokens Tokens => tokens;
+
+    public RestAuthenticator Authenticator => authenticator;
+
+    /// <summary>An authenticated ping succeeds where the caller may read (rest-api §3.3); key-less, always.</summary>
+    public async Task<bool> MayReadAsync(Principal caller, RepositoryConfig? repository, CancellationToken cancellationToken) =>
+        repository is null || await policy.AllowsAsync(caller, repository, "", isFolder: true, AccessActions.Read, cancellationToken);
 
     public DateTimeOffset Now => time.GetUtcNow();
 
