@@ -1,8 +1,8 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Wharf.Server.Tests.Support;
+using static Wharf.Server.Tests.Support.CredentialHelpers;
 using static Wharf.Server.Tests.V1ConformanceTests;
 
 namespace Wharf.Server.Tests;
@@ -47,14 +47,14 @@ public sealed class CredentialTests(WharfServer server) : IClassFixture<WharfSer
     public async Task An_access_token_works_as_bearer_until_revoked_and_can_be_refreshed()
     {
         using var alice = server.Client("alice", WharfServer.AlicePassword);
-        var issued = await TokenAsync(alice, "username=alice&expires_in=600&refreshable=true");
+        var issued = await TokenResponseAsync(alice, "username=alice&expires_in=600&refreshable=true");
         var token = issued.GetProperty("access_token").GetString()!;
         Assert.Equal("Bearer", issued.GetProperty("token_type").GetString());
         Assert.Equal(600, issued.GetProperty("expires_in").GetInt32());
         Assert.Contains("api:*", issued.GetProperty("scope").GetString(), StringComparison.Ordinal);
         Assert.DoesNotContain(token, await DatabaseTextAsync(), StringComparison.Ordinal);
 
-        using var bearer = Bearer(token);
+        using var bearer = server.Bearer(token);
         Assert.Equal(HttpStatusCode.OK, (await bearer.GetAsync("/api/storage/docker-local/")).StatusCode);
 
         // Docker V1 routes accept it too: alice's rights, through the token.
@@ -62,10 +62,10 @@ public sealed class CredentialTests(WharfServer server) : IClassFixture<WharfSer
         await PushImageAsync(bearer, image);
         Assert.Equal(HttpStatusCode.OK, (await server.Client("alice", token).GetAsync("/v1/users/")).StatusCode);
 
-        var refreshed = await TokenAsync(alice, $"grant_type=refresh_token&refresh_token={issued.GetProperty("refresh_token").GetString()}&access_token={token}");
+        var refreshed = await TokenResponseAsync(alice, $"grant_type=refresh_token&refresh_token={issued.GetProperty("refresh_token").GetString()}&access_token={token}");
         var next = refreshed.GetProperty("access_token").GetString()!;
         Assert.Equal(HttpStatusCode.Unauthorized, (await bearer.GetAsync("/api/storage/docker-local/")).StatusCode);
-        using var nextBearer = Bearer(next);
+        using var nextBearer = server.Bearer(next);
         Assert.Equal(HttpStatusCode.OK, (await nextBearer.GetAsync("/api/storage/docker-local/")).StatusCode);
 
         using var revoke = await alice.PostAsync("/api/security/token/revoke", Form($"token={next}"));
@@ -77,8 +77,8 @@ public sealed class CredentialTests(WharfServer server) : IClassFixture<WharfSer
     [Fact]
     public async Task Tokens_expire()
     {
-        var token = (await TokenAsync(server.Client("alice", WharfServer.AlicePassword), "expires_in=1")).GetProperty("access_token").GetString()!;
-        using var bearer = Bearer(token);
+        var token = (await TokenResponseAsync(server.Client("alice", WharfServer.AlicePassword), "expires_in=1")).GetProperty("access_token").GetString()!;
+        using var bearer = server.Bearer(token);
         Assert.Equal(HttpStatusCode.OK, (await bearer.GetAsync("/api/storage/docker-local/")).StatusCode);
         await Task.Delay(TimeSpan.FromSeconds(2.2));
         Assert.Equal(HttpStatusCode.Unauthorized, (await bearer.GetAsync("/api/storage/docker-local/")).StatusCode);
@@ -98,20 +98,12 @@ public sealed class CredentialTests(WharfServer server) : IClassFixture<WharfSer
 
         // An admin may issue a token for a transient user whose rights come only from its groups.
         using var admin = server.Admin();
-        var ci = (await TokenAsync(admin, "username=ci-bot&scope=member-of-groups:readers&expires_in=0")).GetProperty("access_token").GetString()!;
-        using var bot = Bearer(ci);
+        var ci = (await TokenResponseAsync(admin, "username=ci-bot&scope=member-of-groups:readers&expires_in=0")).GetProperty("access_token").GetString()!;
+        using var bot = server.Bearer(ci);
         Assert.Equal(HttpStatusCode.OK, (await bot.GetAsync("/api/storage/docker-local/")).StatusCode);
         await AssertErrorAsync(await bot.PutAsync("/v1/repositories/bot/app/", Json("[]")), 403, "access denied");
         var listed = JsonDocument.Parse(await admin.GetStringAsync("/api/security/token")).RootElement.GetProperty("tokens");
         Assert.Contains(listed.EnumerateArray(), t => t.GetProperty("subject").GetString() == "ci-bot" && t.GetProperty("expiry").ValueKind == JsonValueKind.Null);
-    }
-
-    private static async Task<JsonElement> TokenAsync(HttpClient client, string form)
-    {
-        using var response = await client.PostAsync("/api/security/token", Form(form));
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == HttpStatusCode.OK, body);
-        return JsonDocument.Parse(body).RootElement;
     }
 
     /// <summary>The database and its write-ahead log, where fresh writes live until a checkpoint.</summary>
@@ -126,14 +118,5 @@ public sealed class CredentialTests(WharfServer server) : IClassFixture<WharfSer
         }
 
         return text.ToString();
-    }
-
-    private static StringContent Form(string body) => new(body, Encoding.UTF8, "application/x-www-form-urlencoded");
-
-    private HttpClient Bearer(string token)
-    {
-        var client = server.Client();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        return client;
     }
 }

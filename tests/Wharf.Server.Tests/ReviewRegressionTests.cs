@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Wharf.Server.Tests.Support;
+using static Wharf.Server.Tests.Support.CredentialHelpers;
 using static Wharf.Server.Tests.V1ConformanceTests;
 
 namespace Wharf.Server.Tests;
@@ -18,7 +19,7 @@ public sealed class ReviewRegressionTests(WharfServer server) : IClassFixture<Wh
         await admin.PutAsync("/api/security/groups/lena-team", Json("{\"userNames\":[\"lena\"]}"));
         using var lena = server.Client("lena", "lena-secret-1");
         var limited = await TokenAsync(lena, "scope=member-of-groups:readers");
-        using var bearer = Bearer(limited);
+        using var bearer = server.Bearer(limited);
         Assert.Equal(HttpStatusCode.Forbidden, (await bearer.PostAsync("/api/security/apiKey", null)).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await bearer.PostAsync("/api/security/token", Form("expires_in=60"))).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await bearer.PostAsync("/api/security/token", Form("scope=member-of-groups:lena-team"))).StatusCode);
@@ -32,7 +33,7 @@ public sealed class ReviewRegressionTests(WharfServer server) : IClassFixture<Wh
     {
         using var alice = server.Client("alice", WharfServer.AlicePassword);
         var registry = JsonDocument.Parse(await alice.GetStringAsync("/artifactory/api/docker/docker-v2-local/v2/token")).RootElement.GetProperty("token").GetString()!;
-        using var renew = Bearer(registry);
+        using var renew = server.Bearer(registry);
         Assert.Equal(HttpStatusCode.OK, (await renew.GetAsync("/artifactory/api/docker/docker-v2-local/v2/")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await renew.GetAsync("/artifactory/api/docker/docker-v2-local/v2/token")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await renew.GetAsync("/api/storage/docker-local/")).StatusCode);
@@ -46,14 +47,14 @@ public sealed class ReviewRegressionTests(WharfServer server) : IClassFixture<Wh
         await admin.PutAsync("/api/security/groups/omar-team", Json("{\"userNames\":[\"omar\"]}"));
         await admin.PutAsync("/api/security/permissions/omar-team", Json("{\"repositories\":[\"docker-local\"],\"principals\":{\"groups\":{\"omar-team\":[\"r\"]}}}"));
         var scoped = await TokenAsync(server.Client("omar", "omar-secret-1"), "scope=member-of-groups:omar-team");
-        using var bearer = Bearer(scoped);
+        using var bearer = server.Bearer(scoped);
         Assert.Equal(HttpStatusCode.OK, (await bearer.GetAsync("/api/storage/docker-local/")).StatusCode);
 
         await admin.PostAsync("/api/security/groups/omar-team", Json("{\"userNames\":[]}"));
         Assert.Equal(HttpStatusCode.NotFound, (await bearer.GetAsync("/api/storage/docker-local/")).StatusCode);
 
         var full = await TokenAsync(server.Client("omar", "omar-secret-1"), "expires_in=600");
-        using var fullBearer = Bearer(full);
+        using var fullBearer = server.Bearer(full);
         Assert.Equal(HttpStatusCode.OK, (await fullBearer.GetAsync("/api/security/apiKey")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await admin.DeleteAsync("/api/security/users/omar")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await fullBearer.GetAsync("/api/security/apiKey")).StatusCode);
@@ -78,22 +79,5 @@ public sealed class ReviewRegressionTests(WharfServer server) : IClassFixture<Wh
         await admin.PutAsync("/api/security/users/pia", Json("{\"email\":\"p@x\",\"password\":\"pia-secret-1\",\"groups\":[]}"));
         Assert.Equal(HttpStatusCode.Unauthorized, (await server.Client("pia", "pia-secret-1").GetAsync("/artifactory/api/docker/docker-v2-local/v2/")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/artifactory/api/docker/docker-v2-local/v2/")).StatusCode);
-    }
-
-    private static async Task<string> TokenAsync(HttpClient client, string form)
-    {
-        using var response = await client.PostAsync("/api/security/token", Form(form));
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == HttpStatusCode.OK, body);
-        return JsonDocument.Parse(body).RootElement.GetProperty("access_token").GetString()!;
-    }
-
-    private static StringContent Form(string body) => new(body, Encoding.UTF8, "application/x-www-form-urlencoded");
-
-    private HttpClient Bearer(string token)
-    {
-        var client = server.Client();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        return client;
     }
 }
