@@ -150,6 +150,37 @@ public sealed class SecurityApiTests(WharfServer server) : IClassFixture<WharfSe
     }
 
     [Fact]
+    public async Task Booleans_may_be_sent_as_strings()
+    {
+        using var admin = server.Admin();
+        Assert.Equal(HttpStatusCode.Created, (await admin.PutAsync("/api/security/users/stringy", Json("{\"email\":\"s@x\",\"password\":\"stringy-secret-1\",\"admin\":\"false\"}"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync("/api/security/users/stringy", Json("{\"disabled\":\"true\"}"))).StatusCode);
+        Assert.True(JsonDocument.Parse(await admin.GetStringAsync("/api/security/users/stringy")).RootElement.GetProperty("disabled").GetBoolean());
+        Assert.Equal(HttpStatusCode.BadRequest, (await admin.PostAsync("/api/security/users/stringy", Json("{\"disabled\":\"maybe\"}"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/api/security/anonymousAccess", Json("{\"enabled\":\"true\"}"))).StatusCode);
+    }
+
+    [Fact]
+    public async Task Deleted_users_and_groups_leave_every_permission_target()
+    {
+        using var admin = server.Admin();
+        await admin.PutAsync("/api/security/users/ghost", Json("{\"email\":\"g@x\",\"password\":\"ghost-secret-1\"}"));
+        await admin.PutAsync("/api/security/groups/ghosts", Json("{}"));
+        await admin.PutAsync("/api/security/permissions/haunted", Json(
+            "{\"repositories\":[\"docker-local\"],\"principals\":{\"users\":{\"ghost\":[\"w\"],\"alice\":[\"r\"]},\"groups\":{\"ghosts\":[\"r\"]}}}"));
+        Assert.Equal(HttpStatusCode.OK, (await admin.DeleteAsync("/api/security/users/ghost")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.DeleteAsync("/api/security/groups/ghosts")).StatusCode);
+
+        var principals = JsonDocument.Parse(await admin.GetStringAsync("/api/security/permissions/haunted")).RootElement.GetProperty("principals");
+        Assert.Equal(["alice"], principals.GetProperty("users").EnumerateObject().Select(p => p.Name));
+        Assert.Empty(principals.GetProperty("groups").EnumerateObject());
+
+        // A new user of the same name starts with nothing.
+        await admin.PutAsync("/api/security/users/ghost", Json("{\"email\":\"g@x\",\"password\":\"ghost-secret-2\",\"groups\":[]}"));
+        await AssertErrorAsync(await server.Client("ghost", "ghost-secret-2").PutAsync("/v1/repositories/ghost/app/", Json("[]")), 403, "access denied");
+    }
+
+    [Fact]
     public async Task Permission_targets_are_validated()
     {
         using var admin = server.Admin();

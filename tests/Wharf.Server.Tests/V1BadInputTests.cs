@@ -251,6 +251,16 @@ public sealed class V1BadInputTests(WharfServer server) : IClassFixture<WharfSer
     }
 
     [Fact]
+    public async Task Wrong_credentials_are_answered_before_anything_about_the_repository()
+    {
+        using var wrong = server.Client("admin", "wrong");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await wrong.GetAsync("/artifactory/api/docker/nosuch/v1/repositories/a/b/tags")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await wrong.GetAsync("/v1/repositories/Bad/Name/tags")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await wrong.GetAsync("/artifactory/api/docker/nosuch/v1/search")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await wrong.GetAsync($"/artifactory/api/docker/nosuch/v1/images/{Id()}/json")).StatusCode);
+    }
+
+    [Fact]
     public async Task Unknown_repository_keys_in_path_mode_answer_404()
     {
         await AssertErrorAsync(await server.Admin().GetAsync("/artifactory/api/docker/nosuch/v1/repositories/a/b/tags"), 404, "Repository not found");

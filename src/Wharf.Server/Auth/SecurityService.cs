@@ -153,8 +153,10 @@ internal sealed class SecurityService(
             return (404, $"User '{name}' not found.");
         }
 
-        // Its API key goes with the row (foreign key); its access tokens are revoked here.
+        // Its API key goes with the row (foreign key); its access tokens are revoked here, and its
+        // grants leave every target so that a later user of the same name inherits nothing.
         await tx.Credentials.RevokeTokensOfAsync(name, cancellationToken);
+        await ForgetPrincipalAsync(tx, name, isGroup: false, cancellationToken);
 
         if (!await HasActiveAdminAsync(tx, cancellationToken))
         {
@@ -244,6 +246,8 @@ internal sealed class SecurityService(
         {
             return (404, $"Group '{name}' not found.");
         }
+
+        await ForgetPrincipalAsync(tx, name, isGroup: true, cancellationToken);
 
         if (!await HasActiveAdminAsync(tx, cancellationToken))
         {
@@ -376,6 +380,20 @@ internal sealed class SecurityService(
         await tx.Settings.SetAsync(AccessPolicy.AnonymousAccessSetting, enabled ? "true" : "false", cancellationToken);
         await tx.CommitAsync(cancellationToken);
         Changed("anonymousAccess." + (enabled ? "on" : "off"), "anonymous");
+    }
+
+    private static async Task ForgetPrincipalAsync(IMetadataTransaction tx, string name, bool isGroup, CancellationToken cancellationToken)
+    {
+        foreach (var target in await tx.Permissions.ListAsync(cancellationToken))
+        {
+            var grants = isGroup ? target.Groups : target.Users;
+            if (grants.ContainsKey(name))
+            {
+                var remaining = grants.Where(g => !string.Equals(g.Key, name, StringComparison.OrdinalIgnoreCase))
+                    .ToDictionary(g => g.Key, g => g.Value, StringComparer.OrdinalIgnoreCase);
+                await tx.Permissions.UpsertAsync(isGroup ? target with { Groups = remaining } : target with { Users = remaining }, cancellationToken);
+            }
+        }
     }
 
     private static string? InvalidName(string name) =>

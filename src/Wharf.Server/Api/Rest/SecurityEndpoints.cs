@@ -11,7 +11,11 @@ internal static class SecurityEndpoints
 {
     private const int MaxBodyBytes = 1 << 20;
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new LenientBooleanConverter() },
+    };
 
     public static void Map(IEndpointRouteBuilder app)
     {
@@ -260,4 +264,18 @@ internal sealed record PermissionBody(string? Name, string? IncludesPattern, str
         new PrincipalsBody(
             target.Users.ToDictionary(u => u.Key, u => ActionLetters.Format(u.Value)),
             target.Groups.ToDictionary(g => g.Key, g => ActionLetters.Format(g.Value))));
+}
+
+/// <summary>Booleans as JSON booleans or as the strings "true"/"false" (rest-api §1.3).</summary>
+internal sealed class LenientBooleanConverter : JsonConverter<bool>
+{
+    public override bool Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.TokenType switch
+    {
+        JsonTokenType.True => true,
+        JsonTokenType.False => false,
+        JsonTokenType.String when bool.TryParse(reader.GetString(), out var value) => value,
+        _ => throw new JsonException("A boolean (or \"true\"/\"false\") is required."),
+    };
+
+    public override void Write(Utf8JsonWriter writer, bool value, JsonSerializerOptions options) => writer.WriteBooleanValue(value);
 }

@@ -174,16 +174,16 @@ internal static partial class V1Endpoints
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1068", Justification = "The handler lambda reads best last.")]
     private static async Task<IResult> WithImageAsync(HttpContext context, string id, AccessActions needed, V1Gate gate, CancellationToken cancellationToken, Func<RepositoryConfig, V1Caller, Task<IResult>> handler)
     {
-        var (repository, missing) = await gate.ResolveRepositoryAsync(context, cancellationToken);
-        if (repository is null)
-        {
-            return missing!;
-        }
-
         var (caller, invalid) = await gate.AuthenticateAsync(context, V1RouteKind.Registry, disregardToken: false, cancellationToken);
         if (caller is null)
         {
             return invalid!;
+        }
+
+        var (repository, missing) = await gate.ResolveRepositoryAsync(context, cancellationToken);
+        if (repository is null)
+        {
+            return missing!;
         }
 
         if (!ImageId.IsValid(id))
@@ -203,16 +203,16 @@ internal static partial class V1Endpoints
 
     private static async Task<IResult> SearchAsync(HttpContext context, V1Gate gate, V1Registry registry, CancellationToken cancellationToken)
     {
-        var (repository, missing) = await gate.ResolveRepositoryAsync(context, cancellationToken);
-        if (repository is null)
-        {
-            return missing!;
-        }
-
         var (caller, invalid) = await gate.AuthenticateAsync(context, V1RouteKind.Index, disregardToken: false, cancellationToken);
         if (caller is null)
         {
             return invalid!;
+        }
+
+        var (repository, missing) = await gate.ResolveRepositoryAsync(context, cancellationToken);
+        if (repository is null)
+        {
+            return missing!;
         }
 
         if (caller.Token is not null)
@@ -447,6 +447,13 @@ internal static partial class V1Endpoints
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1068", Justification = "The handler lambda reads best last.")]
     private static async Task<IResult> WithRepositoryAsync(HttpContext context, string rawName, AccessActions needed, V1RouteKind kind, bool tokenAccepted, V1Gate gate, CancellationToken cancellationToken, Func<RepositoryConfig, V1Caller, V1RepositoryName, Task<IResult>> handler)
     {
+        // §5.4: invalid credentials are answered first, before anything about the repository or name.
+        var (caller, invalid) = await gate.AuthenticateAsync(context, kind, disregardToken: HttpMethods.IsDelete(context.Request.Method), cancellationToken);
+        if (caller is null)
+        {
+            return invalid!;
+        }
+
         var (repository, missing) = await gate.ResolveRepositoryAsync(context, cancellationToken);
         if (repository is null)
         {
@@ -456,12 +463,6 @@ internal static partial class V1Endpoints
         if (!V1RepositoryName.TryParse(rawName, out var name))
         {
             return V1Response.Error(V1Errors.InvalidRepositoryName, kind);
-        }
-
-        var (caller, invalid) = await gate.AuthenticateAsync(context, kind, disregardToken: HttpMethods.IsDelete(context.Request.Method), cancellationToken);
-        if (caller is null)
-        {
-            return invalid!;
         }
 
         return await gate.AuthorizeRepositoryAsync(repository, caller, name, needed, kind, tokenAccepted, cancellationToken)
