@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Wharf.Core.Repositories;
 using Wharf.Core.Security;
 using Wharf.Core.Tree;
+using Wharf.Server.Auth;
 
 namespace Wharf.Server.Hosting;
 
@@ -11,7 +12,7 @@ namespace Wharf.Server.Hosting;
 /// Runs before the listeners open: migrates the database and, on an empty one, creates the default
 /// repositories and the <c>admin</c> user.
 /// </summary>
-internal sealed class Bootstrap(IMetadataStore store, IPasswordHasher<UserRecord> hasher, IOptions<WharfOptions> options, ILogger<Bootstrap> logger)
+internal sealed class Bootstrap(IMetadataStore store, IPasswordHasher<UserRecord> hasher, SigningKeys keys, IOptions<WharfOptions> options, ILogger<Bootstrap> logger)
 {
     public static readonly RepositoryConfig[] DefaultRepositories =
     [
@@ -49,8 +50,13 @@ internal sealed class Bootstrap(IMetadataStore store, IPasswordHasher<UserRecord
         }
 
         await SeedSecurityAsync(tx, cancellationToken);
+        keys.Load(await KeyAsync(tx, SigningKeys.V1Setting, cancellationToken), await KeyAsync(tx, SigningKeys.DockerSetting, cancellationToken));
         await tx.CommitAsync(cancellationToken);
     }
+
+    /// <summary>A 256-bit signing key from the settings, created on first use.</summary>
+    private static async Task<byte[]> KeyAsync(IMetadataTransaction tx, string name, CancellationToken cancellationToken) =>
+        Convert.FromBase64String(await tx.Settings.GetOrAddAsync(name, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), cancellationToken));
 
     /// <summary>
     /// The built-ins of rest-api §6 on a new install: the user <c>anonymous</c> (cannot log in),

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 using Wharf.Core.Docker.V1;
@@ -74,13 +73,14 @@ internal static class WharfApp
         services.AddSingleton<StorageAccess>();
         services.AddSingleton<SecurityService>();
         services.AddSingleton<V2Access>();
+        services.AddSingleton<SigningKeys>();
         services.AddSingleton(provider => new DockerTokens(
-            LoadKey(provider.GetRequiredService<IMetadataStore>(), "docker-token-key"),
+            provider.GetRequiredService<SigningKeys>().Docker,
             provider.GetRequiredService<TimeProvider>(),
             TimeSpan.FromSeconds(options.Docker.TokenLifetimeSeconds)));
         services.AddSingleton<Bootstrap>();
         services.AddSingleton(provider => new V1Tokens(
-            LoadKey(provider.GetRequiredService<IMetadataStore>(), "v1-token-key"),
+            provider.GetRequiredService<SigningKeys>().V1,
             provider.GetRequiredService<TimeProvider>(),
             TimeSpan.FromSeconds(options.Docker.TokenLifetimeSeconds)));
 
@@ -96,18 +96,5 @@ internal static class WharfApp
         CredentialEndpoints.Map(app);
         V2AuthEndpoints.Map(app);
         return app;
-    }
-
-    /// <summary>Token signing keys live in the database so every node of a cluster shares them.</summary>
-    private static byte[] LoadKey(IMetadataStore store, string name)
-    {
-        var task = Task.Run(async () =>
-        {
-            await using var tx = await store.BeginAsync(CancellationToken.None);
-            var value = await tx.Settings.GetOrAddAsync(name, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), CancellationToken.None);
-            await tx.CommitAsync(CancellationToken.None);
-            return Convert.FromBase64String(value);
-        });
-        return task.GetAwaiter().GetResult();
     }
 }

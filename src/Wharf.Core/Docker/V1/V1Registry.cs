@@ -148,7 +148,7 @@ internal sealed class V1Registry(IMetadataStore store, ContentStore content, Tim
         }
 
         await using var tx = await store.BeginAsync(cancellationToken);
-        if ((await LookupAsync(tx, repo, imageId, cancellationToken)).Outcome == V1Outcome.Ok)
+        if (await IsCompleteAsync(tx, repo, imageId, cancellationToken))
         {
             return V1Outcome.ImageExists;
         }
@@ -234,7 +234,7 @@ internal sealed class V1Registry(IMetadataStore store, ContentStore content, Tim
             || !current.Json.AsSpan().SequenceEqual(upload.Json))
         {
             // Completed or re-sent by a concurrent push meanwhile; answer as if it had come first.
-            return current is null && (await LookupAsync(tx, repo, imageId, cancellationToken)).Outcome == V1Outcome.Ok
+            return current is null && await IsCompleteAsync(tx, repo, imageId, cancellationToken)
                 ? V1Outcome.CannotSetChecksum
                 : V1Outcome.ChecksumMismatch;
         }
@@ -300,7 +300,7 @@ internal sealed class V1Registry(IMetadataStore store, ContentStore content, Tim
         var tagContent = await content.PutBytesAsync(JsonSerializer.SerializeToUtf8Bytes(imageId, Compact), cancellationToken);
         var emptyIndex = await WriteIndexBlobAsync([], cancellationToken);
         await using var tx = await store.BeginAsync(cancellationToken);
-        if ((await LookupAsync(tx, repo, imageId, cancellationToken)).Outcome != V1Outcome.Ok)
+        if (!await IsCompleteAsync(tx, repo, imageId, cancellationToken))
         {
             return V1Outcome.ImageNotFound;
         }
@@ -416,25 +416,36 @@ internal sealed class V1Registry(IMetadataStore store, ContentStore content, Tim
             return (upload, V1Outcome.Ok);
         }
 
-        return (null, (await LookupAsync(session, repo, imageId, cancellationToken)).Outcome == V1Outcome.Ok ? whenComplete : V1Outcome.ImageNotFound);
+        return (null, await IsCompleteAsync(session, repo, imageId, cancellationToken) ? whenComplete : V1Outcome.ImageNotFound);
     }
 
     private static bool IsStorableTag(string tag) => TagName.IsValid(tag) && tag != V1Layout.IndexFile;
 
     private async Task<V1ImageLookup> LookupAsync(IMetadataSession session, string repo, string imageId, CancellationToken cancellationToken)
     {
-        var files = await session.Tree.ListChildrenAsync(repo, V1Layout.ImageFolder(imageId), cancellationToken);
-        var json = files.FirstOrDefault(f => f.Name == V1Layout.JsonFile);
-        var layer = files.FirstOrDefault(f => f.Name == V1Layout.LayerFile);
-        var ancestry = files.FirstOrDefault(f => f.Name == V1Layout.AncestryFile);
-        var checksums = files.FirstOrDefault(f => f.Name == V1Layout.ChecksumFile);
-        if (json?.Sha256 is null || layer?.Sha256 is null || ancestry?.Sha256 is null || checksums?.Sha256 is null)
+        var files = await CompleteFilesAsync(session, repo, imageId, cancellationToken);
+        if (files is not var (json, layer, ancestry, checksums))
         {
             return await session.V1Uploads.GetAsync(repo, imageId, cancellationToken) is null ? V1ImageLookup.NotFound : V1ImageLookup.Uploading;
         }
 
-        var payload = (await ReadJsonAsync<string[]>(checksums.Sha256, cancellationToken))?.FirstOrDefault() ?? "";
-        return new V1ImageLookup(V1Outcome.Ok, new V1Image(imageId, json.Sha256, json.Size, layer.Sha256, layer.Size, payload, ancestry.Sha256));
+        var payload = (await ReadJsonAsync<string[]>(checksums.Sha256!, cancellationToken))?.FirstOrDefault() ?? "";
+        return new V1ImageLookup(V1Outcome.Ok, new V1Image(imageId, json.Sha256!, json.Size, layer.Sha256!, layer.Size, payload, ancestry.Sha256!));
+    }
+
+    /// <summary>Whether the image is COMPLETE (§9), from the tree rows alone: no blob is read.</summary>
+    private static async Task<bool> IsCompleteAsync(IMetadataSession session, string repo, string imageId, CancellationToken cancellationToken) =>
+        await CompleteFilesAsync(session, repo, imageId, cancellationToken) is not null;
+
+    /// <summary>The four files of a complete image's folder; null unless all of them are there.</summary>
+    private static async Task<(TreeItem Json, TreeItem Layer, TreeItem Ancestry, TreeItem Checksums)?> CompleteFilesAsync(
+        IMetadataSession session, string repo, string imageId, CancellationToken cancellationToken)
+    {
+        var files = await session.Tree.ListChildrenAsync(repo, V1Layout.ImageFolder(imageId), cancellationToken);
+        TreeItem? File(string name) => files.FirstOrDefault(f => f.Name == name && f.Sha256 is not null);
+        return (File(V1Layout.JsonFile), File(V1Layout.LayerFile), File(V1Layout.AncestryFile), File(V1Layout.ChecksumFile)) is ({ } json, { } layer, { } ancestry, { } checksums)
+            ? (json, layer, ancestry, checksums)
+            : null;
     }
 
     private async Task<IReadOnlyList<string>?> ReadCompleteAncestryAsync(IMetadataSession session, string repo, string imageId, CancellationToken cancellationToken)
