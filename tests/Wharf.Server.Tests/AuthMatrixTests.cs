@@ -27,7 +27,9 @@ public sealed class AuthMatrixTests(AuthMatrixTests.Fixture fixture) : IClassFix
         AnyUser,
         Read,
         Deploy,
+        Annotate,
         Delete,
+        DeployAndDelete,
         Manage,
         Admin,
     }
@@ -106,6 +108,24 @@ public sealed class AuthMatrixTests(AuthMatrixTests.Fixture fixture) : IClassFix
         ["GET /api/docker/v2/"] = (Needs.AnyUser, "/api/docker/v2/"),
         ["GET /artifactory/api/docker/v2/token"] = (Needs.NoBadCredentials, "/artifactory/api/docker/v2/token"),
         ["GET /api/docker/v2/token"] = (Needs.NoBadCredentials, "/api/docker/v2/token"),
+        ["GET /api/repositories"] = (Needs.NoBadCredentials, "/api/repositories"),
+        ["GET /api/repositories/{repoKey}"] = (Needs.Read, "/api/repositories/docker-local"),
+        ["PUT /api/repositories/{repoKey}"] = (Needs.Admin, "/api/repositories/matrix-new"),
+        ["POST /api/repositories/{repoKey}"] = (Needs.Admin, "/api/repositories/nobody-here"),
+        ["DELETE /api/repositories/{repoKey}"] = (Needs.Admin, "/api/repositories/nobody-here"),
+        ["PUT /api/storage/{repoKey}/{**path}"] = (Needs.Annotate, "/api/storage/docker-local/repositories/matrix/app?properties=qa=1"),
+        ["DELETE /api/storage/{repoKey}/{**path}"] = (Needs.Annotate, "/api/storage/docker-local/repositories/matrix/app?properties=nosuch"),
+        ["POST /api/copy/{repoKey}/{**path}"] = (Needs.Deploy, "/api/copy/docker-local/repositories/matrix/app?to=/docker-local/repositories/matrix/copied&dry=1"),
+        ["POST /api/move/{repoKey}/{**path}"] = (Needs.DeployAndDelete, "/api/move/docker-local/repositories/matrix/app?to=/docker-local/repositories/matrix/moved&dry=1"),
+        ["DELETE /artifactory/{repoKey}/{**path}"] = (Needs.Delete, "/artifactory/docker-local/.images/{id}/json.json"),
+        ["PUT /artifactory/{repoKey}/{**path}"] = (Needs.Read, "/artifactory/docker-local/some/file.txt"),
+        ["GET /api/search/prop"] = (Needs.NoBadCredentials, "/api/search/prop?docker.repoName=matrix/app"),
+        ["GET /api/search/artifact"] = (Needs.NoBadCredentials, "/api/search/artifact?name=tag.json"),
+        ["POST /v1/promote"] = (Needs.Read, "/api/docker/docker-local/v1/promote"),
+        ["POST /artifactory/api/docker/{repoKey}/v2/promote"] = (Needs.Read, "/artifactory/api/docker/docker-local/v2/promote"),
+        ["POST /api/docker/{repoKey}/v2/promote"] = (Needs.Read, "/api/docker/docker-local/v2/promote"),
+        ["POST /api/system/cleanup"] = (Needs.Admin, "/api/system/cleanup"),
+        ["GET /api/system/storage"] = (Needs.Admin, "/api/system/storage"),
     };
 
     public static TheoryData<string, Caller> Cases()
@@ -201,9 +221,10 @@ public sealed class AuthMatrixTests(AuthMatrixTests.Fixture fixture) : IClassFix
 
         var granted = caller switch
         {
-            Caller.Admin => new[] { Needs.NoBadCredentials, Needs.Login, Needs.AnyUser, Needs.Read, Needs.Deploy, Needs.Delete, Needs.Manage, Needs.Admin },
-            Caller.Manager => [Needs.NoBadCredentials, Needs.Login, Needs.AnyUser, Needs.Read, Needs.Deploy, Needs.Delete, Needs.Manage],
+            Caller.Admin => new[] { Needs.NoBadCredentials, Needs.Login, Needs.AnyUser, Needs.Read, Needs.Deploy, Needs.Annotate, Needs.Delete, Needs.DeployAndDelete, Needs.Manage, Needs.Admin },
+            Caller.Manager => [Needs.NoBadCredentials, Needs.Login, Needs.AnyUser, Needs.Read, Needs.Deploy, Needs.Annotate, Needs.Delete, Needs.DeployAndDelete, Needs.Manage],
             Caller.Deployer => [Needs.NoBadCredentials, Needs.Login, Needs.AnyUser, Needs.Read, Needs.Deploy],
+            Caller.Annotator => [Needs.NoBadCredentials, Needs.Login, Needs.AnyUser, Needs.Read, Needs.Annotate],
             Caller.Deleter => [Needs.NoBadCredentials, Needs.Login, Needs.AnyUser, Needs.Read, Needs.Delete],
             _ => [Needs.NoBadCredentials, Needs.Login, Needs.AnyUser, Needs.Read],
         };

@@ -51,7 +51,20 @@ internal sealed class AccessPolicy(IMetadataStore store, TimeProvider time)
 
     public const string AnonymousAccessSetting = "security.anonymousAccess";
 
-    public async ValueTask<AccessActions> GetActionsAsync(Principal principal, RepositoryConfig repository, string path, bool isFolder, CancellationToken cancellationToken)
+    public async ValueTask<AccessActions> GetActionsAsync(Principal principal, RepositoryConfig repository, string path, bool isFolder, CancellationToken cancellationToken) =>
+        repository.BlackedOut
+            ? AccessActions.None
+            : RepositoryPatternsAllowDeploy(repository, path, isFolder)
+                ? await GrantedActionsAsync(principal, repository, path, isFolder, cancellationToken)
+                : await GrantedActionsAsync(principal, repository, path, isFolder, cancellationToken) & ~AccessActions.Deploy;
+
+    /// <summary>The repository's own include and exclude patterns limit where anything may be deployed (rest-api §2.2).</summary>
+    private static bool RepositoryPatternsAllowDeploy(RepositoryConfig repository, string path, bool isFolder) =>
+        path.Length == 0
+        || (!AntPattern.MatchesAny(repository.ExcludesPattern, path)
+            && (AntPattern.MatchesAny(repository.IncludesPattern, path) || (isFolder && AntPattern.CouldMatchBelowAny(repository.IncludesPattern, path))));
+
+    private async ValueTask<AccessActions> GrantedActionsAsync(Principal principal, RepositoryConfig repository, string path, bool isFolder, CancellationToken cancellationToken)
     {
         if (principal.IsAdmin)
         {

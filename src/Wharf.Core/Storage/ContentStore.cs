@@ -95,19 +95,17 @@ internal sealed class ContentStore(IBlobDriver driver)
 
     public async Task<StoredBlob> PutBytesAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
+        // Written even when the blob exists: the fresh copy restarts the collector's grace period
+        // (see PublishAsync), so the rows about to name it cannot lose it to a concurrent sweep.
         var hex = Sha256Hex.Of(data.Span);
-        if (await driver.StatAsync(StoragePaths.Blob(hex), cancellationToken) is null)
+        var uploadKey = StoragePaths.Upload(Guid.NewGuid());
+        await using (var writer = await driver.CreateWriterAsync(uploadKey, cancellationToken))
         {
-            var uploadKey = StoragePaths.Upload(Guid.NewGuid());
-            await using (var writer = await driver.CreateWriterAsync(uploadKey, cancellationToken))
-            {
-                await writer.WriteAsync(data, cancellationToken);
-                await writer.CommitAsync(cancellationToken);
-            }
-
-            await PublishAsync(uploadKey, hex, cancellationToken);
+            await writer.WriteAsync(data, cancellationToken);
+            await writer.CommitAsync(cancellationToken);
         }
 
+        await PublishAsync(uploadKey, hex, cancellationToken);
         return new StoredBlob(hex, data.Length);
     }
 
@@ -160,18 +158,101 @@ internal sealed class ContentStore(IBlobDriver driver)
         return (Convert.ToHexStringLower(sha1.GetHashAndReset()), Convert.ToHexStringLower(md5.GetHashAndReset()));
     }
 
-    private async Task PublishAsync(string uploadKey, string hex, CancellationToken cancellationToken)
+    /// <summary>
+    /// Renames the verified upload over <c>blobs/…</c>, replacing an identical copy if there is one.
+    /// Replacing (rather than keeping the old file) gives the blob a fresh modification time: the
+    /// collector never reclaims a blob written within its grace period, which covers the time
+    /// between this rename and the commit of the rows that refer to it.
+    /// </summary>
+    private Task PublishAsync(string uploadKey, string hex, CancellationToken cancellationToken) =>
+        driver.MoveAsync(uploadKey, StoragePaths.Blob(hex), cancellationToken);
+
+    /// <summary>
+    /// Deletes a blob unless it was written at or after <paramref name="writtenBefore"/>. The blob is
+    /// first renamed aside, so a push that publishes the same content meanwhile recreates it
+    /// rather than losing it; a blob found fresh is put back (identical bytes either way). The
+    /// caller has checked, under the metadata write lock, that nothing references it.
+    /// </summary>
+    public async Task<ReclaimOutcome> ReclaimAsync(string sha256Hex, DateTimeOffset writtenBefore, CancellationToken cancellationToken)
     {
-        var blobKey = StoragePaths.Blob(hex);
-        if (await driver.StatAsync(blobKey, cancellationToken) is not null)
+        var key = StoragePaths.Blob(sha256Hex);
+        if (await driver.StatAsync(key, cancellationToken) is null)
         {
-            await driver.DeleteAsync(uploadKey, cancellationToken);
-            return;
+            return new ReclaimOutcome(ReclaimResult.Absent, 0);
         }
 
-        await driver.MoveAsync(uploadKey, blobKey, cancellationToken);
+        var aside = StoragePaths.Reclaiming(sha256Hex);
+        try
+        {
+            await driver.MoveAsync(key, aside, cancellationToken);
+        }
+        catch (FileNotFoundException)
+        {
+            return new ReclaimOutcome(ReclaimResult.Absent, 0);
+        }
+
+        var stat = await driver.StatAsync(aside, cancellationToken);
+        if (stat is null)
+        {
+            return new ReclaimOutcome(ReclaimResult.Absent, 0);
+        }
+
+        if (stat.Modified >= writtenBefore)
+        {
+            await driver.MoveAsync(aside, key, cancellationToken);
+            return new ReclaimOutcome(ReclaimResult.KeptFresh, 0);
+        }
+
+        await driver.DeleteAsync(aside, cancellationToken);
+        return new ReclaimOutcome(ReclaimResult.Removed, stat.Size);
+    }
+
+    /// <summary>Every stored blob with its size and write time.</summary>
+    public async IAsyncEnumerable<(string Sha256, BlobStat Stat)> WalkBlobsAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var stat in driver.WalkAsync(StoragePaths.BlobsRoot, cancellationToken))
+        {
+            if (StoragePaths.DigestOfBlobKey(stat.Key) is { } hex)
+            {
+                yield return (hex, stat);
+            }
+        }
+    }
+
+    /// <summary>Deletes upload files (bytes of requests that never finished) written before <paramref name="writtenBefore"/>.</summary>
+    public async Task<(int Count, long Bytes)> PurgeUploadsAsync(DateTimeOffset writtenBefore, CancellationToken cancellationToken)
+    {
+        var stale = new List<BlobStat>();
+        await foreach (var stat in driver.WalkAsync(StoragePaths.UploadsRoot, cancellationToken))
+        {
+            if (stat.Modified < writtenBefore)
+            {
+                stale.Add(stat);
+            }
+        }
+
+        var (count, bytes) = (0, 0L);
+        foreach (var stat in stale)
+        {
+            if (await driver.DeleteAsync(stat.Key, cancellationToken))
+            {
+                count++;
+                bytes += stat.Size;
+            }
+        }
+
+        return (count, bytes);
     }
 }
+
+internal enum ReclaimResult
+{
+    Absent,
+    KeptFresh,
+    Removed,
+}
+
+internal readonly record struct ReclaimOutcome(ReclaimResult Result, long Bytes);
 
 internal sealed record StoredBlob(string Sha256, long Size);
 

@@ -17,6 +17,13 @@ internal sealed partial class FileSystemBlobDriver : IBlobDriver
     {
         _root = Path.GetFullPath(root);
         Directory.CreateDirectory(_root);
+
+        // One process owns a filesystem store, so a temp file found at start-up was abandoned by a
+        // crash (or a kill) in the middle of a write and will never be committed.
+        foreach (var abandoned in Directory.EnumerateFiles(_root, "*" + TempSuffix, SearchOption.AllDirectories))
+        {
+            File.Delete(abandoned);
+        }
     }
 
     public Task<Stream?> OpenReadAsync(string key, long offset, CancellationToken cancellationToken)

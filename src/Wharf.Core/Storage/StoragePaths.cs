@@ -8,6 +8,7 @@ namespace Wharf.Core.Storage;
 /// &lt;store root&gt;/
 ///   blobs/sha256/&lt;first two hex&gt;/&lt;64 hex&gt;   content, addressed by its SHA-256; written once
 ///   uploads/&lt;upload id&gt;                      bytes in flight; renamed into blobs/ once verified
+///   reclaiming/&lt;64 hex&gt;                      a blob the collector has taken aside to delete
 /// </code>
 /// Repository trees (V1 <c>.images/…</c>, <c>repositories/…</c>) are metadata rows pointing at
 /// blobs; they never appear as keys here.
@@ -28,5 +29,16 @@ internal static class StoragePaths
         return $"{BlobsRoot}/{sha256Hex[..2]}/{sha256Hex}";
     }
 
+    public const string ReclaimingRoot = "reclaiming";
+
     public static string Upload(Guid uploadId) => $"{UploadsRoot}/{uploadId:N}";
+
+    public static string Reclaiming(string sha256Hex) => $"{ReclaimingRoot}/{Sha256Hex.Format(Convert.FromHexString(sha256Hex))}";
+
+    /// <summary>The digest a <see cref="Blob"/> key names; null for any other key.</summary>
+    public static string? DigestOfBlobKey(string key)
+    {
+        var hex = key.StartsWith(BlobsRoot + "/", StringComparison.Ordinal) ? key[(key.LastIndexOf('/') + 1)..] : null;
+        return hex is not null && Sha256Hex.IsValid(hex) && key == Blob(hex) ? hex : null;
+    }
 }

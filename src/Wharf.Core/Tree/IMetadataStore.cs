@@ -36,6 +36,8 @@ internal interface IMetadataSession : IAsyncDisposable
     ICredentialRecords Credentials { get; }
 
     ISettingRecords Settings { get; }
+
+    IBlobRecords Blobs { get; }
 }
 
 internal interface IMetadataTransaction : IMetadataSession
@@ -51,6 +53,12 @@ internal interface IRepositoryRecords
 
     /// <summary>Inserts unless a repository with that key exists (compared case-insensitively).</summary>
     Task<bool> TryCreateAsync(RepositoryConfig config, CancellationToken cancellationToken);
+
+    /// <summary>Replaces every mutable field of an existing repository; false when it does not exist.</summary>
+    Task<bool> UpdateAsync(RepositoryConfig config, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the repository, its tree and its uploads; false when it did not exist.</summary>
+    Task<bool> DeleteAsync(string key, CancellationToken cancellationToken);
 }
 
 internal interface ITreeRecords
@@ -85,7 +93,67 @@ internal interface ITreeRecords
 
     /// <summary>Deletes the item and everything below it; returns how many items were removed.</summary>
     Task<int> DeleteAsync(string repo, string path, CancellationToken cancellationToken);
+
+    /// <summary>Sets the item's modification time and user.</summary>
+    Task TouchAsync(string repo, string path, string user, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Removes the given keys from the item; returns how many values were removed.</summary>
+    Task<int> DeletePropertiesAsync(string repo, string path, IReadOnlyCollection<string> keys, CancellationToken cancellationToken);
+
+    /// <summary>Values of one property on every item of <paramref name="repo"/> that carries it.</summary>
+    Task<IReadOnlyList<(string Path, string Value)>> ListPropertyValuesAsync(string repo, string key, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Items matching every criterion (each: a key and any of its values, <c>*</c>/<c>?</c> wildcards;
+    /// no values means any value), in the given repositories (all when null), ordered by item id,
+    /// starting after <paramref name="afterId"/>.
+    /// </summary>
+    Task<IReadOnlyList<(long Id, TreeItem Item)>> SearchByPropertiesAsync(
+        IReadOnlyList<PropertyCriterion> criteria, IReadOnlyCollection<string>? repos, long afterId, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Items whose name matches <paramref name="pattern"/> (<c>*</c>/<c>?</c>, case-insensitive), ordered by id.</summary>
+    Task<IReadOnlyList<(long Id, TreeItem Item)>> SearchByNameAsync(
+        string pattern, IReadOnlyCollection<string>? repos, long afterId, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes folders without children created before <paramref name="createdBefore"/>, deepest
+    /// first, until none is left; returns how many were removed. Repository roots are not items.
+    /// </summary>
+    Task<int> PruneEmptyFoldersAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken);
+
+    /// <summary>Item counts per repository: files, folders and the bytes the files name (shared bytes counted each time).</summary>
+    Task<IReadOnlyList<RepositoryUsage>> UsageAsync(CancellationToken cancellationToken);
 }
+
+/// <summary>One key of a property search and the values that satisfy it (empty: any value).</summary>
+internal sealed record PropertyCriterion(string Key, IReadOnlyList<string> Values);
+
+internal sealed record RepositoryUsage(string Repo, long Files, long Folders, long UsedBytes);
+
+/// <summary>
+/// The blob catalogue: one row per stored content, whatever names it. Garbage collection asks it
+/// which blobs nothing references any more.
+/// </summary>
+internal interface IBlobRecords
+{
+    /// <summary>
+    /// Blobs that no tree item or upload references and that were first recorded before
+    /// <paramref name="recordedBefore"/>, up to <paramref name="limit"/>.
+    /// </summary>
+    Task<IReadOnlyList<StoredBlobRow>> ListUnreferencedAsync(DateTimeOffset recordedBefore, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Whether any tree item or upload names the blob.</summary>
+    Task<bool> IsReferencedAsync(string sha256, CancellationToken cancellationToken);
+
+    Task DeleteAsync(string sha256, CancellationToken cancellationToken);
+
+    /// <summary>Totals over the catalogue: all blobs, and those nothing references.</summary>
+    Task<BlobTotals> TotalsAsync(CancellationToken cancellationToken);
+}
+
+internal sealed record StoredBlobRow(string Sha256, long Size);
+
+internal sealed record BlobTotals(long Count, long Bytes, long UnreferencedCount, long UnreferencedBytes);
 
 internal interface ISettingRecords
 {

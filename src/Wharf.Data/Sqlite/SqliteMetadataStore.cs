@@ -106,6 +106,7 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
             Permissions = new SqlitePermissionRecords(db);
             Credentials = new SqliteCredentialRecords(db);
             Settings = new SqliteSettingRecords(db);
+            Blobs = new SqliteBlobRecords(db);
         }
 
         public IRepositoryRecords Repositories { get; }
@@ -123,6 +124,8 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
         public ICredentialRecords Credentials { get; }
 
         public ISettingRecords Settings { get; }
+
+        public IBlobRecords Blobs { get; }
 
         public Task CommitAsync(CancellationToken cancellationToken) =>
             _transaction?.CommitAsync(cancellationToken) ?? Task.CompletedTask;

@@ -7,7 +7,9 @@ namespace Wharf.Data.Sqlite;
 
 internal sealed class SqliteRepositoryRecords(Db db) : IRepositoryRecords
 {
-    private const string Columns = "key, docker_api_version, description, force_docker_authentication, anonymous_read, registry_port";
+    private const string Columns =
+        "key, docker_api_version, description, force_docker_authentication, anonymous_read, registry_port, notes, includes_pattern, excludes_pattern, "
+        + "repo_layout_ref, max_unique_tags, docker_tag_retention, block_pushing_schema1, blacked_out, property_sets, created";
 
     public async Task<RepositoryConfig?> GetAsync(string key, CancellationToken cancellationToken)
     {
@@ -25,11 +27,54 @@ internal sealed class SqliteRepositoryRecords(Db db) : IRepositoryRecords
         await db.ExecuteAsync(
             $"""
             INSERT INTO repositories ({Columns})
-            VALUES (@Key, @version, @Description, @ForceDockerAuthentication, @AnonymousRead, @RegistryPort)
+            VALUES (@Key, @version, @Description, @ForceDockerAuthentication, @AnonymousRead, @RegistryPort, @Notes, @IncludesPattern, @ExcludesPattern,
+                    @RepoLayoutRef, @MaxUniqueTags, @DockerTagRetention, @BlockPushingSchema1, @BlackedOut, @PropertySets, @created)
             ON CONFLICT (key) DO NOTHING;
             """,
-            new { config.Key, version = config.DockerApiVersion.ToString(), config.Description, config.ForceDockerAuthentication, config.AnonymousRead, config.RegistryPort },
-            cancellationToken) == 1;
+            Args(config), cancellationToken) == 1;
+
+    public async Task<bool> UpdateAsync(RepositoryConfig config, CancellationToken cancellationToken) =>
+        await db.ExecuteAsync(
+            """
+            UPDATE repositories SET description = @Description, force_docker_authentication = @ForceDockerAuthentication,
+                anonymous_read = @AnonymousRead, registry_port = @RegistryPort, notes = @Notes, includes_pattern = @IncludesPattern,
+                excludes_pattern = @ExcludesPattern, repo_layout_ref = @RepoLayoutRef, max_unique_tags = @MaxUniqueTags,
+                docker_tag_retention = @DockerTagRetention, block_pushing_schema1 = @BlockPushingSchema1, blacked_out = @BlackedOut,
+                property_sets = @PropertySets
+            WHERE key = @Key;
+            """,
+            Args(config), cancellationToken) == 1;
+
+    public async Task<bool> DeleteAsync(string key, CancellationToken cancellationToken)
+    {
+        var deleted = await db.ExecuteAsync("DELETE FROM repositories WHERE key = @key;", new { key }, cancellationToken) == 1;
+        if (deleted)
+        {
+            await db.ExecuteAsync("DELETE FROM items WHERE repo = @key; DELETE FROM v1_uploads WHERE repo = @key;", new { key }, cancellationToken);
+        }
+
+        return deleted;
+    }
+
+    private static object Args(RepositoryConfig config) => new
+    {
+        config.Key,
+        version = config.DockerApiVersion.ToString(),
+        config.Description,
+        config.ForceDockerAuthentication,
+        config.AnonymousRead,
+        config.RegistryPort,
+        config.Notes,
+        config.IncludesPattern,
+        config.ExcludesPattern,
+        config.RepoLayoutRef,
+        config.MaxUniqueTags,
+        config.DockerTagRetention,
+        config.BlockPushingSchema1,
+        config.BlackedOut,
+        config.PropertySets,
+        created = config.Created.ToUnixTimeMilliseconds(),
+    };
 
     private sealed class Row
     {
@@ -45,9 +90,41 @@ internal sealed class SqliteRepositoryRecords(Db db) : IRepositoryRecords
 
         public long? registry_port { get; set; }
 
+        public string notes { get; set; } = "";
+
+        public string includes_pattern { get; set; } = "";
+
+        public string excludes_pattern { get; set; } = "";
+
+        public string repo_layout_ref { get; set; } = "";
+
+        public long max_unique_tags { get; set; }
+
+        public long docker_tag_retention { get; set; }
+
+        public long block_pushing_schema1 { get; set; }
+
+        public long blacked_out { get; set; }
+
+        public string property_sets { get; set; } = "";
+
+        public long created { get; set; }
+
         public RepositoryConfig ToConfig() => new(
             key, Enum.Parse<DockerApiVersion>(docker_api_version), description,
-            force_docker_authentication != 0, anonymous_read != 0, (int?)registry_port);
+            force_docker_authentication != 0, anonymous_read != 0, (int?)registry_port)
+        {
+            Notes = notes,
+            IncludesPattern = includes_pattern,
+            ExcludesPattern = excludes_pattern,
+            RepoLayoutRef = repo_layout_ref,
+            MaxUniqueTags = (int)max_unique_tags,
+            DockerTagRetention = (int)docker_tag_retention,
+            BlockPushingSchema1 = block_pushing_schema1 != 0,
+            BlackedOut = blacked_out != 0,
+            PropertySets = property_sets,
+            Created = DateTimeOffset.FromUnixTimeMilliseconds(created),
+        };
     }
 }
 
@@ -91,6 +168,9 @@ internal sealed class SqliteV1UploadRecords(Db db) : IV1UploadRecords
     public Task DeleteAsync(string repo, string imageId, CancellationToken cancellationToken) =>
         db.ExecuteAsync("DELETE FROM v1_uploads WHERE repo = @repo AND image_id = @imageId;", new { repo, imageId }, cancellationToken);
 
+    public Task<int> DeleteStaleAsync(DateTimeOffset updatedBefore, CancellationToken cancellationToken) =>
+        db.ExecuteAsync("DELETE FROM v1_uploads WHERE updated < @cutoff;", new { cutoff = updatedBefore.ToUnixTimeMilliseconds() }, cancellationToken);
+
     private sealed class Row
     {
         public string repo { get; set; } = "";
@@ -126,4 +206,41 @@ internal sealed class SqliteSettingRecords(Db db) : ISettingRecords
 
     public Task SetAsync(string name, string value, CancellationToken cancellationToken) =>
         db.ExecuteAsync("INSERT INTO settings (name, value) VALUES (@name, @value) ON CONFLICT (name) DO UPDATE SET value = excluded.value;", new { name, value }, cancellationToken);
+}
+
+internal sealed class SqliteBlobRecords(Db db) : IBlobRecords
+{
+    private const string Unreferenced = """
+        NOT EXISTS (SELECT 1 FROM items i WHERE i.sha256 = b.sha256)
+        AND NOT EXISTS (SELECT 1 FROM v1_uploads u WHERE u.layer_sha256 = b.sha256)
+        """;
+
+    public async Task<IReadOnlyList<StoredBlobRow>> ListUnreferencedAsync(DateTimeOffset recordedBefore, int limit, CancellationToken cancellationToken)
+    {
+        var rows = await db.QueryAsync<StoredBlobRow>(
+            $"SELECT b.sha256 AS Sha256, b.size AS Size FROM blobs b WHERE b.created < @cutoff AND {Unreferenced} ORDER BY b.created LIMIT @limit;",
+            new { cutoff = recordedBefore.ToUnixTimeMilliseconds(), limit }, cancellationToken);
+        return [.. rows];
+    }
+
+    public async Task<bool> IsReferencedAsync(string sha256, CancellationToken cancellationToken) =>
+        await db.ScalarAsync<long>(
+            """
+            SELECT EXISTS (SELECT 1 FROM items WHERE sha256 = @sha256)
+                OR EXISTS (SELECT 1 FROM v1_uploads WHERE layer_sha256 = @sha256);
+            """,
+            new { sha256 }, cancellationToken) != 0;
+
+    public Task DeleteAsync(string sha256, CancellationToken cancellationToken) =>
+        db.ExecuteAsync("DELETE FROM blobs WHERE sha256 = @sha256;", new { sha256 }, cancellationToken);
+
+    public Task<BlobTotals> TotalsAsync(CancellationToken cancellationToken) =>
+        db.QuerySingleOrDefaultAsync<BlobTotals>(
+            $"""
+            SELECT COUNT(*) AS Count, COALESCE(SUM(b.size), 0) AS Bytes,
+                   COALESCE(SUM(CASE WHEN {Unreferenced} THEN 1 ELSE 0 END), 0) AS UnreferencedCount,
+                   COALESCE(SUM(CASE WHEN {Unreferenced} THEN b.size ELSE 0 END), 0) AS UnreferencedBytes
+            FROM blobs b;
+            """,
+            null, cancellationToken)!;
 }

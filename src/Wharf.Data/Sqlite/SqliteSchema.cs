@@ -115,5 +115,22 @@ internal static class SqliteSchema
             revoked INTEGER NOT NULL DEFAULT 0
         );
         """,
+        """
+        ALTER TABLE repositories ADD COLUMN notes TEXT NOT NULL DEFAULT '';
+        ALTER TABLE repositories ADD COLUMN includes_pattern TEXT NOT NULL DEFAULT '**/*';
+        ALTER TABLE repositories ADD COLUMN excludes_pattern TEXT NOT NULL DEFAULT '';
+        ALTER TABLE repositories ADD COLUMN repo_layout_ref TEXT NOT NULL DEFAULT 'simple-default';
+        ALTER TABLE repositories ADD COLUMN max_unique_tags INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE repositories ADD COLUMN docker_tag_retention INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE repositories ADD COLUMN block_pushing_schema1 INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE repositories ADD COLUMN blacked_out INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE repositories ADD COLUMN property_sets TEXT NOT NULL DEFAULT '';
+        ALTER TABLE repositories ADD COLUMN created INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX v1_uploads_by_layer ON v1_uploads (layer_sha256);
+        CREATE INDEX v1_uploads_by_age ON v1_uploads (updated);
+        CREATE INDEX items_by_name_nocase ON items (name COLLATE NOCASE);
+        CREATE INDEX items_empty_folders ON items (folder, created);
+        CREATE INDEX blobs_by_age ON blobs (created);
+        """,
     ];
 }

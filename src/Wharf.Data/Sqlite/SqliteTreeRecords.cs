@@ -152,6 +152,134 @@ internal sealed class SqliteTreeRecords(Db db) : ITreeRecords
             new { repo, path, from, to }, cancellationToken);
     }
 
+    public Task TouchAsync(string repo, string path, string user, DateTimeOffset now, CancellationToken cancellationToken) =>
+        db.ExecuteAsync(
+            "UPDATE items SET modified = @millis, modified_by = @user WHERE repo = @repo AND path = @path;",
+            new { repo, path, user, millis = now.ToUnixTimeMilliseconds() }, cancellationToken);
+
+    public async Task<int> DeletePropertiesAsync(string repo, string path, IReadOnlyCollection<string> keys, CancellationToken cancellationToken)
+    {
+        var id = await db.ScalarAsync<long?>("SELECT id FROM items WHERE repo = @repo AND path = @path;", new { repo, path }, cancellationToken);
+        return id is null
+            ? 0
+            : await db.ExecuteAsync("DELETE FROM properties WHERE item_id = @id AND key IN @keys;", new { id, keys }, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<(string Path, string Value)>> ListPropertyValuesAsync(string repo, string key, CancellationToken cancellationToken)
+    {
+        var rows = await db.QueryAsync<(string, string)>(
+            "SELECT i.path, p.value FROM properties p JOIN items i ON i.id = p.item_id WHERE p.key = @key AND i.repo = @repo ORDER BY i.path;",
+            new { repo, key }, cancellationToken);
+        return [.. rows];
+    }
+
+    public async Task<IReadOnlyList<(long Id, TreeItem Item)>> SearchByPropertiesAsync(
+        IReadOnlyList<PropertyCriterion> criteria, IReadOnlyCollection<string>? repos, long afterId, int limit, CancellationToken cancellationToken)
+    {
+        // One EXISTS per key on the (key, value) index; exact values compare with =, wildcard ones with GLOB.
+        var args = new Dictionary<string, object?> { ["afterId"] = afterId, ["limit"] = limit, ["repos"] = repos };
+        var where = new List<string>();
+        for (var k = 0; k < criteria.Count; k++)
+        {
+            args["k" + k] = criteria[k].Key;
+            var alternatives = new List<string>();
+            for (var v = 0; v < criteria[k].Values.Count; v++)
+            {
+                var value = criteria[k].Values[v];
+                var name = $"v{k}_{v}";
+                if (value.IndexOfAny(['*', '?']) >= 0)
+                {
+                    args[name] = GlobFromWildcards(value);
+                    alternatives.Add($"p.value GLOB @{name}");
+                }
+                else
+                {
+                    args[name] = value;
+                    alternatives.Add($"p.value = @{name}");
+                }
+            }
+
+            var valueTest = alternatives.Count == 0 ? "" : " AND (" + string.Join(" OR ", alternatives) + ")";
+
+            // The first key drives the query through the (key, value) index; the others filter its items.
+            where.Add(k == 0
+                ? $"i.id IN (SELECT p.item_id FROM properties p WHERE p.key = @k{k}{valueTest})"
+                : $"EXISTS (SELECT 1 FROM properties p WHERE p.item_id = i.id AND p.key = @k{k}{valueTest})");
+        }
+
+        if (repos is not null)
+        {
+            where.Add("i.repo IN @repos");
+        }
+
+        var rows = await db.QueryAsync<IdItemRow>(
+            $"SELECT i.id, {Prefixed("i")} FROM items i WHERE i.id > @afterId AND {string.Join(" AND ", where)} ORDER BY i.id LIMIT @limit;",
+            new Dapper.DynamicParameters(args), cancellationToken);
+        return [.. rows.Select(r => (r.id, r.ToItem()))];
+    }
+
+    public async Task<IReadOnlyList<(long Id, TreeItem Item)>> SearchByNameAsync(
+        string pattern, IReadOnlyCollection<string>? repos, long afterId, int limit, CancellationToken cancellationToken)
+    {
+        // LIKE is case-insensitive for ASCII and uses the NOCASE name index when the pattern has a literal prefix.
+        var like = new System.Text.StringBuilder();
+        foreach (var c in pattern)
+        {
+            like.Append(c switch
+            {
+                '*' => "%",
+                '?' => "_",
+                '%' or '_' or '\\' => "\\" + c,
+                _ => c.ToString(),
+            });
+        }
+
+        var rows = await db.QueryAsync<IdItemRow>(
+            $"""
+            SELECT i.id, {Prefixed("i")} FROM items i
+            WHERE i.name LIKE @like ESCAPE '\' AND i.id > @afterId {(repos is null ? "" : "AND i.repo IN @repos")}
+            ORDER BY i.id LIMIT @limit;
+            """,
+            new { like = like.ToString(), afterId, limit, repos }, cancellationToken);
+        return [.. rows.Select(r => (r.id, r.ToItem()))];
+    }
+
+    public async Task<int> PruneEmptyFoldersAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken)
+    {
+        var cutoff = createdBefore.ToUnixTimeMilliseconds();
+        var total = 0;
+        while (true)
+        {
+            var removed = await db.ExecuteAsync(
+                """
+                DELETE FROM items WHERE folder = 1 AND created < @cutoff
+                AND NOT EXISTS (SELECT 1 FROM items c WHERE c.repo = items.repo AND c.parent = items.path);
+                """,
+                new { cutoff }, cancellationToken);
+            if (removed == 0)
+            {
+                return total;
+            }
+
+            total += removed;
+        }
+    }
+
+    public async Task<IReadOnlyList<RepositoryUsage>> UsageAsync(CancellationToken cancellationToken)
+    {
+        var rows = await db.QueryAsync<RepositoryUsage>(
+            """
+            SELECT repo AS Repo, SUM(CASE WHEN folder = 0 THEN 1 ELSE 0 END) AS Files, SUM(folder) AS Folders,
+                   COALESCE(SUM(CASE WHEN folder = 0 THEN size ELSE 0 END), 0) AS UsedBytes
+            FROM items GROUP BY repo ORDER BY repo;
+            """,
+            null, cancellationToken);
+        return [.. rows];
+    }
+
+    /// <summary>Wildcards <c>*</c> and <c>?</c> to a GLOB pattern; GLOB's own <c>[</c> is taken literally.</summary>
+    private static string GlobFromWildcards(string value) => value.Replace("[", "[[]", StringComparison.Ordinal);
+
     private async Task InsertPropertiesAsync(long id, IReadOnlyDictionary<string, IReadOnlyList<string>> properties, CancellationToken cancellationToken)
     {
         foreach (var (key, values) in properties)
@@ -173,7 +301,12 @@ internal sealed class SqliteTreeRecords(Db db) : ITreeRecords
     private static string Prefixed(string alias) =>
         string.Join(", ", ItemColumns.Split(", ").Select(c => alias + "." + c));
 
-    private sealed class ItemRow
+    private sealed class IdItemRow : ItemRow
+    {
+        public long id { get; set; }
+    }
+
+    private class ItemRow
     {
         public string repo { get; set; } = "";
 

@@ -30,6 +30,26 @@ internal static partial class Log
     [LoggerMessage(22, LogLevel.Information, "V1 {What} {Repo}:{Name} deleted by {User}")]
     public static partial void V1Deleted(ILogger logger, string what, string repo, string name, string user);
 
+    [LoggerMessage(30, LogLevel.Information, "Cleanup: {Blobs} blobs ({Bytes} bytes) collected, {Folders} empty folders pruned, {Uploads} stale uploads purged, {Images} unreachable V1 images removed")]
+    public static partial void CleanupFinished(ILogger logger, int blobs, long bytes, int folders, int uploads, int images);
+
+    [LoggerMessage(31, LogLevel.Information, "Empty-folder pruning removed {Folders} folders")]
+    public static partial void FoldersPruned(ILogger logger, int folders);
+
+    [LoggerMessage(32, LogLevel.Error, "Cleanup failed; it runs again at the next interval")]
+    public static partial void CleanupFailed(ILogger logger, Exception exception);
+
+    /// <summary>Writes the report of a cleanup run, however it was started.</summary>
+    public static void CleanupFinished(ILogger logger, Core.Lifecycle.CleanupReport report)
+    {
+        var uploads = report.Uploads.Removed + report.Uploads.FilesRemoved;
+        CleanupFinished(logger, report.Gc.BlobsRemoved, report.Gc.BytesRemoved, report.EmptyFoldersRemoved, uploads, report.V1ImagesRemoved);
+    }
+
+    /// <summary>An audit line for a management change made through a REST call.</summary>
+    public static void Audit(HttpContext context, string action, string subject) =>
+        Audit(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Wharf.Audit"), action, subject);
+
     [LoggerMessage(90, LogLevel.Error, "Unhandled exception on {Method} {Path}")]
     public static partial void Unhandled(ILogger logger, string method, string path, Exception? exception);
 

@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 using Wharf.Core.Docker.V1;
+using Wharf.Core.Lifecycle;
+using Wharf.Core.Repositories;
 using Wharf.Core.Security;
 using Wharf.Core.Storage;
 using Wharf.Core.Tree;
@@ -68,7 +70,16 @@ internal static class WharfApp
         services.AddSingleton<UserAuthenticator>();
         services.AddSingleton<RestAuthenticator>();
         services.AddSingleton<PublicUrls>();
+        services.AddSingleton(new CleanupSettings(
+            TimeSpan.FromSeconds(options.Cleanup.GracePeriodSeconds),
+            TimeSpan.FromHours(options.Cleanup.StaleUploadHours),
+            TimeSpan.FromSeconds(options.Cleanup.EmptyFolderMinAgeSeconds)));
         services.AddSingleton<V1Registry>();
+        services.AddSingleton<Cleanup>();
+        services.AddSingleton<TreeOperations>();
+        services.AddSingleton<RepositoryService>();
+        services.AddSingleton<SearchContext>();
+        services.AddHostedService<CleanupJob>();
         services.AddSingleton<V1Gate>();
         services.AddSingleton<StorageAccess>();
         services.AddSingleton<SecurityService>();
@@ -92,6 +103,11 @@ internal static class WharfApp
         app.UseWharfErrorBodies();
         V1Endpoints.Map(app);
         StorageEndpoints.Map(app);
+        StorageWriteEndpoints.Map(app);
+        RepositoryEndpoints.Map(app);
+        SearchEndpoints.Map(app);
+        DockerManagementEndpoints.Map(app);
+        SystemEndpoints.Map(app);
         SecurityEndpoints.Map(app);
         CredentialEndpoints.Map(app);
         V2AuthEndpoints.Map(app);

@@ -20,6 +20,10 @@ internal sealed record WharfOptions
 
     public DockerOptions Docker { get; init; } = new();
 
+    public SearchOptions Search { get; init; } = new();
+
+    public CleanupOptions Cleanup { get; init; } = new();
+
     /// <summary>Every problem with the settings, as readable sentences; empty when they are valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -49,8 +53,53 @@ internal sealed record WharfOptions
             problems.Add("Wharf:Docker:TokenLifetimeSeconds must be between 3600 (one hour, docker-v1-protocol §5.3) and 604800.");
         }
 
+        if (Search.MaxResults is < 1 or > 100_000)
+        {
+            problems.Add("Wharf:Search:MaxResults must be between 1 and 100000.");
+        }
+
+        if (Cleanup.EmptyFolderPruneIntervalMinutes is < 0 or > 7 * 24 * 60)
+        {
+            problems.Add("Wharf:Cleanup:EmptyFolderPruneIntervalMinutes must be between 0 (off) and 10080.");
+        }
+
+        if (Cleanup.GarbageCollectionIntervalMinutes is < 0 or > 7 * 24 * 60)
+        {
+            problems.Add("Wharf:Cleanup:GarbageCollectionIntervalMinutes must be between 0 (off) and 10080.");
+        }
+
+        if (Cleanup.EmptyFolderMinAgeSeconds < 0 || Cleanup.GracePeriodSeconds < 1 || Cleanup.StaleUploadHours <= 0)
+        {
+            problems.Add("Wharf:Cleanup: EmptyFolderMinAgeSeconds must be at least 0, GracePeriodSeconds at least 1 and StaleUploadHours above 0.");
+        }
+
         return problems;
     }
+}
+
+internal sealed record SearchOptions
+{
+    /// <summary>Most hits one search returns (rest-api §5).</summary>
+    public int MaxResults { get; init; } = 1000;
+}
+
+/// <summary>The lifecycle jobs (rest-api §3.7).</summary>
+internal sealed record CleanupOptions
+{
+    /// <summary>How often empty folders are pruned and stale uploads purged; 0 turns the job off.</summary>
+    public int EmptyFolderPruneIntervalMinutes { get; init; } = 5;
+
+    /// <summary>Folders younger than this are left alone: a push may be about to fill them.</summary>
+    public int EmptyFolderMinAgeSeconds { get; init; } = 60;
+
+    /// <summary>How often unreferenced content is collected; 0 turns the job off (POST /api/system/cleanup still runs it).</summary>
+    public int GarbageCollectionIntervalMinutes { get; init; } = 60;
+
+    /// <summary>Content written (and V1 images completed) within this period is never collected: a push may still refer to it.</summary>
+    public int GracePeriodSeconds { get; init; } = 3600;
+
+    /// <summary>Uploads untouched for this long are abandoned and purged.</summary>
+    public double StaleUploadHours { get; init; } = 24;
 }
 
 internal sealed record AdminOptions

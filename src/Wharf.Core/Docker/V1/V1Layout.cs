@@ -33,6 +33,21 @@ internal static class V1Layout
 
     public static string Tag(V1RepositoryName name, string tag) => $"{TagFolder(name, tag)}/{TagFile}";
 
+    /// <summary>The image id when <paramref name="path"/> is an image folder or inside one; else null.</summary>
+    public static string? ImageOf(string path)
+    {
+        var prefix = ImagesRoot + "/";
+        if (!path.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var rest = path[prefix.Length..];
+        var slash = rest.IndexOf('/', StringComparison.Ordinal);
+        var id = slash < 0 ? rest : rest[..slash];
+        return ImageId.IsValid(id) ? id : null;
+    }
+
     /// <summary>The repository a <c>repositories/…/_index_images.json</c> path belongs to.</summary>
     public static V1RepositoryName? RepositoryOfIndex(string indexPath)
     {
@@ -58,4 +73,7 @@ internal static class DockerProperties
     public const string TagContent = "docker.tag.content";
     public const string RepoName = "docker.repoName";
     public const string TarSum = "docker.checksum.tarsum";
+
+    /// <summary>A V1 repository's description for <c>docker search</c>, set on its index by an administrator.</summary>
+    public const string Description = "docker.description";
 }

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using Wharf.Core.Lifecycle;
 using Wharf.Core.Naming;
 using Wharf.Core.Storage;
 using Wharf.Core.Tree;
@@ -11,12 +12,14 @@ namespace Wharf.Core.Docker.V1;
 /// images live in their own records; a verified checksum publishes the image's
 /// <c>.images/&lt;id&gt;/</c> folder in one transaction, so readers see all of it or nothing.
 /// </summary>
-internal sealed class V1Registry(IMetadataStore store, ContentStore content, TimeProvider time)
+internal sealed partial class V1Registry(IMetadataStore store, ContentStore content, TimeProvider time, CleanupSettings cleanup)
 {
     /// <summary>Largest image JSON accepted (documented in the README); real ones are a few KiB.</summary>
     public const int MaxImageJsonBytes = 1 << 20;
 
     private const string JsonMime = "application/json";
+
+    private const string LatestTag = "latest";
 
     private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false };
 
@@ -41,6 +44,7 @@ internal sealed class V1Registry(IMetadataStore store, ContentStore content, Tim
             var merged = existing.Concat(imageIds.Where(known.Add)).ToList();
             if (before is not null && merged.Count == existing.Count)
             {
+                await KeepIndexRecentAsync(repo, name, before, user, cancellationToken);
                 return;
             }
 
@@ -55,6 +59,24 @@ internal sealed class V1Registry(IMetadataStore store, ContentStore content, Tim
             await tx.CommitAsync(cancellationToken);
             return;
         }
+    }
+
+    /// <summary>
+    /// A push start marks the index as recently used, so the images it lists (which the push may
+    /// skip uploading because they exist) are not collected before its tags arrive. Touching once
+    /// per quarter grace period keeps this off most pushes' write path.
+    /// </summary>
+    private async Task KeepIndexRecentAsync(string repo, V1RepositoryName name, TreeItem index, string user, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (index.Modified > now - (cleanup.GracePeriod / 4))
+        {
+            return;
+        }
+
+        await using var tx = await store.BeginAsync(cancellationToken);
+        await tx.Tree.TouchAsync(repo, V1Layout.Index(name), user, now, cancellationToken);
+        await tx.CommitAsync(cancellationToken);
     }
 
     /// <summary>The repository's index image list; null when the repository is unknown.</summary>
@@ -285,7 +307,11 @@ internal sealed class V1Registry(IMetadataStore store, ContentStore content, Tim
         return await ReadTagAsync(session, repo, name, tag, cancellationToken);
     }
 
-    public async Task<V1Outcome> PutTagAsync(string repo, V1RepositoryName name, string tag, string imageId, string user, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sets a tag. With <paramref name="maxUniqueTags"/> above zero, a new tag beyond the limit
+    /// removes the repository's oldest tags (by creation), never <c>latest</c> nor the tag just set.
+    /// </summary>
+    public async Task<V1Outcome> PutTagAsync(string repo, V1RepositoryName name, string tag, string imageId, string user, CancellationToken cancellationToken, int maxUniqueTags = 0)
     {
         if (!IsStorableTag(tag))
         {
@@ -316,6 +342,19 @@ internal sealed class V1Registry(IMetadataStore store, ContentStore content, Tim
             [DockerProperties.TagContent] = [imageId],
         };
         await tx.Tree.PutFileAsync(repo, new NewFile(V1Layout.Tag(name, tag), tagContent.Sha256, tagContent.Size, JsonMime, properties), user, time.GetUtcNow(), cancellationToken);
+        if (maxUniqueTags > 0)
+        {
+            var tagFiles = await tx.Tree.ListGrandChildrenNamedAsync(repo, V1Layout.RepositoryFolder(name), V1Layout.TagFile, cancellationToken);
+            var excess = tagFiles.Count - maxUniqueTags;
+            foreach (var oldest in tagFiles
+                .Where(f => ItemPath.Name(ItemPath.Parent(f.Path)) is var t && t != tag && t != LatestTag)
+                .OrderBy(f => f.Created).ThenBy(f => f.Path, StringComparer.Ordinal)
+                .Take(Math.Max(excess, 0)))
+            {
+                await DeleteTagFileAsync(tx, repo, oldest.Path, cancellationToken);
+            }
+        }
+
         await tx.CommitAsync(cancellationToken);
         return V1Outcome.Ok;
     }
@@ -365,25 +404,94 @@ internal sealed class V1Registry(IMetadataStore store, ContentStore content, Tim
         return V1Outcome.Ok;
     }
 
-    // ---------------------------------------------------------------- search
-
-    /// <summary>Every V1 repository name of <paramref name="repo"/>, ordered by name (ordinal).</summary>
-    public async Task<IReadOnlyList<V1RepositoryName>> ListRepositoriesAsync(string repo, CancellationToken cancellationToken)
+    /// <summary>
+    /// Deletes the <c>.images/&lt;id&gt;/</c> folders of <paramref name="repo"/> that no tag reaches
+    /// through its ancestry (rest-api §3.7), except images completed after
+    /// <paramref name="olderThan"/> or listed by an index a push start used since then: a push
+    /// uploads its images before it tags them.
+    /// </summary>
+    public async Task<int> RemoveUnreachableImagesAsync(string repo, DateTimeOffset olderThan, CancellationToken cancellationToken)
     {
-        await using var session = await store.OpenAsync(cancellationToken);
-        return [.. (await session.Tree.ListNamedAsync(repo, V1Layout.IndexFile, cancellationToken))
-            .Select(i => V1Layout.RepositoryOfIndex(i.Path))
-            .OfType<V1RepositoryName>()
-            .OrderBy(n => n.FullName, StringComparer.Ordinal)];
+        await using var tx = await store.BeginAsync(cancellationToken);
+        var kept = (await ReachableImagesAsync(tx, repo, new HashSet<string>(), cancellationToken)).Keys.ToHashSet(StringComparer.Ordinal);
+
+        foreach (var index in await tx.Tree.ListNamedAsync(repo, V1Layout.IndexFile, cancellationToken))
+        {
+            if (index.Modified >= olderThan && index.Sha256 is not null)
+            {
+                kept.UnionWith((await ReadJsonAsync<IndexEntry[]>(index.Sha256, cancellationToken) ?? []).Select(e => e.Id));
+            }
+        }
+
+        var removed = 0;
+        foreach (var folder in await tx.Tree.ListChildrenAsync(repo, V1Layout.ImagesRoot, cancellationToken))
+        {
+            if (folder.IsFolder && folder.Created < olderThan && !kept.Contains(folder.Name))
+            {
+                await tx.Tree.DeleteAsync(repo, folder.Path, cancellationToken);
+                removed++;
+            }
+        }
+
+        await tx.CommitAsync(cancellationToken);
+        return removed;
     }
 
-    /// <summary>Search of §6.6: case-insensitive substring of the full name; paging by n and page.</summary>
-    public static V1SearchPage Search(IReadOnlyList<V1RepositoryName> readable, string query, int? pageSize, int? page)
+    /// <summary>
+    /// Every image some tag of <paramref name="repo"/> reaches through its ancestry, with one tag
+    /// file that reaches it; tag files in <paramref name="ignoredTagFiles"/> do not count.
+    /// </summary>
+    public async Task<Dictionary<string, string>> ReachableImagesAsync(IMetadataSession session, string repo, IReadOnlySet<string> ignoredTagFiles, CancellationToken cancellationToken)
+    {
+        var reachable = new Dictionary<string, string>(StringComparer.Ordinal);
+        var ancestries = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        foreach (var (path, tagged) in await session.Tree.ListPropertyValuesAsync(repo, DockerProperties.TagContent, cancellationToken))
+        {
+            if (ignoredTagFiles.Contains(path))
+            {
+                continue;
+            }
+
+            if (!ancestries.TryGetValue(tagged, out var ancestry))
+            {
+                ancestries[tagged] = ancestry = await ReadCompleteAncestryAsync(session, repo, tagged, cancellationToken) ?? [tagged];
+            }
+
+            foreach (var id in ancestry)
+            {
+                reachable.TryAdd(id, ItemPath.Parent(path));
+            }
+        }
+
+        return reachable;
+    }
+
+    // ---------------------------------------------------------------- search
+
+    /// <summary>
+    /// Every V1 repository of <paramref name="repo"/> with its description (the
+    /// <c>docker.description</c> property of its index), ordered by name (ordinal). Read from the
+    /// property index, as property search is.
+    /// </summary>
+    public async Task<IReadOnlyList<V1SearchHit>> ListRepositoriesAsync(string repo, CancellationToken cancellationToken)
+    {
+        await using var session = await store.OpenAsync(cancellationToken);
+        var descriptions = (await session.Tree.ListPropertyValuesAsync(repo, DockerProperties.Description, cancellationToken))
+            .GroupBy(d => d.Path, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Value, StringComparer.Ordinal);
+        return [.. (await session.Tree.ListPropertyValuesAsync(repo, DockerProperties.RepoName, cancellationToken))
+            .Where(p => V1Layout.RepositoryOfIndex(p.Path) is not null)
+            .Select(p => new V1SearchHit(V1Layout.RepositoryOfIndex(p.Path)!.FullName, descriptions.GetValueOrDefault(p.Path, "")))
+            .DistinctBy(h => h.Name, StringComparer.Ordinal)
+            .OrderBy(h => h.Name, StringComparer.Ordinal)];
+    }
+
+    /// <summary>Search of §6.6: case-insensitive substring of the full name or the description; paging by n and page.</summary>
+    public static V1SearchPage Search(IReadOnlyList<V1SearchHit> readable, string query, int? pageSize, int? page)
     {
         var size = Math.Clamp(pageSize ?? 25, 1, 100);
         var number = Math.Max(page ?? 1, 1);
-        var matches = readable.Where(n => n.FullName.Contains(query, StringComparison.OrdinalIgnoreCase)).ToList();
-        var results = matches.Skip((int)Math.Min((long)(number - 1) * size, int.MaxValue)).Take(size).Select(n => new V1SearchHit(n.FullName, "")).ToList();
+        var matches = readable.Where(n => n.Name.Contains(query, StringComparison.OrdinalIgnoreCase) || n.Description.Contains(query, StringComparison.OrdinalIgnoreCase)).ToList();
+        var results = matches.Skip((int)Math.Min((long)(number - 1) * size, int.MaxValue)).Take(size).ToList();
         return new V1SearchPage(matches.Count, number, size, results);
     }
 

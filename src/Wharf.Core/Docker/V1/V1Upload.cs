@@ -23,4 +23,7 @@ internal interface IV1UploadRecords
     Task UpsertAsync(V1Upload upload, CancellationToken cancellationToken);
 
     Task DeleteAsync(string repo, string imageId, CancellationToken cancellationToken);
+
+    /// <summary>Deletes uploads untouched since <paramref name="updatedBefore"/>; returns how many.</summary>
+    Task<int> DeleteStaleAsync(DateTimeOffset updatedBefore, CancellationToken cancellationToken);
 }

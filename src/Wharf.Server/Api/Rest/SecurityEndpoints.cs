@@ -218,24 +218,9 @@ internal static class SecurityEndpoints
         };
     }
 
-    private static async Task<(T? Body, IResult? Failure)> ReadAsync<T>(HttpContext context, CancellationToken cancellationToken)
-        where T : class
-    {
-        var (read, bytes) = await RequestBody.ReadAsync(context.Request, MaxBodyBytes, cancellationToken);
-        if (read != BodyReadOutcome.Ok)
-        {
-            return (null, RestErrors.Write(read == BodyReadOutcome.TooLarge ? 413 : 400, read == BodyReadOutcome.TooLarge ? "Request body too large." : "Request body ended early."));
-        }
-
-        try
-        {
-            return JsonSerializer.Deserialize<T>(bytes, Json) is { } body ? (body, null) : (null, RestErrors.BadRequest("A JSON object is required."));
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or NotSupportedException)
-        {
-            return (null, RestErrors.BadRequest("Malformed JSON: " + (e is JsonException json ? json.Path + " " : "") + "could not be read."));
-        }
-    }
+    private static Task<(T? Body, IResult? Failure)> ReadAsync<T>(HttpContext context, CancellationToken cancellationToken)
+        where T : class =>
+        RestBodies.ReadJsonAsync<T>(context, Json, MaxBodyBytes, cancellationToken);
 }
 
 internal sealed record UserBody(

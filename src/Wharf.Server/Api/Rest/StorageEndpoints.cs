@@ -193,6 +193,12 @@ internal sealed class StorageAccess(IMetadataStore store, RestAuthenticator auth
 
     public DateTimeOffset Now => time.GetUtcNow();
 
+    public async Task<RepositoryConfig?> FindRepositoryAsync(string key, CancellationToken cancellationToken)
+    {
+        await using var session = await store.OpenAsync(cancellationToken);
+        return await session.Repositories.GetAsync(key, cancellationToken);
+    }
+
     public async Task<(StorageTarget? Target, IResult? Failure)> ResolveAsync(HttpContext context, string repoKey, string? rawPath, CancellationToken cancellationToken)
     {
         var caller = await authenticator.AuthenticateAsync(context.Request, cancellationToken);

@@ -227,12 +227,12 @@ internal static partial class V1Endpoints
         }
 
         var query = context.Request.Query["q"].ToString();
-        var readable = new List<V1RepositoryName>();
-        foreach (var name in await registry.ListRepositoriesAsync(repository.Key, cancellationToken))
+        var readable = new List<V1SearchHit>();
+        foreach (var listing in await registry.ListRepositoriesAsync(repository.Key, cancellationToken))
         {
-            if (await gate.CanReadAsync(repository, caller.Principal, name, cancellationToken))
+            if (V1RepositoryName.TryParse(listing.Name, out var name) && await gate.CanReadAsync(repository, caller.Principal, name, cancellationToken))
             {
-                readable.Add(name);
+                readable.Add(listing);
             }
         }
 
@@ -414,7 +414,7 @@ internal static partial class V1Endpoints
                 return V1Response.Error(V1Errors.InvalidData);
             }
 
-            var outcome = await registry.PutTagAsync(repository.Key, name, tag, imageId, caller.Principal.DisplayName, cancellationToken);
+            var outcome = await registry.PutTagAsync(repository.Key, name, tag, imageId, caller.Principal.DisplayName, cancellationToken, repository.MaxUniqueTags);
             if (outcome != V1Outcome.Ok)
             {
                 return V1Response.Error(V1Errors.For(outcome));

@@ -1,0 +1,174 @@
+using Wharf.Core.Lifecycle;
+using Wharf.Core.Naming;
+using Wharf.Core.Repositories;
+using Wharf.Core.Security;
+using Wharf.Core.Tree;
+
+namespace Wharf.Core.Docker.V1;
+
+/// <summary>A promote request (rest-api §3.4), as sent.</summary>
+internal sealed record PromoteRequest(string? TargetRepo, string? DockerRepository, string? TargetDockerRepository, string? Tag, string? TargetTag, bool Copy);
+
+/// <summary>Asks whether the caller may perform <paramref name="actions"/> at a path of a repository.</summary>
+internal delegate ValueTask<bool> PathPermission(RepositoryConfig repository, string path, AccessActions actions);
+
+internal sealed partial class V1Registry
+{
+    /// <summary>
+    /// Copies or moves one tag, or every tag, of a V1 repository to another V1 repository key and/or
+    /// name (rest-api §3.4): tag files, the merged index and each image of the ancestry chains the
+    /// target lacks. Only metadata is written; blobs are shared. One transaction: on any refusal
+    /// source and target stay exactly as they were.
+    /// </summary>
+    public async Task<OperationResult> PromoteAsync(
+        RepositoryConfig source, RepositoryConfig target, PromoteRequest request, string user, PathPermission allowed, CancellationToken cancellationToken)
+    {
+        if (!V1RepositoryName.TryParse(request.DockerRepository, out var sourceName))
+        {
+            return OperationResult.BadRequest($"'{request.DockerRepository}' is not a valid Docker repository name.");
+        }
+
+        var targetName = sourceName;
+        if (request.TargetDockerRepository is { } renamed && !V1RepositoryName.TryParse(renamed, out targetName))
+        {
+            return OperationResult.BadRequest($"'{renamed}' is not a valid Docker repository name.");
+        }
+
+        if (request.Tag is { } requestedTag && !IsStorableTag(requestedTag))
+        {
+            return OperationResult.BadRequest($"'{requestedTag}' is not a valid tag.");
+        }
+
+        if (request.TargetTag is { } newTag && (request.Tag is null || !IsStorableTag(newTag)))
+        {
+            return OperationResult.BadRequest(request.Tag is null ? "targetTag needs tag." : $"'{newTag}' is not a valid tag.");
+        }
+
+        if (source.Key.Equals(target.Key, StringComparison.OrdinalIgnoreCase) && sourceName == targetName && (request.TargetTag ?? request.Tag) == request.Tag)
+        {
+            return OperationResult.BadRequest("Source and target are the same; give another targetRepo, targetDockerRepository or targetTag.");
+        }
+
+        var move = !request.Copy;
+        if (!await allowed(source, V1Layout.RepositoryFolder(sourceName), AccessActions.Read))
+        {
+            return OperationResult.Forbidden($"Reading '{sourceName}' in '{source.Key}' is not permitted.");
+        }
+
+        if (!await allowed(target, V1Layout.RepositoryFolder(targetName), AccessActions.Deploy))
+        {
+            return OperationResult.Forbidden($"Deploying '{targetName}' to '{target.Key}' is not permitted.");
+        }
+
+        if (move && !await allowed(source, V1Layout.RepositoryFolder(sourceName), AccessActions.Delete))
+        {
+            return OperationResult.Forbidden($"Deleting '{sourceName}' from '{source.Key}' (needed to move it) is not permitted.");
+        }
+
+        await using var tx = await store.BeginAsync(cancellationToken);
+        var sourceIndex = await ReadIndexAsync(tx, source.Key, sourceName, cancellationToken);
+        if (sourceIndex is null)
+        {
+            return OperationResult.NotFound($"Docker repository '{sourceName}' not found in '{source.Key}'.");
+        }
+
+        var tags = await ReadTagsAsync(tx, source.Key, sourceName, cancellationToken);
+        if (request.Tag is { } onlyTag)
+        {
+            tags = [.. tags.Where(t => t.Tag == onlyTag)];
+            if (tags.Count == 0)
+            {
+                return OperationResult.NotFound($"Tag '{onlyTag}' of '{sourceName}' not found in '{source.Key}'.");
+            }
+        }
+
+        var renames = tags.Select(t => (t.Tag, To: request.TargetTag ?? t.Tag, t.ImageId)).ToList();
+        foreach (var (_, to, _) in renames)
+        {
+            if (await ReadTagAsync(tx, target.Key, targetName, to, cancellationToken) is not null
+                && !await allowed(target, V1Layout.TagFolder(targetName, to), AccessActions.Delete))
+            {
+                return OperationResult.Forbidden($"Replacing tag '{to}' of '{targetName}' in '{target.Key}' needs delete permission.");
+            }
+        }
+
+        var now = time.GetUtcNow();
+        var images = new List<string>();
+        foreach (var (_, _, imageId) in renames)
+        {
+            foreach (var id in await ReadCompleteAncestryAsync(tx, source.Key, imageId, cancellationToken) ?? [imageId])
+            {
+                if (!images.Contains(id, StringComparer.Ordinal))
+                {
+                    images.Add(id);
+                }
+            }
+        }
+
+        if (!source.Key.Equals(target.Key, StringComparison.OrdinalIgnoreCase))
+        {
+            foreach (var id in images)
+            {
+                if (!await IsCompleteAsync(tx, target.Key, id, cancellationToken))
+                {
+                    await CopyImageFolderAsync(tx, source.Key, target.Key, id, user, now, cancellationToken);
+                }
+            }
+        }
+
+        var targetIndex = await ReadIndexAsync(tx, target.Key, targetName, cancellationToken) ?? [];
+        var merged = targetIndex.Concat(images.Where(id => !targetIndex.Contains(id, StringComparer.Ordinal))).ToList();
+        if (merged.Count != targetIndex.Count || await tx.Tree.GetAsync(target.Key, V1Layout.Index(targetName), cancellationToken) is null)
+        {
+            await PutIndexAsync(tx, target.Key, targetName, await WriteIndexBlobAsync(merged, cancellationToken), user, cancellationToken);
+        }
+
+        foreach (var (from, to, imageId) in renames)
+        {
+            var sourceFile = await tx.Tree.GetAsync(source.Key, V1Layout.Tag(sourceName, from), cancellationToken);
+            var properties = new Dictionary<string, IReadOnlyList<string>>(await tx.Tree.GetPropertiesAsync(source.Key, sourceFile!.Path, cancellationToken))
+            {
+                [DockerProperties.TagName] = [to],
+                [DockerProperties.TagContent] = [imageId],
+            };
+            await tx.Tree.PutFileAsync(target.Key, new NewFile(V1Layout.Tag(targetName, to), sourceFile.Sha256!, sourceFile.Size, JsonMime, properties), user, now, cancellationToken);
+        }
+
+        if (move)
+        {
+            foreach (var (from, _, _) in renames)
+            {
+                await DeleteTagFileAsync(tx, source.Key, V1Layout.Tag(sourceName, from), cancellationToken);
+            }
+
+            if (request.Tag is null)
+            {
+                await tx.Tree.DeleteAsync(source.Key, V1Layout.Index(sourceName), cancellationToken);
+                await DeleteFolderIfEmptyAsync(tx, source.Key, V1Layout.RepositoryFolder(sourceName), cancellationToken);
+            }
+        }
+
+        await tx.CommitAsync(cancellationToken);
+        return OperationResult.Ok("Promotion ended successfully");
+    }
+
+    private static async Task CopyImageFolderAsync(IMetadataTransaction tx, string from, string to, string imageId, string user, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var folder = V1Layout.ImageFolder(imageId);
+        await tx.Tree.EnsureFolderAsync(to, folder, user, now, cancellationToken);
+        var folderProperties = await tx.Tree.GetPropertiesAsync(from, folder, cancellationToken);
+        if (folderProperties.Count > 0)
+        {
+            await tx.Tree.SetPropertiesAsync(to, folder, folderProperties, cancellationToken);
+        }
+
+        foreach (var file in await tx.Tree.ListChildrenAsync(from, folder, cancellationToken))
+        {
+            if (!file.IsFolder)
+            {
+                var properties = await tx.Tree.GetPropertiesAsync(from, file.Path, cancellationToken);
+                await tx.Tree.PutFileAsync(to, new NewFile(file.Path, file.Sha256!, file.Size, file.MimeType ?? JsonMime, properties), user, now, cancellationToken);
+            }
+        }
+    }
+}

@@ -1,0 +1,112 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Wharf.Core.Docker.V1;
+using Wharf.Core.Repositories;
+using Wharf.Core.Security;
+using Wharf.Server.Auth;
+using Wharf.Server.Hosting;
+
+namespace Wharf.Server.Api.Rest;
+
+/// <summary>Docker management calls in REST form: promote (rest-api §3.4).</summary>
+internal static class DockerManagementEndpoints
+{
+    private const int MaxBodyBytes = 64 * 1024;
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new LenientBooleanConverter() },
+    };
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        foreach (var prefix in new[] { "/artifactory/api/docker/{repoKey}", "/api/docker/{repoKey}" })
+        {
+            app.MapPost(prefix + "/v1/promote", (HttpContext c, string repoKey, RestAuthenticator a, RepositoryService r, V1Registry v1, AccessPolicy p, CancellationToken ct) =>
+                PromoteAsync(c, repoKey, DockerApiVersion.V1, a, r, v1, p, ct));
+            app.MapPost(prefix + "/v2/promote", (HttpContext c, string repoKey, RestAuthenticator a, RepositoryService r, V1Registry v1, AccessPolicy p, CancellationToken ct) =>
+                PromoteAsync(c, repoKey, DockerApiVersion.V2, a, r, v1, p, ct));
+        }
+    }
+
+    private static async Task<IResult> PromoteAsync(
+        HttpContext context, string repoKey, DockerApiVersion route, RestAuthenticator authenticator, RepositoryService repositories, V1Registry v1, AccessPolicy policy, CancellationToken cancellationToken)
+    {
+        var caller = await authenticator.AuthenticateAsync(context.Request, cancellationToken);
+        if (caller is null)
+        {
+            return RestErrors.Unauthorized();
+        }
+
+        var source = await repositories.GetAsync(repoKey, cancellationToken);
+        if (source is null || !await policy.AllowsAsync(caller, source, "", isFolder: true, AccessActions.Read, cancellationToken))
+        {
+            return caller.IsAnonymous ? RestErrors.Unauthorized() : RestErrors.NotFound($"Repository '{repoKey}' not found.");
+        }
+
+        if (source.DockerApiVersion != route)
+        {
+            return RestErrors.BadRequest($"'{source.Key}' is a Docker {source.DockerApiVersion} repository; use /api/docker/{source.Key}/{source.DockerApiVersion.ToString().ToLowerInvariant()}/promote.");
+        }
+
+        var (body, failure) = await RestBodies.ReadJsonAsync<PromoteBody>(context, Json, MaxBodyBytes, cancellationToken);
+        if (body is null)
+        {
+            return failure!;
+        }
+
+        if (string.IsNullOrEmpty(body.TargetRepo) || string.IsNullOrEmpty(body.DockerRepository))
+        {
+            return RestErrors.BadRequest("Fields 'targetRepo' and 'dockerRepository' are required.");
+        }
+
+        var target = await repositories.GetAsync(body.TargetRepo, cancellationToken);
+        if (target is null)
+        {
+            return RestErrors.NotFound($"Target repository '{body.TargetRepo}' not found.");
+        }
+
+        if (target.DockerApiVersion != source.DockerApiVersion)
+        {
+            return RestErrors.BadRequest($"Cannot promote from Docker {source.DockerApiVersion} repository '{source.Key}' to Docker {target.DockerApiVersion} repository '{target.Key}'.");
+        }
+
+        if (source.DockerApiVersion == DockerApiVersion.V2)
+        {
+            // V2 repositories hold no content until the V2 API exists; there is nothing to promote yet.
+            return RestErrors.NotFound($"Docker repository '{body.DockerRepository}' not found in '{source.Key}'.");
+        }
+
+        var request = new PromoteRequest(body.TargetRepo, body.DockerRepository, body.TargetDockerRepository, body.Tag, body.TargetTag, body.Copy ?? false);
+        var result = await v1.PromoteAsync(source, target, request, caller.DisplayName,
+            (repository, path, actions) => policy.AllowsAsync(caller, repository, path, isFolder: true, actions, cancellationToken), cancellationToken);
+        if (!result.Succeeded)
+        {
+            return RestResults.Failure(result, caller);
+        }
+
+        Log.Audit(context, request.Copy ? "docker.promote.copy" : "docker.promote.move", $"{source.Key}/{body.DockerRepository}:{body.Tag ?? "*"} -> {target.Key} by {caller.DisplayName}");
+        return Results.Text(result.Message, "text/plain");
+    }
+}
+
+internal sealed record PromoteBody(
+    string? TargetRepo,
+    string? DockerRepository,
+    string? TargetDockerRepository,
+    string? Tag,
+    string? TargetTag,
+    [property: JsonConverter(typeof(NullableLenientBooleanConverter))] bool? Copy);
+
+internal sealed class NullableLenientBooleanConverter : JsonConverter<bool?>
+{
+    private static readonly LenientBooleanConverter Inner = new();
+
+    public override bool HandleNull => false;
+
+    public override bool? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        Inner.Read(ref reader, typeof(bool), options);
+
+    public override void Write(Utf8JsonWriter writer, bool? value, JsonSerializerOptions options) =>
+        writer.WriteBooleanValue(value ?? false);
+}

@@ -1,0 +1,68 @@
+using Wharf.Core.Lifecycle;
+using Wharf.Core.Tree;
+using Wharf.Server.Auth;
+using Wharf.Server.Hosting;
+
+namespace Wharf.Server.Api.Rest;
+
+/// <summary>On-demand cleanup and storage summary (rest-api §3.7; the storage summary is Wharf's choice of fields).</summary>
+internal static class SystemEndpoints
+{
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        foreach (var prefix in new[] { "/artifactory/api/system", "/api/system" })
+        {
+            app.MapPost(prefix + "/cleanup", CleanupAsync);
+            app.MapGet(prefix + "/storage", StorageAsync);
+        }
+    }
+
+    private static async Task<IResult> CleanupAsync(HttpContext context, RestAuthenticator authenticator, Cleanup cleanup, CancellationToken cancellationToken)
+    {
+        if (await AdminFailureAsync(context, authenticator, cancellationToken) is { } failure)
+        {
+            return failure;
+        }
+
+        var report = await cleanup.RunAllAsync(cancellationToken);
+        Log.CleanupFinished(context.RequestServices.GetRequiredService<ILogger<Cleanup>>(), report);
+        Log.Audit(context, "system.cleanup", $"{report.Gc.BlobsRemoved} blobs, {report.Gc.BytesRemoved} bytes");
+        return Results.Json(Describe(report));
+    }
+
+    private static async Task<IResult> StorageAsync(HttpContext context, RestAuthenticator authenticator, Cleanup cleanup, IMetadataStore store, CancellationToken cancellationToken)
+    {
+        if (await AdminFailureAsync(context, authenticator, cancellationToken) is { } failure)
+        {
+            return failure;
+        }
+
+        await using var session = await store.OpenAsync(cancellationToken);
+        var blobs = await session.Blobs.TotalsAsync(cancellationToken);
+        var usage = await session.Tree.UsageAsync(cancellationToken);
+        return Results.Json(new
+        {
+            binaries = new { count = blobs.Count, bytes = blobs.Bytes, reclaimableCount = blobs.UnreferencedCount, reclaimableBytes = blobs.UnreferencedBytes },
+            repositories = usage.Select(u => new { key = u.Repo, files = u.Files, folders = u.Folders, usedBytes = u.UsedBytes }),
+            lastCleanup = cleanup.LastRun is { } run ? Describe(run) : null,
+            lastEmptyFolderPrune = cleanup.LastPrune is { } pruned ? new { finished = StorageEndpoints.Iso(pruned), removed = cleanup.LastPruneRemoved } : null,
+        });
+    }
+
+    private static object Describe(CleanupReport report) => new
+    {
+        gc = new { blobsRemoved = report.Gc.BlobsRemoved, bytesRemoved = report.Gc.BytesRemoved, blobsKeptInGracePeriod = report.Gc.BlobsKeptFresh },
+        emptyFolders = new { removed = report.EmptyFoldersRemoved },
+        uploads = new { removed = report.Uploads.Removed, filesRemoved = report.Uploads.FilesRemoved, bytesRemoved = report.Uploads.BytesRemoved },
+        dockerV1Images = new { removed = report.V1ImagesRemoved },
+        finished = StorageEndpoints.Iso(report.Finished),
+    };
+
+    private static async Task<IResult?> AdminFailureAsync(HttpContext context, RestAuthenticator authenticator, CancellationToken cancellationToken) =>
+        await authenticator.AuthenticateAsync(context.Request, cancellationToken) switch
+        {
+            null or { IsAnonymous: true } => RestErrors.Unauthorized(),
+            { IsAdmin: false } => RestErrors.Write(403, "Only administrators may do this."),
+            _ => null,
+        };
+}
