@@ -68,9 +68,9 @@ internal sealed record WharfOptions
             problems.Add("Wharf:Cleanup:GarbageCollectionIntervalMinutes must be between 0 (off) and 10080.");
         }
 
-        if (Cleanup.EmptyFolderMinAgeSeconds < 0 || Cleanup.GracePeriodSeconds < 1 || Cleanup.StaleUploadHours <= 0)
+        if (Cleanup.EmptyFolderMinAgeSeconds < 0 || Cleanup.GracePeriodSeconds < 0.1 || Cleanup.StaleUploadHours <= 0)
         {
-            problems.Add("Wharf:Cleanup: EmptyFolderMinAgeSeconds must be at least 0, GracePeriodSeconds at least 1 and StaleUploadHours above 0.");
+            problems.Add("Wharf:Cleanup: EmptyFolderMinAgeSeconds must be at least 0, GracePeriodSeconds at least 0.1 and StaleUploadHours above 0.");
         }
 
         return problems;
@@ -87,16 +87,16 @@ internal sealed record SearchOptions
 internal sealed record CleanupOptions
 {
     /// <summary>How often empty folders are pruned and stale uploads purged; 0 turns the job off.</summary>
-    public int EmptyFolderPruneIntervalMinutes { get; init; } = 5;
+    public double EmptyFolderPruneIntervalMinutes { get; init; } = 5;
 
     /// <summary>Folders younger than this are left alone: a push may be about to fill them.</summary>
-    public int EmptyFolderMinAgeSeconds { get; init; } = 60;
+    public double EmptyFolderMinAgeSeconds { get; init; } = 60;
 
     /// <summary>How often unreferenced content is collected; 0 turns the job off (POST /api/system/cleanup still runs it).</summary>
-    public int GarbageCollectionIntervalMinutes { get; init; } = 60;
+    public double GarbageCollectionIntervalMinutes { get; init; } = 60;
 
     /// <summary>Content written (and V1 images completed) within this period is never collected: a push may still refer to it.</summary>
-    public int GracePeriodSeconds { get; init; } = 3600;
+    public double GracePeriodSeconds { get; init; } = 3600;
 
     /// <summary>Uploads untouched for this long are abandoned and purged.</summary>
     public double StaleUploadHours { get; init; } = 24;

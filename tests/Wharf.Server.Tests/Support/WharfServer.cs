@@ -34,6 +34,9 @@ public sealed class WharfServer : IAsyncLifetime
 
     internal IServiceProvider Services => _app!.Services;
 
+    /// <summary>Settings added to (or overriding) the defaults below, for suites that need other ones.</summary>
+    public IReadOnlyDictionary<string, string?> ExtraSettings { get; init; } = new Dictionary<string, string?>();
+
     public async Task InitializeAsync()
     {
         _app = await WharfApp.BuildAsync([], builder =>
@@ -46,6 +49,7 @@ public sealed class WharfServer : IAsyncLifetime
                 ["Logging:LogLevel:Default"] = "Warning",
                 ["Logging:LogLevel:Wharf"] = "Information",
             });
+            builder.Configuration.AddInMemoryCollection(ExtraSettings);
             builder.Logging.AddProvider(Logs);
         });
         await _app.StartAsync();
