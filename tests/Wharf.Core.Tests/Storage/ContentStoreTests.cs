@@ -104,4 +104,64 @@ public sealed class ContentStoreTests : IDisposable
 
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
+
+    [Fact]
+    public async Task Reclaim_removes_a_blob_written_before_the_cutoff_and_keeps_a_fresh_one()
+    {
+        var old = await _store.PutBytesAsync(RandomNumberGenerator.GetBytes(100), default);
+        File.SetLastWriteTimeUtc(BlobFile(old.Sha256), DateTime.UtcNow.AddHours(-2));
+        var fresh = await _store.PutBytesAsync(RandomNumberGenerator.GetBytes(100), default);
+        var cutoff = DateTimeOffset.UtcNow.AddHours(-1);
+
+        Assert.Equal(new ReclaimOutcome(ReclaimResult.Removed, 100), await _store.ReclaimAsync(old.Sha256, cutoff, default));
+        Assert.Equal(ReclaimResult.KeptFresh, (await _store.ReclaimAsync(fresh.Sha256, cutoff, default)).Result);
+        Assert.Equal(ReclaimResult.Absent, (await _store.ReclaimAsync(old.Sha256, cutoff, default)).Result);
+        Assert.False(File.Exists(BlobFile(old.Sha256)));
+        Assert.True(File.Exists(BlobFile(fresh.Sha256)));
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(_root, StoragePaths.ReclaimingRoot)));
+    }
+
+    /// <summary>
+    /// The collector chose an old, unreferenced blob; before it acts, a push stores the same content
+    /// again. The push's copy restarts the grace period, so the blob survives for the push to refer to.
+    /// </summary>
+    [Fact]
+    public async Task Content_stored_again_after_the_collector_chose_it_survives()
+    {
+        var data = RandomNumberGenerator.GetBytes(5000);
+        var blob = await _store.PutAsync(new MemoryStream(data), long.MaxValue, null, default);
+        File.SetLastWriteTimeUtc(BlobFile(blob.Blob!.Sha256), DateTime.UtcNow.AddHours(-2));
+        var cutoff = DateTimeOffset.UtcNow.AddHours(-1);
+        var chosen = new List<string>();
+        await foreach (var (sha256, stat) in _store.WalkBlobsAsync(default))
+        {
+            if (stat.Modified < cutoff)
+            {
+                chosen.Add(sha256);
+            }
+        }
+
+        Assert.Equal([blob.Blob.Sha256], chosen);
+        await _store.PutAsync(new MemoryStream(data), long.MaxValue, null, default);
+
+        Assert.Equal(ReclaimResult.KeptFresh, (await _store.ReclaimAsync(chosen[0], cutoff, default)).Result);
+        Assert.Equal(data, await _store.ReadAllBytesAsync(blob.Blob.Sha256, default));
+    }
+
+    [Fact]
+    public async Task Stale_upload_files_are_purged_and_recent_ones_kept()
+    {
+        Directory.CreateDirectory(Path.Combine(_root, "uploads"));
+        var stale = Path.Combine(_root, "uploads", "stale");
+        var recent = Path.Combine(_root, "uploads", "recent");
+        await File.WriteAllBytesAsync(stale, new byte[10]);
+        await File.WriteAllBytesAsync(recent, new byte[10]);
+        File.SetLastWriteTimeUtc(stale, DateTime.UtcNow.AddDays(-2));
+
+        Assert.Equal((1, 10L), await _store.PurgeUploadsAsync(DateTimeOffset.UtcNow.AddDays(-1), default));
+        Assert.False(File.Exists(stale));
+        Assert.True(File.Exists(recent));
+    }
+
+    private string BlobFile(string sha256) => Path.Combine(_root, StoragePaths.Blob(sha256));
 }
