@@ -49,7 +49,8 @@ internal static class RepositoryEndpoints
             && (packageType.Length == 0 || packageType.Equals("docker", StringComparison.OrdinalIgnoreCase));
         foreach (var repository in wanted ? await repositories.ListAsync(cancellationToken) : [])
         {
-            if (await policy.AllowsAsync(caller, repository, "", isFolder: true, AccessActions.Read, cancellationToken))
+            // Admins manage every repository, including blacked-out ones that refuse all reads.
+            if (caller.IsAdmin || await policy.AllowsAsync(caller, repository, "", isFolder: true, AccessActions.Read, cancellationToken))
             {
                 list.Add(new { key = repository.Key, type = "LOCAL", description = repository.Description, url = $"{baseUrl}/{repository.Key}", packageType = "Docker" });
             }
@@ -68,7 +69,7 @@ internal static class RepositoryEndpoints
         }
 
         var repository = await repositories.GetAsync(repoKey, cancellationToken);
-        if (repository is null || !await policy.AllowsAsync(caller, repository, "", isFolder: true, AccessActions.Read, cancellationToken))
+        if (repository is null || (!caller.IsAdmin && !await policy.AllowsAsync(caller, repository, "", isFolder: true, AccessActions.Read, cancellationToken)))
         {
             return caller.IsAnonymous && repository is not null ? RestErrors.Unauthorized() : RestErrors.NotFound($"Repository '{repoKey}' not found.");
         }
