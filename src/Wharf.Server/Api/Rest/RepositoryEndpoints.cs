@@ -224,10 +224,11 @@ internal static class RepositoryJson
     public static (RepositoryConfig? Config, string? Problem) ParseUpdate(JsonElement body, RepositoryConfig existing)
     {
         var current = Describe(existing, full: true);
+        // The same value in another case is no change: PUT reads key, rclass and packageType without case too.
         foreach (var field in ImmutableFields)
         {
             if (body.TryGetProperty(field, out var sent)
-                && !(sent.ValueKind == JsonValueKind.String && string.Equals(sent.GetString(), (string?)current[field], field == "key" ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal)))
+                && !(sent.ValueKind == JsonValueKind.String && string.Equals(sent.GetString(), (string?)current[field], field == "dockerApiVersion" ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase)))
             {
                 return (null, $"Field '{field}' cannot be changed.");
             }
