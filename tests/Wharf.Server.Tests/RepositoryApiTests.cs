@@ -271,6 +271,11 @@ public sealed class RepositoryApiTests(WharfServer server) : IClassFixture<Wharf
         Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync("/api/repositories/ra-same", Json(
             """{"key":"ra-same","rclass":"local","packageType":"docker","dockerApiVersion":"V1","notes":"same"}"""))).StatusCode);
 
+        // PUT reads key, rclass and packageType without regard to case, so the same value in another case is no change.
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync("/api/repositories/ra-same", Json(
+            """{"key":"RA-SAME","rclass":"LOCAL","packageType":"Docker","dockerApiVersion":"V1"}"""))).StatusCode);
+        Assert.Equal("ra-same", (await GetConfigAsync(admin, "ra-same")).GetProperty("key").GetString());
+
         var config = await GetConfigAsync(admin, "ra-same");
         Assert.Equal("round trip", config.GetProperty("description").GetString());
         Assert.Equal("same", config.GetProperty("notes").GetString());
@@ -297,6 +302,28 @@ public sealed class RepositoryApiTests(WharfServer server) : IClassFixture<Wharf
 
         // Re-sending a repository's own port is no clash.
         Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync("/api/repositories/ra-port-a", Json("""{"registryPort":15201}"""))).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("""{"description":"x",""", "Malformed JSON")]
+    [InlineData("""["description"]""", "JSON object")]
+    [InlineData("""{"description":"x","maxUniqueTags":-1}""", "maxUniqueTags")]
+    [InlineData("""{"description":"x","dockerTagRetention":"many"}""", "dockerTagRetention")]
+    [InlineData("""{"description":"x","forceDockerAuthentication":5}""", "forceDockerAuthentication")]
+    [InlineData("""{"description":"x","propertySets":{"a":1}}""", "propertySets")]
+    [InlineData("""{"description":"x","registryPort":"port"}""", "registryPort")]
+    public async Task Post_with_bad_input_is_400_and_changes_nothing(string body, string fragment)
+    {
+        using var admin = server.Admin();
+        if ((await admin.GetAsync("/api/repositories/ra-post-bad")).StatusCode == HttpStatusCode.NotFound)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync("/api/repositories/ra-post-bad", Json("""{"key":"ra-post-bad","packageType":"docker","description":"original"}"""))).StatusCode);
+        }
+
+        var before = await GetConfigAsync(admin, "ra-post-bad");
+        var message = await AssertErrorAsync(await admin.PostAsync("/api/repositories/ra-post-bad", Json(body)), 400);
+        Assert.Contains(fragment, message, StringComparison.Ordinal);
+        Assert.Equal(before.GetRawText(), (await GetConfigAsync(admin, "ra-post-bad")).GetRawText());
     }
 
     public static TheoryData<string, string, string> BadCreates() => new()
@@ -339,6 +366,8 @@ public sealed class RepositoryApiTests(WharfServer server) : IClassFixture<Wharf
         { "ra-bad-sets", """{"key":"ra-bad-sets","packageType":"docker","propertySets":"artifactory"}""", "propertySets" },
         { "ra-bad-sets-num", """{"key":"ra-bad-sets-num","packageType":"docker","propertySets":[1]}""", "propertySets" },
         { "ra-bad-desc", """{"key":"ra-bad-desc","packageType":"docker","description":42}""", "description" },
+        { "ra-bad-ctrl", """{"key":"ra-bad-ctrl","packageType":"docker","description":"bell\u0007"}""", "description" },
+        { "ra-bad-long-notes", $$"""{"key":"ra-bad-long-notes","packageType":"docker","notes":"{{new string('n', 4097)}}"}""", "notes" },
         { "ra-bad-port", """{"key":"ra-bad-port","packageType":"docker","registryPort":70000}""", "registryPort" },
         { "ra-bad-port-zero", """{"key":"ra-bad-port-zero","packageType":"docker","registryPort":0}""", "registryPort" },
     };
