@@ -49,7 +49,8 @@ internal static class RepositoryEndpoints
             && (packageType.Length == 0 || packageType.Equals("docker", StringComparison.OrdinalIgnoreCase));
         foreach (var repository in wanted ? await repositories.ListAsync(cancellationToken) : [])
         {
-            if (await policy.AllowsAsync(caller, repository, "", isFolder: true, AccessActions.Read, cancellationToken))
+            // Admins manage every repository, including blacked-out ones that refuse all reads.
+            if (caller.IsAdmin || await policy.AllowsAsync(caller, repository, "", isFolder: true, AccessActions.Read, cancellationToken))
             {
                 list.Add(new { key = repository.Key, type = "LOCAL", description = repository.Description, url = $"{baseUrl}/{repository.Key}", packageType = "Docker" });
             }
@@ -68,7 +69,7 @@ internal static class RepositoryEndpoints
         }
 
         var repository = await repositories.GetAsync(repoKey, cancellationToken);
-        if (repository is null || !await policy.AllowsAsync(caller, repository, "", isFolder: true, AccessActions.Read, cancellationToken))
+        if (repository is null || (!caller.IsAdmin && !await policy.AllowsAsync(caller, repository, "", isFolder: true, AccessActions.Read, cancellationToken)))
         {
             return caller.IsAnonymous && repository is not null ? RestErrors.Unauthorized() : RestErrors.NotFound($"Repository '{repoKey}' not found.");
         }
@@ -223,10 +224,11 @@ internal static class RepositoryJson
     public static (RepositoryConfig? Config, string? Problem) ParseUpdate(JsonElement body, RepositoryConfig existing)
     {
         var current = Describe(existing, full: true);
+        // The same value in another case is no change: PUT reads key, rclass and packageType without case too.
         foreach (var field in ImmutableFields)
         {
             if (body.TryGetProperty(field, out var sent)
-                && !(sent.ValueKind == JsonValueKind.String && string.Equals(sent.GetString(), (string?)current[field], field == "key" ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal)))
+                && !(sent.ValueKind == JsonValueKind.String && string.Equals(sent.GetString(), (string?)current[field], field == "dockerApiVersion" ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase)))
             {
                 return (null, $"Field '{field}' cannot be changed.");
             }

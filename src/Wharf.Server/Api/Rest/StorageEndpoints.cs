@@ -222,8 +222,11 @@ internal sealed class StorageAccess(IMetadataStore store, RestAuthenticator auth
         var item = path.Length == 0 ? null : await session.Tree.GetAsync(repository.Key, path, cancellationToken);
         if (!await policy.AllowsAsync(caller, repository, path, isFolder: item?.IsFolder ?? true, AccessActions.Read, cancellationToken))
         {
-            // A caller without read learns nothing, not even that the path exists.
-            return (null, caller.IsAnonymous ? RestErrors.Unauthorized() : RestErrors.NotFound());
+            // A caller without read learns nothing, not even that the path exists; a blacked-out
+            // repository refuses everyone openly (rest-api §2.2).
+            return (null, caller.IsAnonymous ? RestErrors.Unauthorized()
+                : repository.BlackedOut ? RestErrors.Write(403, $"Repository '{repository.Key}' is blacked out.")
+                : RestErrors.NotFound());
         }
 
         return path.Length > 0 && item is null
