@@ -210,6 +210,29 @@ public sealed class LifecycleTests(LifecycleTests.Fixture fixture) : IClassFixtu
         Assert.Contains("\"level\":\"ERROR\"", await clash.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         using var reader = Server.Client();
         Assert.Equal(HttpStatusCode.Unauthorized, (await reader.PostAsync("/api/copy/docker-local/repositories/lc/copied?to=/lc-copy-target/x", null)).StatusCode);
+
+        // A move that fails on one item moves nothing.
+        var beforeMove = await TreesAsync("docker-local", "lc-copy-target");
+        using var failedMove = await alice.PostAsync("/api/move/docker-local/repositories/lc/copied/1?to=/lc-copy-target/repositories/team/renamed/_index_images.json", null);
+        Assert.Equal(HttpStatusCode.Conflict, failedMove.StatusCode);
+        Assert.Equal(beforeMove, await TreesAsync("docker-local", "lc-copy-target"));
+    }
+
+    [Fact]
+    public async Task Overwriting_a_promoted_tag_keeps_the_shared_base_and_reclaims_only_the_replaced_layer()
+    {
+        await CreateRepositoryAsync("lc-prod-over");
+        var shared = TestImage.Chain(DockerVersion.V1_12, 1, layerBytes: 10_000)[0];
+        var first = await PushAsync("lc/over", "1", [shared, .. TestImage.Chain(DockerVersion.V1_12, 1, layerBytes: 11_000, parent: shared)]);
+        await PromoteAsync("""{"targetRepo":"lc-prod-over","dockerRepository":"lc/over","tag":"1","copy":true}""");
+        var second = await PushAsync("lc/over", "1", [shared, .. TestImage.Chain(DockerVersion.V1_12, 1, layerBytes: 12_000, parent: shared)]);
+        await PromoteAsync("""{"targetRepo":"lc-prod-over","dockerRepository":"lc/over","tag":"1","copy":true}""");
+
+        await CleanupAsync();
+        AssertSameImages(second, await PullAsync("lc-prod-over", "lc/over", "1"));
+        AssertSameImages(second, await PullAsync("docker-local", "lc/over", "1"));
+        Assert.True(HasBlob(shared.Layer));
+        Assert.False(HasBlob(first[^1].Layer));
     }
 
     [Fact]
