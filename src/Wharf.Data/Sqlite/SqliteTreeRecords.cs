@@ -221,7 +221,12 @@ internal sealed class SqliteTreeRecords(Db db) : ITreeRecords
     public async Task<IReadOnlyList<(long Id, TreeItem Item)>> SearchByNameAsync(
         string pattern, IReadOnlyCollection<string>? repos, long afterId, int limit, CancellationToken cancellationToken)
     {
-        // LIKE is case-insensitive for ASCII and uses the NOCASE name index when the pattern has a literal prefix.
+        // Without statistics (the server never runs ANALYZE) SQLite prefers walking the rowid for
+        // "ORDER BY id LIMIT n" over the NOCASE name index, a full table scan even for a plain name
+        // or a literal prefix. So: a name without wildcards is an equality on the index (its rows
+        // come in id order, no sort); a literal prefix is a LIKE range on the index, with the id
+        // test hidden from the planner by unary +; only a leading wildcard walks the table in id
+        // order, which stops as soon as a page is full. LIKE and NOCASE both fold ASCII case only.
         var like = new System.Text.StringBuilder();
         foreach (var c in pattern)
         {
@@ -234,13 +239,19 @@ internal sealed class SqliteTreeRecords(Db db) : ITreeRecords
             });
         }
 
+        var wildcard = pattern.IndexOfAny(['*', '?']);
+        var test = wildcard < 0
+            ? "i.name = @pattern COLLATE NOCASE AND i.id > @afterId"
+            : wildcard > 0
+                ? "i.name LIKE @like ESCAPE '\\' AND +i.id > @afterId"
+                : "i.name LIKE @like ESCAPE '\\' AND i.id > @afterId";
         var rows = await db.QueryAsync<IdItemRow>(
             $"""
             SELECT i.id, {Prefixed("i")} FROM items i
-            WHERE i.name LIKE @like ESCAPE '\' AND i.id > @afterId {(repos is null ? "" : "AND i.repo IN @repos")}
+            WHERE {test} {(repos is null ? "" : "AND i.repo IN @repos")}
             ORDER BY i.id LIMIT @limit;
             """,
-            new { like = like.ToString(), afterId, limit, repos }, cancellationToken);
+            new { pattern, like = like.ToString(), afterId, limit, repos }, cancellationToken);
         return [.. rows.Select(r => (r.id, r.ToItem()))];
     }
 

@@ -12,7 +12,7 @@ namespace Wharf.Server.Api.Rest;
 internal static class SearchEndpoints
 {
     /// <summary>Rows fetched per query while filtering by permission.</summary>
-    private const int Page = 500;
+    internal const int Page = 500;
 
     public static void Map(IEndpointRouteBuilder app)
     {
@@ -107,7 +107,8 @@ internal sealed class SearchContext(IMetadataStore store, RestAuthenticator auth
                 }
             }
 
-            if (page.Count == 0)
+            // A short page is the last one: asking again would only rescan what the query just passed.
+            if (page.Count < SearchEndpoints.Page)
             {
                 break;
             }
