@@ -176,9 +176,9 @@ internal sealed class SqliteTreeRecords(Db db) : ITreeRecords
     public async Task<IReadOnlyList<(long Id, TreeItem Item)>> SearchByPropertiesAsync(
         IReadOnlyList<PropertyCriterion> criteria, IReadOnlyCollection<string>? repos, long afterId, int limit, CancellationToken cancellationToken)
     {
-        // One EXISTS per key on the (key, value) index; exact values compare with =, wildcard ones with GLOB.
+        // One test per key on the (key, value) index; exact values compare with =, wildcard ones with GLOB.
         var args = new Dictionary<string, object?> { ["afterId"] = afterId, ["limit"] = limit, ["repos"] = repos };
-        var where = new List<string>();
+        var tests = new List<(string ValueTest, long Rows)>();
         for (var k = 0; k < criteria.Count; k++)
         {
             args["k" + k] = criteria[k].Key;
@@ -199,13 +199,16 @@ internal sealed class SqliteTreeRecords(Db db) : ITreeRecords
                 }
             }
 
-            var valueTest = alternatives.Count == 0 ? "" : " AND (" + string.Join(" OR ", alternatives) + ")";
+            var valueTest = $"p.key = @k{k}" + (alternatives.Count == 0 ? "" : " AND (" + string.Join(" OR ", alternatives) + ")");
 
-            // The first key drives the query through the (key, value) index; the others filter its items.
-            where.Add(k == 0
-                ? $"i.id IN (SELECT p.item_id FROM properties p WHERE p.key = @k{k}{valueTest})"
-                : $"EXISTS (SELECT 1 FROM properties p WHERE p.item_id = i.id AND p.key = @k{k}{valueTest})");
+            // An index-only count tells which key matches fewest rows; that one drives the query.
+            var matching = criteria.Count == 1 ? 0 : await db.ScalarAsync<long>($"SELECT COUNT(*) FROM properties p WHERE {valueTest};", new Dapper.DynamicParameters(args), cancellationToken);
+            tests.Add((valueTest, matching));
         }
+
+        var ordered = tests.OrderBy(t => t.Rows).ToList();
+        var where = new List<string> { $"i.id IN (SELECT p.item_id FROM properties p WHERE {ordered[0].ValueTest})" };
+        where.AddRange(ordered.Skip(1).Select(t => $"EXISTS (SELECT 1 FROM properties p WHERE p.item_id = i.id AND {t.ValueTest})"));
 
         if (repos is not null)
         {
