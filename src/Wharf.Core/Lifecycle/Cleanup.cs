@@ -90,6 +90,8 @@ internal sealed class Cleanup(IMetadataStore store, ContentStore content, V1Regi
         await using (var tx = await store.BeginAsync(cancellationToken))
         {
             records = await tx.V1Uploads.DeleteStaleAsync(cutoff, cancellationToken);
+            records += (await tx.V2Uploads.DeleteStaleAsync(cutoff, cancellationToken)).Count;
+            records += await tx.Tree.DeleteUploadEntriesAsync(cutoff, cancellationToken);
             await tx.CommitAsync(cancellationToken);
         }
 

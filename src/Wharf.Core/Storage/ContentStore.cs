@@ -80,6 +80,74 @@ internal sealed class ContentStore(IBlobDriver driver)
         return new PutBlobResult(new StoredBlob(hex, total), PutBlobFailure.None);
     }
 
+    /// <summary>
+    /// Writes <paramref name="source"/> durably to <paramref name="key"/> (an upload chunk) while
+    /// hashing it, without publishing it. At most <paramref name="maxLength"/> bytes.
+    /// </summary>
+    public async Task<PutBlobResult> WriteChunkAsync(string key, Stream source, long maxLength, CancellationToken cancellationToken)
+    {
+        using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        long total = 0;
+        try
+        {
+            await using var writer = await driver.CreateWriterAsync(key, cancellationToken);
+            while (true)
+            {
+                var read = await FillAsync(source, buffer, cancellationToken);
+                if (read < 0)
+                {
+                    return PutBlobResult.SourceFailed;
+                }
+
+                if (read == 0)
+                {
+                    break;
+                }
+
+                total += read;
+                if (total > maxLength)
+                {
+                    return PutBlobResult.TooLarge;
+                }
+
+                sha256.AppendData(buffer, 0, read);
+                await writer.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                if (read < BufferSize)
+                {
+                    break;
+                }
+            }
+
+            await writer.CommitAsync(cancellationToken);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return new PutBlobResult(new StoredBlob(Sha256Hex.Format(sha256.GetHashAndReset()), total), PutBlobFailure.None);
+    }
+
+    /// <summary>Publishes a chunk whose digest is known (it was hashed while written) as a blob.</summary>
+    public Task PublishChunkAsync(string key, string sha256Hex, CancellationToken cancellationToken) =>
+        PublishAsync(key, sha256Hex, cancellationToken);
+
+    /// <summary>Stores the concatenation of <paramref name="keys"/> (upload chunks) as one blob, hashing it on the way.</summary>
+    public async Task<PutBlobResult> PutConcatenatedAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        await using var joined = new ConcatenatedStream(driver, keys);
+        return await PutAsync(joined, long.MaxValue, null, cancellationToken);
+    }
+
+    public async Task DeleteKeysAsync(IEnumerable<string> keys, CancellationToken cancellationToken)
+    {
+        foreach (var key in keys)
+        {
+            await driver.DeleteAsync(key, cancellationToken);
+        }
+    }
+
     /// <summary>Reads until <paramref name="buffer"/> is full or the source ends; -1 when the source fails.</summary>
     private static async Task<int> FillAsync(Stream source, byte[] buffer, CancellationToken cancellationToken)
     {
@@ -242,6 +310,71 @@ internal sealed class ContentStore(IBlobDriver driver)
         }
 
         return (count, bytes);
+    }
+}
+
+/// <summary>Reads several stored objects one after the other as one stream.</summary>
+internal sealed class ConcatenatedStream(IBlobDriver driver, IReadOnlyList<string> keys) : Stream
+{
+    private int _next;
+    private Stream? _current;
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            if (_current is null)
+            {
+                if (_next >= keys.Count)
+                {
+                    return 0;
+                }
+
+                _current = await driver.OpenReadAsync(keys[_next++], 0, cancellationToken)
+                    ?? throw new IOException($"Upload chunk {keys[_next - 1]} is missing.");
+            }
+
+            var read = await _current.ReadAsync(buffer, cancellationToken);
+            if (read > 0)
+            {
+                return read;
+            }
+
+            await _current.DisposeAsync();
+            _current = null;
+        }
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (_current is not null)
+        {
+            await _current.DisposeAsync();
+        }
+
+        await base.DisposeAsync();
     }
 }
 

@@ -38,6 +38,8 @@ internal interface IMetadataSession : IAsyncDisposable
     ISettingRecords Settings { get; }
 
     IBlobRecords Blobs { get; }
+
+    Docker.V2.IV2UploadRecords V2Uploads { get; }
 }
 
 internal interface IMetadataTransaction : IMetadataSession
@@ -120,6 +122,12 @@ internal interface ITreeRecords
     /// first, until none is left; returns how many were removed. Repository roots are not items.
     /// </summary>
     Task<int> PruneEmptyFoldersAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes files in V2 <c>_uploads</c> folders (blobs uploaded but never named by a manifest)
+    /// last modified before <paramref name="modifiedBefore"/>; returns how many.
+    /// </summary>
+    Task<int> DeleteUploadEntriesAsync(DateTimeOffset modifiedBefore, CancellationToken cancellationToken);
 
     /// <summary>Item counts per repository: files, folders and the bytes the files name (shared bytes counted each time).</summary>
     Task<IReadOnlyList<RepositoryUsage>> UsageAsync(CancellationToken cancellationToken);

@@ -107,6 +107,7 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
             Credentials = new SqliteCredentialRecords(db);
             Settings = new SqliteSettingRecords(db);
             Blobs = new SqliteBlobRecords(db);
+            V2Uploads = new SqliteV2UploadRecords(db);
         }
 
         public IRepositoryRecords Repositories { get; }
@@ -126,6 +127,8 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
         public ISettingRecords Settings { get; }
 
         public IBlobRecords Blobs { get; }
+
+        public Wharf.Core.Docker.V2.IV2UploadRecords V2Uploads { get; }
 
         public Task CommitAsync(CancellationToken cancellationToken) =>
             _transaction?.CommitAsync(cancellationToken) ?? Task.CompletedTask;

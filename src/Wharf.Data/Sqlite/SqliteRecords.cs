@@ -244,3 +244,68 @@ internal sealed class SqliteBlobRecords(Db db) : IBlobRecords
             """,
             null, cancellationToken)!;
 }
+
+internal sealed class SqliteV2UploadRecords(Db db) : Wharf.Core.Docker.V2.IV2UploadRecords
+{
+    private const string Columns = "id AS Id, repo AS Repo, image AS Image, size AS Size, chunks AS Chunks, single_chunk_sha256 AS SingleChunkSha256, created AS CreatedMillis, updated AS UpdatedMillis";
+
+    public async Task<Wharf.Core.Docker.V2.V2Upload?> GetAsync(string id, CancellationToken cancellationToken)
+    {
+        var row = await db.QuerySingleOrDefaultAsync<Row>($"SELECT {Columns} FROM v2_uploads WHERE id = @id;", new { id }, cancellationToken);
+        return row?.ToUpload();
+    }
+
+    public Task UpsertAsync(Wharf.Core.Docker.V2.V2Upload upload, CancellationToken cancellationToken) =>
+        db.ExecuteAsync(
+            """
+            INSERT INTO v2_uploads (id, repo, image, size, chunks, single_chunk_sha256, created, updated)
+            VALUES (@Id, @Repo, @Image, @Size, @Chunks, @SingleChunkSha256, @created, @updated)
+            ON CONFLICT (id) DO UPDATE SET size = excluded.size, chunks = excluded.chunks,
+                single_chunk_sha256 = excluded.single_chunk_sha256, updated = excluded.updated;
+            """,
+            new
+            {
+                upload.Id,
+                upload.Repo,
+                upload.Image,
+                upload.Size,
+                upload.Chunks,
+                upload.SingleChunkSha256,
+                created = upload.Created.ToUnixTimeMilliseconds(),
+                updated = upload.Updated.ToUnixTimeMilliseconds(),
+            },
+            cancellationToken);
+
+    public Task DeleteAsync(string id, CancellationToken cancellationToken) =>
+        db.ExecuteAsync("DELETE FROM v2_uploads WHERE id = @id;", new { id }, cancellationToken);
+
+    public async Task<IReadOnlyList<Wharf.Core.Docker.V2.V2Upload>> DeleteStaleAsync(DateTimeOffset updatedBefore, CancellationToken cancellationToken)
+    {
+        var rows = await db.QueryAsync<Row>(
+            $"DELETE FROM v2_uploads WHERE updated < @cutoff RETURNING {Columns};", new { cutoff = updatedBefore.ToUnixTimeMilliseconds() }, cancellationToken);
+        return [.. rows.Select(r => r.ToUpload())];
+    }
+
+    private sealed class Row
+    {
+        public string Id { get; set; } = "";
+
+        public string Repo { get; set; } = "";
+
+        public string Image { get; set; } = "";
+
+        public long Size { get; set; }
+
+        public long Chunks { get; set; }
+
+        public string? SingleChunkSha256 { get; set; }
+
+        public long CreatedMillis { get; set; }
+
+        public long UpdatedMillis { get; set; }
+
+        public Wharf.Core.Docker.V2.V2Upload ToUpload() => new(
+            Id, Repo, Image, Size, (int)Chunks, SingleChunkSha256,
+            DateTimeOffset.FromUnixTimeMilliseconds(CreatedMillis), DateTimeOffset.FromUnixTimeMilliseconds(UpdatedMillis));
+    }
+}

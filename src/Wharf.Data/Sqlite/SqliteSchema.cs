@@ -132,5 +132,18 @@ internal static class SqliteSchema
         CREATE INDEX items_empty_folders ON items (folder, created);
         CREATE INDEX blobs_by_age ON blobs (created);
         """,
+        """
+        CREATE TABLE v2_uploads (
+            id TEXT NOT NULL PRIMARY KEY,
+            repo TEXT NOT NULL,
+            image TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            chunks INTEGER NOT NULL,
+            single_chunk_sha256 TEXT NULL,
+            created INTEGER NOT NULL,
+            updated INTEGER NOT NULL
+        );
+        CREATE INDEX v2_uploads_by_age ON v2_uploads (updated);
+        """,
     ];
 }

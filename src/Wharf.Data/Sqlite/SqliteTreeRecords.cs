@@ -279,6 +279,11 @@ internal sealed class SqliteTreeRecords(Db db) : ITreeRecords
         }
     }
 
+    public Task<int> DeleteUploadEntriesAsync(DateTimeOffset modifiedBefore, CancellationToken cancellationToken) =>
+        db.ExecuteAsync(
+            "DELETE FROM items WHERE folder = 0 AND modified < @cutoff AND (parent = '_uploads' OR parent LIKE '%/\\_uploads' ESCAPE '\\');",
+            new { cutoff = modifiedBefore.ToUnixTimeMilliseconds() }, cancellationToken);
+
     public async Task<IReadOnlyList<RepositoryUsage>> UsageAsync(CancellationToken cancellationToken)
     {
         var rows = await db.QueryAsync<RepositoryUsage>(

@@ -75,6 +75,7 @@ internal static class WharfApp
             TimeSpan.FromHours(options.Cleanup.StaleUploadHours),
             TimeSpan.FromSeconds(options.Cleanup.EmptyFolderMinAgeSeconds)));
         services.AddSingleton<V1Registry>();
+        services.AddSingleton<Wharf.Core.Docker.V2.V2Registry>();
         services.AddSingleton<Cleanup>();
         services.AddSingleton<TreeOperations>();
         services.AddSingleton<RepositoryService>();
@@ -111,6 +112,7 @@ internal static class WharfApp
         SecurityEndpoints.Map(app);
         CredentialEndpoints.Map(app);
         V2AuthEndpoints.Map(app);
+        V2Endpoints.Map(app);
         return app;
     }
 }

@@ -49,11 +49,7 @@ internal static partial class V1Endpoints
             v1.MapMethods("/repositories/{**rest}", ["GET", "PUT", "DELETE"], RepositoriesAsync);
         }
 
-        // §4.2: a V1 registry answers everything below /v2 with a plain 404 and no V2 header.
-        app.Map("/v2", () => ErrorBodies.PlainNotFound);
-        app.Map("/v2/{**rest}", () => ErrorBodies.PlainNotFound);
-        app.Map("/artifactory/api/docker/{repoKey}/v2/{**rest}", () => ErrorBodies.PlainNotFound);
-        app.Map("/api/docker/{repoKey}/v2/{**rest}", () => ErrorBodies.PlainNotFound);
+        // §4.2: below /v2 a V1 repository answers a plain 404 with no V2 header (V2Endpoints routes it).
     }
 
     private static ValueTask<object?> CommonHeaders(EndpointFilterInvocationContext context, EndpointFilterDelegate next)

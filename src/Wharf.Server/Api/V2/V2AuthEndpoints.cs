@@ -113,7 +113,11 @@ internal sealed class V2Access(IMetadataStore store, RestAuthenticator authentic
     /// A registry token from our token endpoint (for this key, or key-less) or any REST credential;
     /// null when credentials were sent but are not valid.
     /// </summary>
-    public async Task<Principal?> AuthenticateAsync(HttpContext context, string? repoKey, CancellationToken cancellationToken)
+    public async Task<Principal?> AuthenticateAsync(HttpContext context, string? repoKey, CancellationToken cancellationToken) =>
+        (await AuthenticateWithGrantAsync(context, repoKey, cancellationToken)).Caller;
+
+    /// <summary>As <see cref="AuthenticateAsync"/>, with the registry token's grant when one was used.</summary>
+    public async Task<(Principal? Caller, DockerTokenGrant? Grant)> AuthenticateWithGrantAsync(HttpContext context, string? repoKey, CancellationToken cancellationToken)
     {
         var credentials = Credentials.Parse(context.Request);
         if (credentials.Kind == CredentialKind.Bearer && credentials.Secret.StartsWith("ey", StringComparison.Ordinal))
@@ -121,14 +125,17 @@ internal sealed class V2Access(IMetadataStore store, RestAuthenticator authentic
             var grant = await tokens.VerifyAsync(credentials.Secret);
             if (grant is null || (grant.RepoKey.Length > 0 && !string.Equals(grant.RepoKey, repoKey, StringComparison.OrdinalIgnoreCase)))
             {
-                return null;
+                return (null, null);
             }
 
-            return grant.Subject == Principal.AnonymousName ? Principal.Anonymous : await users.FindActiveAsync(grant.Subject, cancellationToken);
+            var holder = grant.Subject == Principal.AnonymousName ? Principal.Anonymous : await users.FindActiveAsync(grant.Subject, cancellationToken);
+            return (holder, holder is null ? null : grant);
         }
 
-        return await authenticator.AuthenticateAsync(context.Request, cancellationToken);
+        return (await authenticator.AuthenticateAsync(context.Request, cancellationToken), null);
     }
+
+    public AccessPolicy Policy => policy;
 
     public ValueTask<bool> AnonymousAccessAsync(CancellationToken cancellationToken) => policy.AnonymousAccessAsync(cancellationToken);
 
@@ -199,10 +206,10 @@ internal sealed class V2Access(IMetadataStore store, RestAuthenticator authentic
     }
 
     /// <summary>The Bearer challenge: realm = the token endpoint of this key (or key-less), service = public host.</summary>
-    public string Challenge(HttpContext context, string? repoKey)
+    public string Challenge(HttpContext context, string? repoKey, string? scope = null)
     {
         var realm = urls.BaseUrl(context.Request) + (repoKey is null ? "/api/docker/v2/token" : $"/api/docker/{repoKey}/v2/token");
-        return $"Bearer realm=\"{realm}\",service=\"{Service(context)}\"";
+        return $"Bearer realm=\"{realm}\",service=\"{Service(context)}\"" + (scope is null ? "" : $",scope=\"{scope}\"");
     }
 
     /// <summary>The public host, with its port unless 80 or 443.</summary>

@@ -14,10 +14,28 @@ internal static class V2Errors
     public static readonly V2Error Unauthorized = new("UNAUTHORIZED", 401, "authentication required");
     public static readonly V2Error Denied = new("DENIED", 403, "requested access to the resource is denied");
     public static readonly V2Error NameUnknown = new("NAME_UNKNOWN", 404, "repository name not known to registry");
+    public static readonly V2Error NameInvalid = new("NAME_INVALID", 400, "invalid repository name");
+    public static readonly V2Error BlobUnknown = new("BLOB_UNKNOWN", 404, "blob unknown to registry");
+    public static readonly V2Error BlobUploadUnknown = new("BLOB_UPLOAD_UNKNOWN", 404, "blob upload unknown to registry");
+    public static readonly V2Error BlobUploadInvalid = new("BLOB_UPLOAD_INVALID", 400, "blob upload invalid");
+    public static readonly V2Error RangeInvalid = new("BLOB_UPLOAD_INVALID", 416, "the chunk does not start where the upload ends");
+    public static readonly V2Error DigestInvalid = new("DIGEST_INVALID", 400, "provided digest did not match uploaded content");
+    public static readonly V2Error ManifestUnknown = new("MANIFEST_UNKNOWN", 404, "manifest unknown");
+    public static readonly V2Error ManifestInvalid = new("MANIFEST_INVALID", 400, "manifest invalid");
+    public static readonly V2Error ManifestBlobUnknown = new("MANIFEST_BLOB_UNKNOWN", 400, "manifest references a blob or manifest unknown to the repository");
+    public static readonly V2Error SizeInvalid = new("SIZE_INVALID", 413, "manifest too large");
+    public static readonly V2Error TagInvalid = new("TAG_INVALID", 400, "manifest tag did not match URI");
+    public static readonly V2Error PaginationInvalid = new("PAGINATION_NUMBER_INVALID", 400, "invalid number of results requested");
+    public static readonly V2Error Unsupported = new("UNSUPPORTED", 405, "the operation is unsupported");
+    public static readonly V2Error UnsupportedMediaType = new("MANIFEST_INVALID", 415, "unsupported manifest media type");
 
-    public static IResult Write(V2Error error, string? challenge = null) => new ErrorResult(error, challenge);
+    public static IResult Write(V2Error error, string? challenge = null) => new ErrorResult(error, challenge, null);
 
-    private sealed class ErrorResult(V2Error error, string? challenge) : IResult
+    /// <summary>The error with a specific message (and the table's code and status).</summary>
+    public static IResult Write(V2Error error, string message, IReadOnlyDictionary<string, string>? headers) =>
+        new ErrorResult(error with { Message = message }, null, headers);
+
+    private sealed class ErrorResult(V2Error error, string? challenge, IReadOnlyDictionary<string, string>? headers) : IResult
     {
         public async Task ExecuteAsync(HttpContext httpContext)
         {
@@ -27,6 +45,11 @@ internal static class V2Errors
             if (challenge is not null)
             {
                 response.Headers.WWWAuthenticate = challenge;
+            }
+
+            foreach (var (name, value) in headers ?? new Dictionary<string, string>())
+            {
+                response.Headers[name] = value;
             }
 
             response.ContentType = "application/json";

@@ -1,0 +1,50 @@
+using Wharf.Core.Naming;
+
+namespace Wharf.Core.Docker.V2;
+
+/// <summary>
+/// The Artifactory V2 tree (rest-api §8.2); the one place that names its paths.
+/// <code>
+/// &lt;image&gt;/&lt;tag&gt;/manifest.json | list.manifest.json | sha256__&lt;hex&gt;
+/// &lt;image&gt;/sha256:&lt;hex&gt;/manifest.json …     manifests pushed or referenced by digest
+/// &lt;image&gt;/_uploads/sha256__&lt;hex&gt;               blobs uploaded, not yet named by a manifest
+/// </code>
+/// </summary>
+internal static class V2Layout
+{
+    public const string ManifestFile = "manifest.json";
+    public const string ListManifestFile = "list.manifest.json";
+    public const string UploadsFolder = "_uploads";
+    public const string BlobPrefix = "sha256__";
+
+    public static string TagFolder(string image, string tag) => $"{image}/{tag}";
+
+    public static string DigestFolder(string image, Digest digest) => $"{image}/{digest}";
+
+    public static string BlobName(string sha256Hex) => BlobPrefix + sha256Hex;
+
+    public static string UploadedBlob(string image, string sha256Hex) => $"{image}/{UploadsFolder}/{BlobName(sha256Hex)}";
+
+    public static bool IsManifestFile(string name) => name is ManifestFile or ListManifestFile;
+
+    /// <summary>Whether a folder directly below an image is a tag (not a digest or the uploads folder).</summary>
+    public static bool IsTagFolderName(string name) => name != UploadsFolder && !name.StartsWith("sha256:", StringComparison.Ordinal);
+}
+
+/// <summary>Properties Wharf maintains on V2 trees (rest-api §8.3).</summary>
+internal static class V2Properties
+{
+    public const string Manifest = "docker.manifest";
+    public const string ManifestDigest = "docker.manifest.digest";
+    public const string ManifestType = "docker.manifest.type";
+    public const string RepoName = "docker.repoName";
+    public const string Sha256 = "sha256";
+    public const string ContentType = "artifactory.content-type";
+    public const string LabelPrefix = "docker.label.";
+
+    /// <summary>Wharf's: the digest a manifest's <c>subject</c> names, for the referrers API.</summary>
+    public const string Subject = "docker.manifest.subject";
+
+    /// <summary>Wharf's: the manifest's artifact type (its <c>artifactType</c>, else its config media type).</summary>
+    public const string ArtifactType = "docker.manifest.artifactType";
+}

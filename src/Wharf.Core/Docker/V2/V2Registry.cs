@@ -1,0 +1,504 @@
+using Wharf.Core.Naming;
+using Wharf.Core.Repositories;
+using Wharf.Core.Storage;
+using Wharf.Core.Tree;
+
+namespace Wharf.Core.Docker.V2;
+
+internal enum V2Outcome
+{
+    Ok,
+    Created,
+    BlobUnknown,
+    UploadUnknown,
+    RangeInvalid,
+    DigestInvalid,
+    SizeInvalid,
+    BodyIncomplete,
+    ManifestUnknown,
+    ManifestInvalid,
+    ManifestUnsupported,
+    ManifestBlobUnknown,
+    BlobInUse,
+    Unsupported,
+}
+
+/// <summary>A stored manifest as GET and HEAD answer it.</summary>
+internal sealed record StoredManifest(string Sha256Hex, long Size, string MediaType, Digest Digest, string? Subject);
+
+/// <summary>
+/// The OCI distribution semantics over the V2 tree (rest-api §8.2). Blobs are content-addressed in
+/// the content store; the tree names them per image: uploads land in <c>&lt;image&gt;/_uploads/</c>,
+/// and a manifest push names its blobs again in its tag (or digest) folder. Content first,
+/// metadata second: every row is committed after the bytes it names are durable.
+/// </summary>
+internal sealed class V2Registry(IMetadataStore store, ContentStore content, TimeProvider time)
+{
+    private const string JsonMime = "application/json";
+    private const string OctetStream = "application/octet-stream";
+
+    // ---------------------------------------------------------------- blobs
+
+    /// <summary>The blob as the image names it anywhere in its tree; null when the image does not have it.</summary>
+    public async Task<TreeItem?> FindBlobAsync(string repo, string image, Digest digest, CancellationToken cancellationToken)
+    {
+        if (digest.Algorithm != Digest.Sha256)
+        {
+            return null;
+        }
+
+        await using var session = await store.OpenAsync(cancellationToken);
+        return await FindBlobAsync(session, repo, image, digest.Hex, cancellationToken);
+    }
+
+    private static async Task<TreeItem?> FindBlobAsync(IMetadataSession session, string repo, string image, string hex, CancellationToken cancellationToken) =>
+        (await session.Tree.ListGrandChildrenNamedAsync(repo, image, V2Layout.BlobName(hex), cancellationToken)).FirstOrDefault(i => i.Sha256 == hex);
+
+    /// <summary>Monolithic upload (POST with <c>?digest=</c>, or PUT with the whole body).</summary>
+    public async Task<V2Outcome> PutBlobAsync(string repo, string image, Digest digest, Stream body, string user, CancellationToken cancellationToken)
+    {
+        if (digest.Algorithm != Digest.Sha256)
+        {
+            return V2Outcome.Unsupported;
+        }
+
+        var put = await content.PutAsync(body, long.MaxValue, null, cancellationToken);
+        if (put.Blob is not { } blob)
+        {
+            return V2Outcome.BodyIncomplete;
+        }
+
+        if (blob.Sha256 != digest.Hex)
+        {
+            return V2Outcome.DigestInvalid;
+        }
+
+        await RecordUploadedBlobAsync(repo, image, blob, user, cancellationToken);
+        return V2Outcome.Created;
+    }
+
+    private async Task RecordUploadedBlobAsync(string repo, string image, StoredBlob blob, string user, CancellationToken cancellationToken)
+    {
+        await using var tx = await store.BeginAsync(cancellationToken);
+        await tx.Tree.PutFileAsync(repo, new NewFile(V2Layout.UploadedBlob(image, blob.Sha256), blob.Sha256, blob.Size, OctetStream), user, time.GetUtcNow(), cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Cross-repository mount: names a blob another image of the same repository holds; false when it does not.</summary>
+    public async Task<bool> MountAsync(string repo, string image, string fromImage, Digest digest, string user, CancellationToken cancellationToken)
+    {
+        if (digest.Algorithm != Digest.Sha256)
+        {
+            return false;
+        }
+
+        await using var tx = await store.BeginAsync(cancellationToken);
+        var source = await FindBlobAsync(tx, repo, fromImage, digest.Hex, cancellationToken);
+        if (source is null)
+        {
+            return false;
+        }
+
+        await tx.Tree.PutFileAsync(repo, new NewFile(V2Layout.UploadedBlob(image, digest.Hex), digest.Hex, source.Size, OctetStream), user, time.GetUtcNow(), cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    /// <summary>Deletes a blob from an image unless one of its manifests names it.</summary>
+    public async Task<(V2Outcome Outcome, string? UsedBy)> DeleteBlobAsync(string repo, string image, Digest digest, CancellationToken cancellationToken)
+    {
+        if (digest.Algorithm != Digest.Sha256)
+        {
+            return (V2Outcome.BlobUnknown, null);
+        }
+
+        await using var tx = await store.BeginAsync(cancellationToken);
+        var named = await tx.Tree.ListGrandChildrenNamedAsync(repo, image, V2Layout.BlobName(digest.Hex), cancellationToken);
+        if (named.Count == 0)
+        {
+            return (V2Outcome.BlobUnknown, null);
+        }
+
+        if (named.FirstOrDefault(i => ItemPath.Name(ItemPath.Parent(i.Path)) != V2Layout.UploadsFolder) is { } used)
+        {
+            return (V2Outcome.BlobInUse, ItemPath.Name(ItemPath.Parent(used.Path)));
+        }
+
+        foreach (var item in named)
+        {
+            await tx.Tree.DeleteAsync(repo, item.Path, cancellationToken);
+        }
+
+        await tx.CommitAsync(cancellationToken);
+        return (V2Outcome.Ok, null);
+    }
+
+    // ---------------------------------------------------------------- upload sessions
+
+    public async Task<V2Upload> StartUploadAsync(string repo, string image, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var upload = new V2Upload(Guid.NewGuid().ToString("N"), repo, image, 0, 0, null, now, now);
+        await using var tx = await store.BeginAsync(cancellationToken);
+        await tx.V2Uploads.UpsertAsync(upload, cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        return upload;
+    }
+
+    /// <summary>The session, if it belongs to this repository and image.</summary>
+    public async Task<V2Upload?> FindUploadAsync(string repo, string image, string id, CancellationToken cancellationToken)
+    {
+        if (id.Length != 32 || !id.All(char.IsAsciiHexDigitLower))
+        {
+            return null;
+        }
+
+        await using var session = await store.OpenAsync(cancellationToken);
+        var upload = await session.V2Uploads.GetAsync(id, cancellationToken);
+        return upload is not null && upload.Repo.Equals(repo, StringComparison.OrdinalIgnoreCase) && upload.Image == image ? upload : null;
+    }
+
+    /// <summary>
+    /// Appends a chunk (PATCH). <paramref name="rangeStart"/>, when the client sent Content-Range,
+    /// must equal the bytes received so far; otherwise 416 and the session is unchanged.
+    /// </summary>
+    public async Task<(V2Outcome Outcome, V2Upload Upload)> AppendAsync(V2Upload upload, long? rangeStart, Stream body, CancellationToken cancellationToken)
+    {
+        if (rangeStart is { } start && start != upload.Size)
+        {
+            return (V2Outcome.RangeInvalid, upload);
+        }
+
+        var key = StoragePaths.UploadChunk(upload.Id, upload.Chunks);
+        var written = await content.WriteChunkAsync(key, body, long.MaxValue, cancellationToken);
+        if (written.Blob is not { } chunk)
+        {
+            await content.DeleteKeysAsync([key], cancellationToken);
+            return (V2Outcome.BodyIncomplete, upload);
+        }
+
+        if (chunk.Size == 0)
+        {
+            await content.DeleteKeysAsync([key], cancellationToken);
+            return (V2Outcome.Ok, upload);
+        }
+
+        await using var tx = await store.BeginAsync(cancellationToken);
+        var current = await tx.V2Uploads.GetAsync(upload.Id, cancellationToken);
+        if (current is null || current.Chunks != upload.Chunks)
+        {
+            // Cancelled, completed or appended to by another request meanwhile.
+            await content.DeleteKeysAsync([key], cancellationToken);
+            return (current is null ? V2Outcome.UploadUnknown : V2Outcome.RangeInvalid, current ?? upload);
+        }
+
+        var next = current with
+        {
+            Size = current.Size + chunk.Size,
+            Chunks = current.Chunks + 1,
+            SingleChunkSha256 = current.Chunks == 0 ? chunk.Sha256 : null,
+            Updated = time.GetUtcNow(),
+        };
+        await tx.V2Uploads.UpsertAsync(next, cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        return (V2Outcome.Ok, next);
+    }
+
+    /// <summary>
+    /// Completes a session (PUT with <c>?digest=</c>, after an optional last chunk). A digest that does
+    /// not match keeps the session, so the client may retry.
+    /// </summary>
+    public async Task<V2Outcome> CompleteAsync(V2Upload upload, Digest digest, string user, CancellationToken cancellationToken)
+    {
+        if (digest.Algorithm != Digest.Sha256)
+        {
+            return V2Outcome.Unsupported;
+        }
+
+        var keys = Enumerable.Range(0, upload.Chunks).Select(i => StoragePaths.UploadChunk(upload.Id, i)).ToList();
+        StoredBlob blob;
+        if (upload.Chunks == 1 && upload.SingleChunkSha256 is { } known)
+        {
+            if (known != digest.Hex)
+            {
+                return V2Outcome.DigestInvalid;
+            }
+
+            await content.PublishChunkAsync(keys[0], known, cancellationToken);
+            blob = new StoredBlob(known, upload.Size);
+        }
+        else
+        {
+            var put = await content.PutConcatenatedAsync(keys, cancellationToken);
+            if (put.Blob is not { } joined)
+            {
+                return V2Outcome.UploadUnknown;
+            }
+
+            if (joined.Sha256 != digest.Hex)
+            {
+                return V2Outcome.DigestInvalid;
+            }
+
+            blob = joined;
+        }
+
+        await using var tx = await store.BeginAsync(cancellationToken);
+        await tx.Tree.PutFileAsync(upload.Repo, new NewFile(V2Layout.UploadedBlob(upload.Image, blob.Sha256), blob.Sha256, blob.Size, OctetStream), user, time.GetUtcNow(), cancellationToken);
+        await tx.V2Uploads.DeleteAsync(upload.Id, cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        await content.DeleteKeysAsync(keys.Skip(upload.Chunks == 1 && upload.SingleChunkSha256 is not null ? 1 : 0), cancellationToken);
+        return V2Outcome.Created;
+    }
+
+    public async Task CancelUploadAsync(V2Upload upload, CancellationToken cancellationToken)
+    {
+        await using (var tx = await store.BeginAsync(cancellationToken))
+        {
+            await tx.V2Uploads.DeleteAsync(upload.Id, cancellationToken);
+            await tx.CommitAsync(cancellationToken);
+        }
+
+        await content.DeleteKeysAsync(Enumerable.Range(0, upload.Chunks).Select(i => StoragePaths.UploadChunk(upload.Id, i)), cancellationToken);
+    }
+
+    // ---------------------------------------------------------------- manifests
+
+    /// <summary>
+    /// Stores a manifest under a tag or its digest (OCI "pushing manifests"): every blob it names
+    /// must be in the image already, and every manifest an index names must be in the repository.
+    /// </summary>
+    public async Task<(V2Outcome Outcome, Digest? Digest, string Message)> PutManifestAsync(
+        RepositoryConfig repository, string image, string reference, byte[] bytes, string? contentType, string user, CancellationToken cancellationToken)
+    {
+        var (manifest, problem, message) = Manifests.Parse(bytes, contentType, repository.BlockPushingSchema1);
+        if (manifest is null)
+        {
+            return (problem == ManifestProblem.Unsupported ? V2Outcome.ManifestUnsupported : V2Outcome.ManifestInvalid, null, message);
+        }
+
+        var hex = Sha256Hex.Of(bytes);
+        var digest = Digest.OfSha256(hex);
+        var byDigest = Digest.TryParse(reference, out var referenced);
+        if (byDigest && referenced != digest)
+        {
+            return (V2Outcome.DigestInvalid, null, $"the manifest's digest is {digest}, not {reference}");
+        }
+
+        IReadOnlyDictionary<string, string> labels = new Dictionary<string, string>();
+        if (manifest.Config is { } config && config.Digest.Algorithm == Digest.Sha256 && config.Size <= (1 << 20))
+        {
+            labels = Manifests.Labels(await content.ReadAllBytesAsync(config.Digest.Hex, cancellationToken) ?? []);
+        }
+
+        var stored = await content.PutBytesAsync(bytes, cancellationToken);
+        var repo = repository.Key;
+        var folder = byDigest ? V2Layout.DigestFolder(image, digest) : V2Layout.TagFolder(image, reference);
+        var now = time.GetUtcNow();
+        await using var tx = await store.BeginAsync(cancellationToken);
+        var blobs = new List<TreeItem>();
+        foreach (var descriptor in manifest.Blobs)
+        {
+            var found = descriptor.Digest.Algorithm == Digest.Sha256 ? await FindBlobAsync(tx, repo, image, descriptor.Digest.Hex, cancellationToken) : null;
+            if (found is null)
+            {
+                return (V2Outcome.ManifestBlobUnknown, null, $"blob {descriptor.Digest} is not in {image}");
+            }
+
+            blobs.Add(found);
+        }
+
+        foreach (var child in manifest.Children)
+        {
+            if (await FindManifestAsync(tx, repo, image, child.Digest.ToString(), cancellationToken) is null)
+            {
+                return (V2Outcome.ManifestBlobUnknown, null, $"manifest {child.Digest} is not in {image}");
+            }
+        }
+
+        // A tag folder holds one manifest: a re-push replaces what was there (rest-api §3.7: the
+        // blobs stay in the store until nothing names them).
+        if (await tx.Tree.GetAsync(repo, folder, cancellationToken) is not null)
+        {
+            await tx.Tree.DeleteAsync(repo, folder, cancellationToken);
+        }
+
+        var properties = new Dictionary<string, IReadOnlyList<string>>
+        {
+            [V2Properties.Manifest] = [byDigest ? digest.ToString() : reference],
+            [V2Properties.ManifestDigest] = [digest.ToString()],
+            [V2Properties.ManifestType] = [manifest.MediaType],
+            [V2Properties.RepoName] = [image],
+            [V2Properties.Sha256] = [hex],
+            [V2Properties.ContentType] = [manifest.MediaType],
+        };
+        if (manifest.Subject is { } subject)
+        {
+            properties[V2Properties.Subject] = [subject.Digest.ToString()];
+        }
+
+        if (manifest.ArtifactType is { } artifactType)
+        {
+            properties[V2Properties.ArtifactType] = [artifactType];
+        }
+
+        foreach (var (key, value) in labels)
+        {
+            if (PropertyString.ValidateKey(V2Properties.LabelPrefix + key) is null && value.Length <= PropertyString.MaxValueLength)
+            {
+                properties[V2Properties.LabelPrefix + key] = [value];
+            }
+        }
+
+        var file = manifest.IsIndex ? V2Layout.ListManifestFile : V2Layout.ManifestFile;
+        await tx.Tree.PutFileAsync(repo, new NewFile($"{folder}/{file}", stored.Sha256, stored.Size, manifest.MediaType, properties), user, now, cancellationToken);
+        foreach (var blob in blobs.DistinctBy(b => b.Sha256))
+        {
+            await tx.Tree.PutFileAsync(repo, new NewFile($"{folder}/{V2Layout.BlobName(blob.Sha256!)}", blob.Sha256!, blob.Size, blob.MimeType ?? OctetStream), user, now, cancellationToken);
+        }
+
+        await tx.CommitAsync(cancellationToken);
+        return (V2Outcome.Created, digest, "");
+    }
+
+    public async Task<StoredManifest?> GetManifestAsync(string repo, string image, string reference, CancellationToken cancellationToken)
+    {
+        await using var session = await store.OpenAsync(cancellationToken);
+        return await FindManifestAsync(session, repo, image, reference, cancellationToken);
+    }
+
+    /// <summary>By tag: the tag folder's manifest; by digest: any manifest of the image with that digest.</summary>
+    private static async Task<StoredManifest?> FindManifestAsync(IMetadataSession session, string repo, string image, string reference, CancellationToken cancellationToken)
+    {
+        TreeItem? file = null;
+        if (Digest.TryParse(reference, out var digest))
+        {
+            if (digest.Algorithm != Digest.Sha256)
+            {
+                return null;
+            }
+
+            foreach (var name in new[] { V2Layout.ManifestFile, V2Layout.ListManifestFile })
+            {
+                file ??= (await session.Tree.ListGrandChildrenNamedAsync(repo, image, name, cancellationToken)).FirstOrDefault(i => i.Sha256 == digest.Hex);
+            }
+        }
+        else if (V2Name.IsValidTag(reference))
+        {
+            var folder = V2Layout.TagFolder(image, reference);
+            file = await session.Tree.GetAsync(repo, $"{folder}/{V2Layout.ManifestFile}", cancellationToken)
+                ?? await session.Tree.GetAsync(repo, $"{folder}/{V2Layout.ListManifestFile}", cancellationToken);
+        }
+
+        if (file?.Sha256 is null)
+        {
+            return null;
+        }
+
+        var properties = await session.Tree.GetPropertiesAsync(repo, file.Path, cancellationToken);
+        var subject = properties.TryGetValue(V2Properties.Subject, out var s) && s.Count > 0 ? s[0] : null;
+        return new StoredManifest(file.Sha256, file.Size, file.MimeType ?? Manifests.OciManifest, Digest.OfSha256(file.Sha256), subject);
+    }
+
+    /// <summary>By tag: that tag folder; by digest: every folder of the image holding that manifest.</summary>
+    public async Task<V2Outcome> DeleteManifestAsync(string repo, string image, string reference, CancellationToken cancellationToken)
+    {
+        await using var tx = await store.BeginAsync(cancellationToken);
+        var folders = new List<string>();
+        if (Digest.TryParse(reference, out var digest))
+        {
+            foreach (var name in new[] { V2Layout.ManifestFile, V2Layout.ListManifestFile })
+            {
+                folders.AddRange((await tx.Tree.ListGrandChildrenNamedAsync(repo, image, name, cancellationToken))
+                    .Where(i => i.Sha256 == digest.Hex).Select(i => ItemPath.Parent(i.Path)));
+            }
+        }
+        else if (V2Name.IsValidTag(reference) && await FindManifestAsync(tx, repo, image, reference, cancellationToken) is not null)
+        {
+            folders.Add(V2Layout.TagFolder(image, reference));
+        }
+
+        if (folders.Count == 0)
+        {
+            return V2Outcome.ManifestUnknown;
+        }
+
+        foreach (var folder in folders.Distinct(StringComparer.Ordinal))
+        {
+            await tx.Tree.DeleteAsync(repo, folder, cancellationToken);
+        }
+
+        await tx.CommitAsync(cancellationToken);
+        return V2Outcome.Ok;
+    }
+
+    // ---------------------------------------------------------------- discovery
+
+    /// <summary>Tags of an image in lexical order; null when the image has none.</summary>
+    public async Task<IReadOnlyList<string>?> ListTagsAsync(string repo, string image, CancellationToken cancellationToken)
+    {
+        await using var session = await store.OpenAsync(cancellationToken);
+        var tags = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var name in new[] { V2Layout.ManifestFile, V2Layout.ListManifestFile })
+        {
+            foreach (var file in await session.Tree.ListGrandChildrenNamedAsync(repo, image, name, cancellationToken))
+            {
+                var tag = ItemPath.Name(ItemPath.Parent(file.Path));
+                if (V2Layout.IsTagFolderName(tag))
+                {
+                    tags.Add(tag);
+                }
+            }
+        }
+
+        return tags.Count == 0 ? null : [.. tags];
+    }
+
+    /// <summary>Every image of the repository with at least one tag, in lexical order.</summary>
+    public async Task<IReadOnlyList<string>> CatalogAsync(string repo, CancellationToken cancellationToken)
+    {
+        await using var session = await store.OpenAsync(cancellationToken);
+        var images = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var name in new[] { V2Layout.ManifestFile, V2Layout.ListManifestFile })
+        {
+            foreach (var file in await session.Tree.ListNamedAsync(repo, name, cancellationToken))
+            {
+                var folder = ItemPath.Parent(file.Path);
+                if (V2Layout.IsTagFolderName(ItemPath.Name(folder)) && ItemPath.Parent(folder) is { Length: > 0 } image)
+                {
+                    images.Add(image);
+                }
+            }
+        }
+
+        return [.. images];
+    }
+
+    /// <summary>Manifests of the image whose subject is <paramref name="subject"/> (OCI referrers API).</summary>
+    public async Task<IReadOnlyList<Descriptor>> ReferrersAsync(string repo, string image, Digest subject, string? artifactType, CancellationToken cancellationToken)
+    {
+        await using var session = await store.OpenAsync(cancellationToken);
+        var result = new Dictionary<string, Descriptor>(StringComparer.Ordinal);
+        foreach (var (path, _) in (await session.Tree.ListPropertyValuesAsync(repo, V2Properties.Subject, cancellationToken)).Where(p => p.Value == subject.ToString()))
+        {
+            if (ItemPath.Parent(ItemPath.Parent(path)) != image || await session.Tree.GetAsync(repo, path, cancellationToken) is not { Sha256: { } hex } file)
+            {
+                continue;
+            }
+
+            var properties = await session.Tree.GetPropertiesAsync(repo, path, cancellationToken);
+            var type = properties.TryGetValue(V2Properties.ArtifactType, out var t) && t.Count > 0 ? t[0] : null;
+            if (artifactType is null || type == artifactType)
+            {
+                result.TryAdd(hex, new Descriptor(file.MimeType ?? Manifests.OciManifest, Digest.OfSha256(hex), file.Size, type));
+            }
+        }
+
+        return [.. result.Values];
+    }
+
+    public Task<Stream?> OpenBlobAsync(string sha256Hex, long offset, CancellationToken cancellationToken) =>
+        content.OpenReadAsync(sha256Hex, offset, cancellationToken);
+
+    public Task<byte[]?> ReadBlobAsync(string sha256Hex, CancellationToken cancellationToken) => content.ReadAllBytesAsync(sha256Hex, cancellationToken);
+}

@@ -1,0 +1,29 @@
+namespace Wharf.Core.Docker.V2;
+
+/// <summary>
+/// A blob upload session (OCI "pushing blobs"). Its bytes are chunk objects in the byte store
+/// (<c>StoragePaths.UploadChunk</c>), so a session survives a restart and can be resumed. When it
+/// holds one chunk, that chunk's SHA-256 was computed while it was written and is kept here, so
+/// completing the upload needs no second read.
+/// </summary>
+internal sealed record V2Upload(
+    string Id,
+    string Repo,
+    string Image,
+    long Size,
+    int Chunks,
+    string? SingleChunkSha256,
+    DateTimeOffset Created,
+    DateTimeOffset Updated);
+
+internal interface IV2UploadRecords
+{
+    Task<V2Upload?> GetAsync(string id, CancellationToken cancellationToken);
+
+    Task UpsertAsync(V2Upload upload, CancellationToken cancellationToken);
+
+    Task DeleteAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>Deletes sessions untouched since <paramref name="updatedBefore"/> and returns them (their chunks go next).</summary>
+    Task<IReadOnlyList<V2Upload>> DeleteStaleAsync(DateTimeOffset updatedBefore, CancellationToken cancellationToken);
+}

@@ -1,0 +1,643 @@
+using System.Globalization;
+using System.Text.Json;
+using Wharf.Core.Docker.V2;
+using Wharf.Core.Naming;
+using Wharf.Core.Repositories;
+using Wharf.Core.Security;
+using Wharf.Core.Storage;
+using Wharf.Server.Http;
+
+namespace Wharf.Server.Api.V2;
+
+/// <summary>What a V2 request addresses once its path is parsed.</summary>
+internal enum V2Route
+{
+    Catalog,
+    Tags,
+    Manifest,
+    Blob,
+    UploadStart,
+    Upload,
+    Referrers,
+}
+
+/// <summary>A parsed V2 request: the repository, the image as the client named it and as the tree names it.</summary>
+internal sealed record V2Request(RepositoryConfig Repository, V2Route Route, string Image, string ClientName, string Reference, string PathPrefix, bool KeyInName);
+
+/// <summary>
+/// The OCI distribution API (rest-api §3.8) for V2 repositories, in path mode
+/// (<c>/artifactory/api/docker/&lt;key&gt;/v2/…</c>, <c>/api/docker/&lt;key&gt;/v2/…</c>) and by the
+/// repository-path method (<c>/v2/&lt;key&gt;/&lt;image&gt;/…</c>). V1 repositories answer a plain 404
+/// there, so that docker 1.x falls back to V1.
+/// </summary>
+internal static class V2Endpoints
+{
+    private const string ImageIndex = "application/vnd.oci.image.index.v1+json";
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        foreach (var prefix in new[] { "/artifactory/api/docker/{repoKey}/v2", "/api/docker/{repoKey}/v2" })
+        {
+            app.Map(prefix + "/{**rest}", (HttpContext c, string repoKey, string? rest, V2Access a, V2Registry r, ContentStore s, CancellationToken ct) =>
+                DispatchAsync(c, repoKey, rest ?? "", keyInName: false, a, r, s, ct));
+        }
+
+        // A bare /v2/ on the main listener stays a plain 404 while its default repository is V1.
+        app.Map("/v2", () => ErrorBodies.PlainNotFound);
+        app.Map("/v2/{**rest}", (HttpContext c, string? rest, V2Access a, V2Registry r, ContentStore s, CancellationToken ct) =>
+        {
+            var path = rest ?? "";
+            var slash = path.IndexOf('/', StringComparison.Ordinal);
+            return slash <= 0
+                ? Task.FromResult(ErrorBodies.PlainNotFound)
+                : DispatchAsync(c, path[..slash], path[(slash + 1)..], keyInName: true, a, r, s, ct);
+        });
+    }
+
+    private static async Task<IResult> DispatchAsync(HttpContext context, string repoKey, string rest, bool keyInName, V2Access access, V2Registry registry, ContentStore content, CancellationToken cancellationToken)
+    {
+        var repository = await access.RepositoryAsync(repoKey, cancellationToken);
+        if (repository is null)
+        {
+            return V2Errors.Write(V2Errors.NameUnknown);
+        }
+
+        if (repository.DockerApiVersion != DockerApiVersion.V2)
+        {
+            return ErrorBodies.PlainNotFound;
+        }
+
+        context.Response.Headers[V2Errors.ApiVersionHeader] = V2Errors.ApiVersion;
+        var prefix = keyInName ? $"/v2/{repository.Key}/" : $"/artifactory/api/docker/{repository.Key}/v2/";
+        if (Parse(repository, rest, prefix, keyInName) is not { } request)
+        {
+            return V2Errors.Write(V2Errors.NameInvalid, "invalid repository name or route", null);
+        }
+
+        var method = context.Request.Method;
+        return (request.Route, method) switch
+        {
+            (V2Route.Catalog, "GET") => await CatalogAsync(context, request, access, registry, cancellationToken),
+            (V2Route.Tags, "GET") => await TagsAsync(context, request, access, registry, cancellationToken),
+            (V2Route.Manifest, "GET" or "HEAD") => await GetManifestAsync(context, request, access, registry, cancellationToken),
+            (V2Route.Manifest, "PUT") => await PutManifestAsync(context, request, access, registry, cancellationToken),
+            (V2Route.Manifest, "DELETE") => await DeleteManifestAsync(context, request, access, registry, cancellationToken),
+            (V2Route.Blob, "GET" or "HEAD") => await GetBlobAsync(context, request, access, registry, content, cancellationToken),
+            (V2Route.Blob, "DELETE") => await DeleteBlobAsync(context, request, access, registry, cancellationToken),
+            (V2Route.UploadStart, "POST") => await StartUploadAsync(context, request, access, registry, cancellationToken),
+            (V2Route.Upload, "GET") => await UploadStatusAsync(context, request, access, registry, cancellationToken),
+            (V2Route.Upload, "PATCH") => await PatchUploadAsync(context, request, access, registry, cancellationToken),
+            (V2Route.Upload, "PUT") => await CompleteUploadAsync(context, request, access, registry, cancellationToken),
+            (V2Route.Upload, "DELETE") => await CancelUploadAsync(context, request, access, registry, cancellationToken),
+            (V2Route.Referrers, "GET") => await ReferrersAsync(context, request, access, registry, cancellationToken),
+            _ => V2Errors.Write(V2Errors.Unsupported, $"{method} is not supported here", null),
+        };
+    }
+
+    /// <summary>Splits <c>&lt;name&gt;/manifests/&lt;ref&gt;</c> and the other OCI routes; null when the name or route is invalid.</summary>
+    internal static V2Request? Parse(RepositoryConfig repository, string rest, string prefix, bool keyInName)
+    {
+        string clientPrefix = keyInName ? repository.Key + "/" : "";
+        if (rest == "_catalog")
+        {
+            return new V2Request(repository, V2Route.Catalog, "", "", "", prefix, keyInName);
+        }
+
+        (V2Route Route, string Marker)[] markers =
+        [
+            (V2Route.UploadStart, "/blobs/uploads/"),
+            (V2Route.UploadStart, "/blobs/uploads"),
+            (V2Route.Upload, "/blobs/uploads/"),
+            (V2Route.Tags, "/tags/list"),
+            (V2Route.Manifest, "/manifests/"),
+            (V2Route.Blob, "/blobs/"),
+            (V2Route.Referrers, "/referrers/"),
+        ];
+        foreach (var (route, marker) in markers)
+        {
+            var at = rest.LastIndexOf(marker, StringComparison.Ordinal);
+            if (at <= 0)
+            {
+                continue;
+            }
+
+            var image = rest[..at];
+            var reference = rest[(at + marker.Length)..];
+            var matches = route switch
+            {
+                V2Route.UploadStart => reference.Length == 0,
+                V2Route.Tags => reference.Length == 0,
+                _ => reference.Length > 0 && !reference.Contains('/', StringComparison.Ordinal),
+            };
+            if (!matches)
+            {
+                continue;
+            }
+
+            return V2Name.IsValidName(image) ? new V2Request(repository, route, image, clientPrefix + image, reference, prefix, keyInName) : null;
+        }
+
+        return null;
+    }
+
+    // ---------------------------------------------------------------- authorization (rest-api §3.2, §3.3)
+
+    /// <summary>
+    /// The caller, if it may do <paramref name="needed"/> on the image: credentials (and a registry
+    /// token's scope) first, then the permission targets. Anonymous callers are challenged (401
+    /// with the scope), authenticated ones denied (403).
+    /// </summary>
+    private static async Task<(Principal? Caller, IResult? Failure)> AuthorizeAsync(HttpContext context, V2Request request, AccessActions needed, V2Access access, CancellationToken cancellationToken)
+    {
+        var action = needed switch
+        {
+            AccessActions.Deploy => "push",
+            AccessActions.Delete => "delete",
+            _ => "pull",
+        };
+        var challengeKey = request.KeyInName ? null : request.Repository.Key;
+        var scope = request.Route == V2Route.Catalog ? "registry:catalog:*" : $"repository:{request.ClientName}:{action}";
+        var (caller, grant) = await access.AuthenticateWithGrantAsync(context, request.Repository.Key, cancellationToken);
+        if (caller is null)
+        {
+            return (null, V2Errors.Write(V2Errors.Unauthorized, access.Challenge(context, challengeKey, scope)));
+        }
+
+        var tokenCovers = grant is null || request.Route == V2Route.Catalog
+            || grant.Access.Any(a => a.Type == "repository" && a.Actions.Contains(action)
+                && (a.Name == request.ClientName || a.Name == request.Image || a.Name == $"{request.Repository.Key}/{request.Image}"));
+        var allowed = tokenCovers
+            && !(request.Repository.ForceDockerAuthentication && caller.IsAnonymous)
+            && await access.Policy.AllowsAsync(caller, request.Repository, request.Image, isFolder: true, needed, cancellationToken);
+        if (allowed)
+        {
+            return (caller, null);
+        }
+
+        return caller.IsAnonymous
+            ? (null, V2Errors.Write(V2Errors.Unauthorized, access.Challenge(context, challengeKey, scope)))
+            : (null, V2Errors.Write(V2Errors.Denied));
+    }
+
+    // ---------------------------------------------------------------- blobs
+
+    private static async Task<IResult> GetBlobAsync(HttpContext context, V2Request request, V2Access access, V2Registry registry, ContentStore content, CancellationToken cancellationToken)
+    {
+        if (await AuthorizeAsync(context, request, AccessActions.Read, access, cancellationToken) is (null, var failure))
+        {
+            return failure!;
+        }
+
+        if (!Digest.TryParse(request.Reference, out var digest))
+        {
+            return V2Errors.Write(V2Errors.DigestInvalid, "invalid digest", null);
+        }
+
+        var blob = await registry.FindBlobAsync(request.Repository.Key, request.Image, digest, cancellationToken);
+        if (blob is null)
+        {
+            return V2Errors.Write(V2Errors.BlobUnknown);
+        }
+
+        context.Response.Headers["Docker-Content-Digest"] = digest.ToString();
+        context.Response.Headers.ETag = $"\"{digest}\"";
+        await BlobResponse.SendAsync(context, content, blob.Sha256!, blob.Size, "application/octet-stream", cancellationToken);
+        return Results.Empty;
+    }
+
+    private static async Task<IResult> DeleteBlobAsync(HttpContext context, V2Request request, V2Access access, V2Registry registry, CancellationToken cancellationToken)
+    {
+        if (await AuthorizeAsync(context, request, AccessActions.Delete, access, cancellationToken) is (null, var failure))
+        {
+            return failure!;
+        }
+
+        if (!Digest.TryParse(request.Reference, out var digest))
+        {
+            return V2Errors.Write(V2Errors.DigestInvalid, "invalid digest", null);
+        }
+
+        var (outcome, usedBy) = await registry.DeleteBlobAsync(request.Repository.Key, request.Image, digest, cancellationToken);
+        return outcome switch
+        {
+            V2Outcome.Ok => Accepted(context),
+            V2Outcome.BlobInUse => V2Errors.Write(V2Errors.Unsupported, $"blob is used by {request.ClientName}:{usedBy}; delete that manifest first", null),
+            _ => V2Errors.Write(V2Errors.BlobUnknown),
+        };
+    }
+
+    // ---------------------------------------------------------------- uploads
+
+    private static async Task<IResult> StartUploadAsync(HttpContext context, V2Request request, V2Access access, V2Registry registry, CancellationToken cancellationToken)
+    {
+        var (caller, failure) = await AuthorizeAsync(context, request, AccessActions.Deploy, access, cancellationToken);
+        if (caller is null)
+        {
+            return failure!;
+        }
+
+        var query = context.Request.Query;
+        var key = request.Repository.Key;
+        if (query.TryGetValue("mount", out var mount))
+        {
+            // Mounted only when the caller may read the source; otherwise an ordinary upload starts (202).
+            var from = query["from"].ToString();
+            var fromImage = request.KeyInName && from.StartsWith(key + "/", StringComparison.Ordinal) ? from[(key.Length + 1)..] : from;
+            if (Digest.TryParse(mount, out var mounted) && V2Name.IsValidName(fromImage)
+                && await access.Policy.AllowsAsync(caller, request.Repository, fromImage, isFolder: true, AccessActions.Read, cancellationToken)
+                && await registry.MountAsync(key, request.Image, fromImage, mounted, caller.DisplayName, cancellationToken))
+            {
+                return BlobCreated(context, request, mounted);
+            }
+        }
+        else if (query.TryGetValue("digest", out var digestText))
+        {
+            if (!Digest.TryParse(digestText, out var digest))
+            {
+                return V2Errors.Write(V2Errors.DigestInvalid, "invalid digest", null);
+            }
+
+            return await registry.PutBlobAsync(key, request.Image, digest, context.Request.Body, caller.DisplayName, cancellationToken) switch
+            {
+                V2Outcome.Created => BlobCreated(context, request, digest),
+                V2Outcome.DigestInvalid => V2Errors.Write(V2Errors.DigestInvalid),
+                V2Outcome.Unsupported => V2Errors.Write(V2Errors.DigestInvalid, "only sha256 content is stored", null),
+                _ => V2Errors.Write(V2Errors.BlobUploadInvalid, "the request body ended early", null),
+            };
+        }
+
+        var upload = await registry.StartUploadAsync(key, request.Image, cancellationToken);
+        return UploadAccepted(context, request, upload);
+    }
+
+    private static async Task<(V2Upload? Upload, IResult? Failure)> FindUploadAsync(HttpContext context, V2Request request, AccessActions needed, V2Access access, V2Registry registry, CancellationToken cancellationToken)
+    {
+        if (await AuthorizeAsync(context, request, needed, access, cancellationToken) is (null, var failure))
+        {
+            return (null, failure);
+        }
+
+        var upload = await registry.FindUploadAsync(request.Repository.Key, request.Image, request.Reference, cancellationToken);
+        return upload is null ? (null, V2Errors.Write(V2Errors.BlobUploadUnknown)) : (upload, null);
+    }
+
+    private static async Task<IResult> UploadStatusAsync(HttpContext context, V2Request request, V2Access access, V2Registry registry, CancellationToken cancellationToken)
+    {
+        var (upload, failure) = await FindUploadAsync(context, request, AccessActions.Deploy, access, registry, cancellationToken);
+        if (upload is null)
+        {
+            return failure!;
+        }
+
+        SetUploadHeaders(context, request, upload);
+        return Results.StatusCode(204);
+    }
+
+    private static async Task<IResult> PatchUploadAsync(HttpContext context, V2Request request, V2Access access, V2Registry registry, CancellationToken cancellationToken)
+    {
+        var (upload, failure) = await FindUploadAsync(context, request, AccessActions.Deploy, access, registry, cancellationToken);
+        if (upload is null)
+        {
+            return failure!;
+        }
+
+        long? start = null;
+        var range = context.Request.Headers.ContentRange.ToString();
+        if (range.Length > 0)
+        {
+            if (!TryParseContentRange(range, out var from, out var to) || (context.Request.ContentLength is { } length && length != to - from + 1))
+            {
+                return RangeInvalid(context, request, upload);
+            }
+
+            start = from;
+        }
+
+        var (outcome, updated) = await registry.AppendAsync(upload, start, context.Request.Body, cancellationToken);
+        return outcome switch
+        {
+            V2Outcome.Ok => UploadAccepted(context, request, updated),
+            V2Outcome.RangeInvalid => RangeInvalid(context, request, updated),
+            V2Outcome.UploadUnknown => V2Errors.Write(V2Errors.BlobUploadUnknown),
+            _ => V2Errors.Write(V2Errors.BlobUploadInvalid, "the request body ended early", null),
+        };
+    }
+
+    private static async Task<IResult> CompleteUploadAsync(HttpContext context, V2Request request, V2Access access, V2Registry registry, CancellationToken cancellationToken)
+    {
+        var (upload, failure) = await FindUploadAsync(context, request, AccessActions.Deploy, access, registry, cancellationToken);
+        if (upload is null)
+        {
+            return failure!;
+        }
+
+        if (!Digest.TryParse(context.Request.Query["digest"], out var digest))
+        {
+            return V2Errors.Write(V2Errors.DigestInvalid, "the digest parameter is missing or invalid", null);
+        }
+
+        var range = context.Request.Headers.ContentRange.ToString();
+        long? start = range.Length > 0 && TryParseContentRange(range, out var from, out _) ? from : null;
+        if (range.Length > 0 && start is null)
+        {
+            return RangeInvalid(context, request, upload);
+        }
+
+        var (appended, current) = await registry.AppendAsync(upload, start, context.Request.Body, cancellationToken);
+        switch (appended)
+        {
+            case V2Outcome.RangeInvalid:
+                return RangeInvalid(context, request, current);
+            case V2Outcome.UploadUnknown:
+                return V2Errors.Write(V2Errors.BlobUploadUnknown);
+            case not V2Outcome.Ok:
+                return V2Errors.Write(V2Errors.BlobUploadInvalid, "the request body ended early", null);
+        }
+
+        var caller = await access.AuthenticateAsync(context, request.Repository.Key, cancellationToken);
+        return await registry.CompleteAsync(current, digest, caller!.DisplayName, cancellationToken) switch
+        {
+            V2Outcome.Created => BlobCreated(context, request, digest),
+            V2Outcome.DigestInvalid => V2Errors.Write(V2Errors.DigestInvalid),
+            V2Outcome.Unsupported => V2Errors.Write(V2Errors.DigestInvalid, "only sha256 content is stored", null),
+            _ => V2Errors.Write(V2Errors.BlobUploadUnknown),
+        };
+    }
+
+    private static async Task<IResult> CancelUploadAsync(HttpContext context, V2Request request, V2Access access, V2Registry registry, CancellationToken cancellationToken)
+    {
+        var (upload, failure) = await FindUploadAsync(context, request, AccessActions.Deploy, access, registry, cancellationToken);
+        if (upload is null)
+        {
+            return failure!;
+        }
+
+        await registry.CancelUploadAsync(upload, cancellationToken);
+        return Results.StatusCode(204);
+    }
+
+    // ---------------------------------------------------------------- manifests
+
+    private static async Task<IResult> GetManifestAsync(HttpContext context, V2Request request, V2Access access, V2Registry registry, CancellationToken cancellationToken)
+    {
+        if (await AuthorizeAsync(context, request, AccessActions.Read, access, cancellationToken) is (null, var failure))
+        {
+            return failure!;
+        }
+
+        if (!V2Name.IsValidTag(request.Reference) && !Digest.TryParse(request.Reference, out _))
+        {
+            return V2Errors.Write(V2Errors.ManifestInvalid, "invalid tag or digest", null);
+        }
+
+        var manifest = await registry.GetManifestAsync(request.Repository.Key, request.Image, request.Reference, cancellationToken);
+        if (manifest is null)
+        {
+            return V2Errors.Write(V2Errors.ManifestUnknown);
+        }
+
+        var headers = context.Response.Headers;
+        headers["Docker-Content-Digest"] = manifest.Digest.ToString();
+        headers.ETag = $"\"{manifest.Digest}\"";
+        context.Response.ContentType = manifest.MediaType;
+        context.Response.ContentLength = manifest.Size;
+        if (HttpMethods.IsHead(context.Request.Method))
+        {
+            return Results.Empty;
+        }
+
+        var bytes = await registry.ReadBlobAsync(manifest.Sha256Hex, cancellationToken) ?? throw new InvalidOperationException($"Manifest blob {manifest.Sha256Hex} is referenced but missing.");
+        await context.Response.Body.WriteAsync(bytes, cancellationToken);
+        return Results.Empty;
+    }
+
+    private static async Task<IResult> PutManifestAsync(HttpContext context, V2Request request, V2Access access, V2Registry registry, CancellationToken cancellationToken)
+    {
+        var (caller, failure) = await AuthorizeAsync(context, request, AccessActions.Deploy, access, cancellationToken);
+        if (caller is null)
+        {
+            return failure!;
+        }
+
+        var isDigest = Digest.TryParse(request.Reference, out _);
+        if (!isDigest && !V2Name.IsValidTag(request.Reference))
+        {
+            return V2Errors.Write(V2Errors.ManifestInvalid, "invalid tag or digest", null);
+        }
+
+        var (read, bytes) = await RequestBody.ReadAsync(context.Request, Manifests.MaxBytes, cancellationToken);
+        if (read != BodyReadOutcome.Ok)
+        {
+            return read == BodyReadOutcome.TooLarge
+                ? V2Errors.Write(V2Errors.SizeInvalid, $"manifests are limited to {Manifests.MaxBytes} bytes", null)
+                : V2Errors.Write(V2Errors.ManifestInvalid, "the request body ended early", null);
+        }
+
+        // Replacing a tag with other content needs delete as well (rest-api §3.2).
+        if (!isDigest && await registry.GetManifestAsync(request.Repository.Key, request.Image, request.Reference, cancellationToken) is { } existing
+            && existing.Sha256Hex != Sha256Hex.Of(bytes)
+            && !await access.Policy.AllowsAsync(caller, request.Repository, request.Image, isFolder: true, AccessActions.Delete, cancellationToken))
+        {
+            return V2Errors.Write(V2Errors.Denied, "replacing an existing tag needs delete permission", null);
+        }
+
+        var (outcome, digest, message) = await registry.PutManifestAsync(request.Repository, request.Image, request.Reference, bytes, context.Request.ContentType, caller.DisplayName, cancellationToken);
+        switch (outcome)
+        {
+            case V2Outcome.Created:
+                var headers = context.Response.Headers;
+                headers.Location = $"{request.PathPrefix}{request.Image}/manifests/{digest}";
+                headers["Docker-Content-Digest"] = digest!.ToString();
+                if (Manifests.Parse(bytes, context.Request.ContentType, blockSchema1: true).Manifest?.Subject is { } subject)
+                {
+                    headers["OCI-Subject"] = subject.Digest.ToString();
+                }
+
+                return Results.StatusCode(201);
+            case V2Outcome.ManifestBlobUnknown:
+                return V2Errors.Write(V2Errors.ManifestBlobUnknown, message, null);
+            case V2Outcome.DigestInvalid:
+                return V2Errors.Write(V2Errors.DigestInvalid, message, null);
+            case V2Outcome.ManifestUnsupported:
+                return V2Errors.Write(V2Errors.UnsupportedMediaType, message, null);
+            default:
+                return V2Errors.Write(V2Errors.ManifestInvalid, message, null);
+        }
+    }
+
+    private static async Task<IResult> DeleteManifestAsync(HttpContext context, V2Request request, V2Access access, V2Registry registry, CancellationToken cancellationToken)
+    {
+        if (await AuthorizeAsync(context, request, AccessActions.Delete, access, cancellationToken) is (null, var failure))
+        {
+            return failure!;
+        }
+
+        return await registry.DeleteManifestAsync(request.Repository.Key, request.Image, request.Reference, cancellationToken) == V2Outcome.Ok
+            ? Accepted(context)
+            : V2Errors.Write(V2Errors.ManifestUnknown);
+    }
+
+    // ---------------------------------------------------------------- discovery
+
+    private static async Task<IResult> TagsAsync(HttpContext context, V2Request request, V2Access access, V2Registry registry, CancellationToken cancellationToken)
+    {
+        if (await AuthorizeAsync(context, request, AccessActions.Read, access, cancellationToken) is (null, var failure))
+        {
+            return failure!;
+        }
+
+        var tags = await registry.ListTagsAsync(request.Repository.Key, request.Image, cancellationToken);
+        if (tags is null)
+        {
+            return V2Errors.Write(V2Errors.NameUnknown);
+        }
+
+        var (page, problem) = Paginate(context, tags, $"{request.PathPrefix}{request.Image}/tags/list");
+        return problem ?? Results.Json(new { name = request.ClientName, tags = page });
+    }
+
+    private static async Task<IResult> CatalogAsync(HttpContext context, V2Request request, V2Access access, V2Registry registry, CancellationToken cancellationToken)
+    {
+        var (caller, grant) = await access.AuthenticateWithGrantAsync(context, request.Repository.Key, cancellationToken);
+        if (caller is null || (request.Repository.ForceDockerAuthentication && caller.IsAnonymous)
+            || !await access.Policy.AllowsAsync(caller, request.Repository, "", isFolder: true, AccessActions.Read, cancellationToken))
+        {
+            return caller is { IsAnonymous: false } ? V2Errors.Write(V2Errors.Denied)
+                : V2Errors.Write(V2Errors.Unauthorized, access.Challenge(context, request.KeyInName ? null : request.Repository.Key, "registry:catalog:*"));
+        }
+
+        _ = grant;
+        var readable = new List<string>();
+        foreach (var image in await registry.CatalogAsync(request.Repository.Key, cancellationToken))
+        {
+            if (await access.Policy.AllowsAsync(caller, request.Repository, image, isFolder: true, AccessActions.Read, cancellationToken))
+            {
+                readable.Add(request.KeyInName ? $"{request.Repository.Key}/{image}" : image);
+            }
+        }
+
+        var (page, problem) = Paginate(context, readable, $"{request.PathPrefix}_catalog");
+        return problem ?? Results.Json(new { repositories = page });
+    }
+
+    private static async Task<IResult> ReferrersAsync(HttpContext context, V2Request request, V2Access access, V2Registry registry, CancellationToken cancellationToken)
+    {
+        if (await AuthorizeAsync(context, request, AccessActions.Read, access, cancellationToken) is (null, var failure))
+        {
+            return failure!;
+        }
+
+        if (!Digest.TryParse(request.Reference, out var subject))
+        {
+            return V2Errors.Write(V2Errors.DigestInvalid, "invalid digest", null);
+        }
+
+        var artifactType = context.Request.Query["artifactType"].ToString() is { Length: > 0 } t ? t : null;
+        var referrers = await registry.ReferrersAsync(request.Repository.Key, request.Image, subject, artifactType, cancellationToken);
+        if (artifactType is not null)
+        {
+            context.Response.Headers["OCI-Filters-Applied"] = "artifactType";
+        }
+
+        var manifests = new List<Dictionary<string, object>>();
+        foreach (var referrer in referrers)
+        {
+            var entry = new Dictionary<string, object> { ["mediaType"] = referrer.MediaType, ["digest"] = referrer.Digest.ToString(), ["size"] = referrer.Size };
+            if (referrer.ArtifactType is { } type)
+            {
+                entry["artifactType"] = type;
+            }
+
+            if (await registry.ReadBlobAsync(referrer.Digest.Hex, cancellationToken) is { } bytes)
+            {
+                using var document = JsonDocument.Parse(bytes);
+                if (document.RootElement.TryGetProperty("annotations", out var annotations) && annotations.ValueKind == JsonValueKind.Object)
+                {
+                    entry["annotations"] = annotations.Clone();
+                }
+            }
+
+            manifests.Add(entry);
+        }
+
+        return Results.Json(new { schemaVersion = 2, mediaType = ImageIndex, manifests }, contentType: ImageIndex);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /// <summary>OCI paging: <c>n</c> (0 and up) and <c>last</c>, with a <c>Link</c> header when more follow.</summary>
+    private static (IReadOnlyList<string> Page, IResult? Problem) Paginate(HttpContext context, IReadOnlyList<string> sorted, string path)
+    {
+        var query = context.Request.Query;
+        var last = query["last"].ToString();
+        var rest = last.Length == 0 ? sorted : [.. sorted.Where(s => string.CompareOrdinal(s, last) > 0)];
+        if (!query.ContainsKey("n"))
+        {
+            return (rest, null);
+        }
+
+        if (!int.TryParse(query["n"], NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 0)
+        {
+            return ([], V2Errors.Write(V2Errors.PaginationInvalid));
+        }
+
+        var page = rest.Take(n).ToList();
+        if (rest.Count > n && page.Count > 0)
+        {
+            context.Response.Headers.Link = $"<{path}?n={n}&last={Uri.EscapeDataString(page[^1])}>; rel=\"next\"";
+        }
+
+        return (page, null);
+    }
+
+    private static bool TryParseContentRange(string value, out long from, out long to)
+    {
+        from = to = 0;
+        var text = value.StartsWith("bytes ", StringComparison.Ordinal) ? value[6..] : value;
+        var slash = text.IndexOf('/', StringComparison.Ordinal);
+        if (slash >= 0)
+        {
+            text = text[..slash];
+        }
+
+        var dash = text.IndexOf('-', StringComparison.Ordinal);
+        return dash > 0
+            && long.TryParse(text[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out from)
+            && long.TryParse(text[(dash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out to)
+            && to >= from;
+    }
+
+    private static void SetUploadHeaders(HttpContext context, V2Request request, V2Upload upload)
+    {
+        var headers = context.Response.Headers;
+        headers.Location = $"{request.PathPrefix}{request.Image}/blobs/uploads/{upload.Id}";
+        headers["Docker-Upload-UUID"] = upload.Id;
+        headers.Range = upload.Size == 0 ? "0-0" : $"0-{upload.Size - 1}";
+    }
+
+    private static IResult UploadAccepted(HttpContext context, V2Request request, V2Upload upload)
+    {
+        SetUploadHeaders(context, request, upload);
+        context.Response.ContentLength = 0;
+        return Results.StatusCode(202);
+    }
+
+    private static IResult RangeInvalid(HttpContext context, V2Request request, V2Upload upload)
+    {
+        SetUploadHeaders(context, request, upload);
+        return V2Errors.Write(V2Errors.RangeInvalid);
+    }
+
+    private static IResult BlobCreated(HttpContext context, V2Request request, Digest digest)
+    {
+        context.Response.Headers.Location = $"{request.PathPrefix}{request.Image}/blobs/{digest}";
+        context.Response.Headers["Docker-Content-Digest"] = digest.ToString();
+        return Results.StatusCode(201);
+    }
+
+    private static IResult Accepted(HttpContext context)
+    {
+        context.Response.ContentLength = 0;
+        return Results.StatusCode(202);
+    }
+}

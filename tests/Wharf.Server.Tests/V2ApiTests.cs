@@ -1,0 +1,341 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Wharf.Server.Tests.Support;
+
+namespace Wharf.Server.Tests;
+
+/// <summary>
+/// The OCI distribution API on a V2 repository (rest-api §3.8), written from the OCI spec's
+/// conformance areas: pull, push, content discovery and content management, plus bad input.
+/// </summary>
+public sealed class V2ApiTests(WharfServer server) : IClassFixture<WharfServer>
+{
+    private const string Repo = "docker-v2-local";
+    private const string Base = "/artifactory/api/docker/" + Repo + "/v2/";
+    private const string OciManifest = "application/vnd.oci.image.manifest.v1+json";
+
+    [Fact]
+    public async Task Chunked_push_then_pull_by_tag_and_digest()
+    {
+        using var admin = server.Admin();
+        var layer = RandomNumberGenerator.GetBytes(300_000);
+        var location = await StartUploadAsync(admin, "v2/chunked");
+        using (var first = await PatchAsync(admin, location, layer[..100_000], 0))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+            Assert.Equal("0-99999", first.Headers.GetValues("Range").Single());
+            location = first.Headers.Location!.ToString();
+        }
+
+        using (var status = await admin.GetAsync(location))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, status.StatusCode);
+            Assert.Equal("0-99999", status.Headers.GetValues("Range").Single());
+        }
+
+        using (var outOfOrder = await PatchAsync(admin, location, layer[200_000..], 200_000))
+        {
+            Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, outOfOrder.StatusCode);
+            Assert.Equal("0-99999", outOfOrder.Headers.GetValues("Range").Single());
+        }
+
+        using (var second = await PatchAsync(admin, location, layer[100_000..], 100_000))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, second.StatusCode);
+        }
+
+        // A wrong digest is refused and the upload kept, so the right one still completes it.
+        using (var wrong = await admin.PutAsync($"{location}?digest={Digest(RandomNumberGenerator.GetBytes(10))}", null))
+        {
+            await AssertErrorAsync(wrong, HttpStatusCode.BadRequest, "DIGEST_INVALID");
+        }
+
+        using (var done = await admin.PutAsync($"{location}?digest={Digest(layer)}", null))
+        {
+            Assert.Equal(HttpStatusCode.Created, done.StatusCode);
+            Assert.Equal(Digest(layer), done.Headers.GetValues("Docker-Content-Digest").Single());
+        }
+
+        var config = await PushBlobAsync(admin, "v2/chunked", Encoding.UTF8.GetBytes("""{"architecture":"amd64","os":"linux","config":{"Labels":{"team":"platform"}},"rootfs":{"type":"layers","diff_ids":[]}}"""));
+        var manifest = ImageManifest(config, [layer]);
+        var digest = await PutManifestAsync(admin, "v2/chunked", "1.0", manifest);
+
+        foreach (var reference in new[] { "1.0", digest })
+        {
+            using var get = await admin.GetAsync($"{Base}v2/chunked/manifests/{reference}");
+            Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+            Assert.Equal(OciManifest, get.Content.Headers.ContentType!.MediaType);
+            Assert.Equal(digest, get.Headers.GetValues("Docker-Content-Digest").Single());
+            Assert.Equal(manifest, await get.Content.ReadAsByteArrayAsync());
+            using var head = await admin.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"{Base}v2/chunked/manifests/{reference}"));
+            Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+            Assert.Equal(manifest.Length, head.Content.Headers.ContentLength);
+        }
+
+        using (var blob = await admin.GetAsync($"{Base}v2/chunked/blobs/{Digest(layer)}"))
+        {
+            Assert.Equal(layer, await blob.Content.ReadAsByteArrayAsync());
+        }
+
+        using var ranged = new HttpRequestMessage(HttpMethod.Get, $"{Base}v2/chunked/blobs/{Digest(layer)}");
+        ranged.Headers.Range = new RangeHeaderValue(10, 19);
+        using (var part = await admin.SendAsync(ranged))
+        {
+            Assert.Equal(HttpStatusCode.PartialContent, part.StatusCode);
+            Assert.Equal(layer[10..20], await part.Content.ReadAsByteArrayAsync());
+        }
+
+        // The Artifactory V2 tree and its properties (rest-api §8.2, §8.3).
+        var properties = JsonDocument.Parse(await admin.GetStringAsync($"/api/storage/{Repo}/v2/chunked/1.0/manifest.json?properties")).RootElement.GetProperty("properties");
+        Assert.Equal("1.0", properties.GetProperty("docker.manifest")[0].GetString());
+        Assert.Equal(digest, properties.GetProperty("docker.manifest.digest")[0].GetString());
+        Assert.Equal("v2/chunked", properties.GetProperty("docker.repoName")[0].GetString());
+        Assert.Equal("platform", properties.GetProperty("docker.label.team")[0].GetString());
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"/api/storage/{Repo}/v2/chunked/1.0/sha256__{Digest(layer)[7..]}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Monolithic_push_mount_tags_catalog_and_the_repository_path_method()
+    {
+        using var admin = server.Admin();
+        var layer = RandomNumberGenerator.GetBytes(5000);
+        var config = await PushBlobAsync(admin, "v2/mono", Encoding.UTF8.GetBytes("{}"));
+        await PushBlobAsync(admin, "v2/mono", layer);
+        var manifest = ImageManifest(config, [layer]);
+        foreach (var tag in new[] { "b", "a", "c" })
+        {
+            await PutManifestAsync(admin, "v2/mono", tag, manifest);
+        }
+
+        using (var mount = await admin.PostAsync($"{Base}v2/mounted/blobs/uploads/?mount={Digest(layer)}&from=v2/mono", null))
+        {
+            Assert.Equal(HttpStatusCode.Created, mount.StatusCode);
+        }
+
+        using (var missing = await admin.PostAsync($"{Base}v2/mounted/blobs/uploads/?mount={Digest(RandomNumberGenerator.GetBytes(8))}&from=v2/mono", null))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, missing.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await admin.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"{Base}v2/mounted/blobs/{Digest(layer)}"))).StatusCode);
+
+        var all = JsonDocument.Parse(await admin.GetStringAsync($"{Base}v2/mono/tags/list")).RootElement;
+        Assert.Equal(["a", "b", "c"], all.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
+        using (var page = await admin.GetAsync($"{Base}v2/mono/tags/list?n=2"))
+        {
+            Assert.Equal(["a", "b"], JsonDocument.Parse(await page.Content.ReadAsStringAsync()).RootElement.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
+            Assert.Contains("last=b", page.Headers.GetValues("Link").Single(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(["c"], JsonDocument.Parse(await admin.GetStringAsync($"{Base}v2/mono/tags/list?n=2&last=b")).RootElement.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
+        Assert.Empty(JsonDocument.Parse(await admin.GetStringAsync($"{Base}v2/mono/tags/list?n=0")).RootElement.GetProperty("tags").EnumerateArray());
+        await AssertErrorAsync(await admin.GetAsync($"{Base}v2/mono/tags/list?n=-1"), HttpStatusCode.BadRequest, "PAGINATION_NUMBER_INVALID");
+        await AssertErrorAsync(await admin.GetAsync($"{Base}v2/nosuch/tags/list"), HttpStatusCode.NotFound, "NAME_UNKNOWN");
+
+        var catalog = JsonDocument.Parse(await admin.GetStringAsync($"{Base}_catalog")).RootElement.GetProperty("repositories").EnumerateArray().Select(r => r.GetString()).ToList();
+        Assert.Contains("v2/mono", catalog);
+
+        // Repository-path method: /v2/<key>/<image>/…, names carry the key.
+        using var viaPath = await admin.GetAsync($"/v2/{Repo}/v2/mono/manifests/a");
+        Assert.Equal(HttpStatusCode.OK, viaPath.StatusCode);
+        Assert.Equal(manifest, await viaPath.Content.ReadAsByteArrayAsync());
+        Assert.Equal($"{Repo}/v2/mono", JsonDocument.Parse(await admin.GetStringAsync($"/v2/{Repo}/v2/mono/tags/list")).RootElement.GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task Referrers_list_manifests_whose_subject_is_the_digest()
+    {
+        using var admin = server.Admin();
+        var config = await PushBlobAsync(admin, "v2/ref", Encoding.UTF8.GetBytes("{}"));
+        var subject = await PutManifestAsync(admin, "v2/ref", "1", ImageManifest(config, []));
+        var empty = await PushBlobAsync(admin, "v2/ref", Encoding.UTF8.GetBytes("{}"));
+        var signature = Encoding.UTF8.GetBytes($$"""
+            {"schemaVersion":2,"mediaType":"{{OciManifest}}","artifactType":"application/vnd.example.sig",
+             "config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"{{empty}}","size":2},"layers":[],
+             "subject":{"mediaType":"{{OciManifest}}","digest":"{{subject}}","size":1},"annotations":{"by":"ci"} }
+            """);
+        using (var put = await PutRawManifestAsync(admin, "v2/ref", Digest(signature), signature, OciManifest))
+        {
+            Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+            Assert.Equal(subject, put.Headers.GetValues("OCI-Subject").Single());
+        }
+
+        var index = JsonDocument.Parse(await admin.GetStringAsync($"{Base}v2/ref/referrers/{subject}")).RootElement;
+        var referrer = index.GetProperty("manifests").EnumerateArray().Single();
+        Assert.Equal(Digest(signature), referrer.GetProperty("digest").GetString());
+        Assert.Equal("application/vnd.example.sig", referrer.GetProperty("artifactType").GetString());
+        Assert.Equal("ci", referrer.GetProperty("annotations").GetProperty("by").GetString());
+        using var filtered = await admin.GetAsync($"{Base}v2/ref/referrers/{subject}?artifactType=application/vnd.other");
+        Assert.Empty(JsonDocument.Parse(await filtered.Content.ReadAsStringAsync()).RootElement.GetProperty("manifests").EnumerateArray());
+        Assert.Equal("artifactType", filtered.Headers.GetValues("OCI-Filters-Applied").Single());
+    }
+
+    [Fact]
+    public async Task Deletes_remove_tags_and_refuse_blobs_still_used()
+    {
+        using var admin = server.Admin();
+        var layer = RandomNumberGenerator.GetBytes(3000);
+        var config = await PushBlobAsync(admin, "v2/del", Encoding.UTF8.GetBytes("{}"));
+        await PushBlobAsync(admin, "v2/del", layer);
+        var digest = await PutManifestAsync(admin, "v2/del", "1", ImageManifest(config, [layer]));
+        await PutManifestAsync(admin, "v2/del", "2", ImageManifest(config, [layer]));
+
+        await AssertErrorAsync(await admin.DeleteAsync($"{Base}v2/del/blobs/{Digest(layer)}"), HttpStatusCode.MethodNotAllowed, "UNSUPPORTED");
+        Assert.Equal(HttpStatusCode.Accepted, (await admin.DeleteAsync($"{Base}v2/del/manifests/1")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"{Base}v2/del/manifests/2")).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await admin.DeleteAsync($"{Base}v2/del/manifests/{digest}")).StatusCode);
+        await AssertErrorAsync(await admin.GetAsync($"{Base}v2/del/manifests/2"), HttpStatusCode.NotFound, "MANIFEST_UNKNOWN");
+        await AssertErrorAsync(await admin.DeleteAsync($"{Base}v2/del/manifests/2"), HttpStatusCode.NotFound, "MANIFEST_UNKNOWN");
+
+        // Only the upload entry names the layer now, so the blob itself may go.
+        Assert.Equal(HttpStatusCode.Accepted, (await admin.DeleteAsync($"{Base}v2/del/blobs/{Digest(layer)}")).StatusCode);
+        await AssertErrorAsync(await admin.GetAsync($"{Base}v2/del/blobs/{Digest(layer)}"), HttpStatusCode.NotFound, "BLOB_UNKNOWN");
+    }
+
+    [Fact]
+    public async Task Bad_input_gets_the_spec_error_codes_and_changes_nothing()
+    {
+        using var admin = server.Admin();
+        var config = await PushBlobAsync(admin, "v2/bad", Encoding.UTF8.GetBytes("{}"));
+        var good = ImageManifest(config, []);
+        var digest = await PutManifestAsync(admin, "v2/bad", "1", good);
+
+        await AssertErrorAsync(await admin.GetAsync($"{Base}v2/bad/blobs/sha256:zz"), HttpStatusCode.BadRequest, "DIGEST_INVALID");
+        await AssertErrorAsync(await admin.GetAsync($"{Base}v2/bad/blobs/md5:{new string('a', 32)}"), HttpStatusCode.BadRequest, "DIGEST_INVALID");
+        await AssertErrorAsync(await admin.GetAsync($"{Base}v2/bad/blobs/{Digest([1])}"), HttpStatusCode.NotFound, "BLOB_UNKNOWN");
+        await AssertErrorAsync(await admin.GetAsync($"{Base}V2/Bad/manifests/1"), HttpStatusCode.BadRequest, "NAME_INVALID");
+        await AssertErrorAsync(await admin.GetAsync($"{Base}v2/bad/manifests/{new string('t', 200)}"), HttpStatusCode.BadRequest, "MANIFEST_INVALID");
+        await AssertErrorAsync(await admin.GetAsync($"{Base}v2/bad/manifests/nosuch"), HttpStatusCode.NotFound, "MANIFEST_UNKNOWN");
+        await AssertErrorAsync(await admin.GetAsync($"{Base}v2/bad/blobs/uploads/{new string('0', 32)}"), HttpStatusCode.NotFound, "BLOB_UPLOAD_UNKNOWN");
+        await AssertErrorAsync(await admin.GetAsync($"{Base}v2/bad/blobs/uploads/..%2F..%2Fetc"), HttpStatusCode.NotFound, "BLOB_UPLOAD_UNKNOWN");
+        await AssertErrorAsync(await admin.PostAsync($"{Base}v2/bad/blobs/uploads/?digest={Digest([1, 2])}", new ByteArrayContent([3, 4])), HttpStatusCode.BadRequest, "DIGEST_INVALID");
+
+        await AssertErrorAsync(await PutRawManifestAsync(admin, "v2/bad", "1", "{not json"u8.ToArray(), OciManifest), HttpStatusCode.BadRequest, "MANIFEST_INVALID");
+        await AssertErrorAsync(await PutRawManifestAsync(admin, "v2/bad", "1", good, "application/vnd.docker.distribution.manifest.list.v2+json"), HttpStatusCode.BadRequest, "MANIFEST_INVALID");
+        await AssertErrorAsync(await PutRawManifestAsync(admin, "v2/bad", "1", """{"schemaVersion":2,"mediaType":"application/x-other"}"""u8.ToArray(), "application/x-other"), HttpStatusCode.UnsupportedMediaType, "MANIFEST_INVALID");
+        await AssertErrorAsync(await PutRawManifestAsync(admin, "v2/bad", "1", ImageManifest(config, [RandomNumberGenerator.GetBytes(10)]), OciManifest), HttpStatusCode.BadRequest, "MANIFEST_BLOB_UNKNOWN");
+        await AssertErrorAsync(await PutRawManifestAsync(admin, "v2/bad", Digest([9]), good, OciManifest), HttpStatusCode.BadRequest, "DIGEST_INVALID");
+        await AssertErrorAsync(await PutRawManifestAsync(admin, "v2/bad", "1", new byte[(4 << 20) + 1], OciManifest), HttpStatusCode.RequestEntityTooLarge, "SIZE_INVALID");
+
+        using var after = await admin.GetAsync($"{Base}v2/bad/manifests/1");
+        Assert.Equal(good, await after.Content.ReadAsByteArrayAsync());
+        Assert.Equal(digest, after.Headers.GetValues("Docker-Content-Digest").Single());
+    }
+
+    [Fact]
+    public async Task Anonymous_callers_are_challenged_and_registry_tokens_carry_their_scope()
+    {
+        using var anonymous = server.Client();
+        using (var pull = await anonymous.GetAsync($"{Base}v2/auth/manifests/1"))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, pull.StatusCode);
+            var challenge = pull.Headers.WwwAuthenticate.ToString();
+            Assert.Contains($"/api/docker/{Repo}/v2/token", challenge, StringComparison.Ordinal);
+            Assert.Contains("scope=\"repository:v2/auth:pull\"", challenge, StringComparison.Ordinal);
+            Assert.Equal("registry/2.0", pull.Headers.GetValues("Docker-Distribution-Api-Version").Single());
+        }
+
+        using var alice = server.Client("alice", WharfServer.AlicePassword);
+        var pullOnly = JsonDocument.Parse(await alice.GetStringAsync($"/api/docker/{Repo}/v2/token?service=x&scope=repository:v2/auth:pull")).RootElement.GetProperty("token").GetString();
+        var pushToo = JsonDocument.Parse(await alice.GetStringAsync($"/api/docker/{Repo}/v2/token?service=x&scope=repository:v2/auth:pull,push")).RootElement.GetProperty("token").GetString();
+
+        using var withPull = server.Client();
+        withPull.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", pullOnly);
+        await AssertErrorAsync(await withPull.PostAsync($"{Base}v2/auth/blobs/uploads/", null), HttpStatusCode.Forbidden, "DENIED");
+        await AssertErrorAsync(await withPull.PostAsync($"{Base}v2/other/blobs/uploads/", null), HttpStatusCode.Forbidden, "DENIED");
+
+        using var withPush = server.Client();
+        withPush.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", pushToo);
+        Assert.Equal(HttpStatusCode.Created, (await withPush.PostAsync($"{Base}v2/auth/blobs/uploads/?digest={Digest([7])}", new ByteArrayContent([7]))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await withPull.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"{Base}v2/auth/blobs/{Digest([7])}"))).StatusCode);
+
+        using var forged = server.Client();
+        forged.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", pushToo![..^4] + "AAAA");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await forged.GetAsync($"{Base}v2/auth/blobs/{Digest([7])}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task V1_repositories_answer_a_plain_404_below_v2()
+    {
+        using var admin = server.Admin();
+        foreach (var path in new[] { "/artifactory/api/docker/docker-local/v2/x/manifests/1", "/v2/docker-local/x/manifests/1", "/v2/", "/v2" })
+        {
+            using var response = await admin.GetAsync(path);
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+            Assert.False(response.Headers.Contains("Docker-Distribution-Api-Version"), path);
+        }
+
+        await AssertErrorAsync(await admin.GetAsync("/artifactory/api/docker/nosuch/v2/x/manifests/1"), HttpStatusCode.NotFound, "NAME_UNKNOWN");
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    internal static string Digest(byte[] content) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(content));
+
+    private static byte[] ImageManifest(string configDigest, IEnumerable<byte[]> layers) =>
+        JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
+        {
+            ["schemaVersion"] = 2,
+            ["mediaType"] = OciManifest,
+            ["config"] = new { mediaType = "application/vnd.oci.image.config.v1+json", digest = configDigest, size = 2 },
+            ["layers"] = layers.Select(l => new { mediaType = "application/vnd.oci.image.layer.v1.tar", digest = Digest(l), size = l.Length }).ToArray(),
+        });
+
+    private static async Task<string> StartUploadAsync(HttpClient client, string image)
+    {
+        using var start = await client.PostAsync($"{Base}{image}/blobs/uploads/", null);
+        Assert.Equal(HttpStatusCode.Accepted, start.StatusCode);
+        Assert.Equal("0-0", start.Headers.GetValues("Range").Single());
+        Assert.NotNull(start.Headers.GetValues("Docker-Upload-UUID").Single());
+        return start.Headers.Location!.ToString();
+    }
+
+    private static Task<HttpResponseMessage> PatchAsync(HttpClient client, string location, byte[] chunk, long start)
+    {
+        var content = new ByteArrayContent(chunk);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        content.Headers.TryAddWithoutValidation("Content-Range", $"{start}-{start + chunk.Length - 1}");
+        return client.PatchAsync(location, content);
+    }
+
+    private static async Task<string> PushBlobAsync(HttpClient client, string image, byte[] content)
+    {
+        using var put = await client.PostAsync($"{Base}{image}/blobs/uploads/?digest={Digest(content)}", new ByteArrayContent(content));
+        Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        return Digest(content);
+    }
+
+    private static async Task<string> PutManifestAsync(HttpClient client, string image, string reference, byte[] manifest)
+    {
+        using var put = await PutRawManifestAsync(client, image, reference, manifest, OciManifest);
+        Assert.True(put.StatusCode == HttpStatusCode.Created, await put.Content.ReadAsStringAsync());
+        Assert.Equal(Digest(manifest), put.Headers.GetValues("Docker-Content-Digest").Single());
+        Assert.EndsWith($"/manifests/{Digest(manifest)}", put.Headers.Location!.ToString(), StringComparison.Ordinal);
+        return Digest(manifest);
+    }
+
+    private static Task<HttpResponseMessage> PutRawManifestAsync(HttpClient client, string image, string reference, byte[] manifest, string mediaType)
+    {
+        var content = new ByteArrayContent(manifest);
+        content.Headers.ContentType = new MediaTypeHeaderValue(mediaType);
+        return client.PutAsync($"{Base}{image}/manifests/{reference}", content);
+    }
+
+    private static async Task AssertErrorAsync(HttpResponseMessage response, HttpStatusCode status, string? code)
+    {
+        using (response)
+        {
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == status, $"expected {status}, got {response.StatusCode}: {body}");
+            if (code is not null)
+            {
+                var error = JsonDocument.Parse(body).RootElement.GetProperty("errors")[0];
+                Assert.Equal(code, error.GetProperty("code").GetString());
+                Assert.Equal((int)status, error.GetProperty("status").GetInt32());
+            }
+        }
+    }
+}
