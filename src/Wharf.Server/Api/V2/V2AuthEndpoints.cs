@@ -24,7 +24,7 @@ internal static class V2AuthEndpoints
         }
     }
 
-    private static async Task<IResult> PingAsync(HttpContext context, string? repoKey, V2Access access, CancellationToken cancellationToken)
+    internal static async Task<IResult> PingAsync(HttpContext context, string? repoKey, V2Access access, CancellationToken cancellationToken)
     {
         RepositoryConfig? repository = null;
         if (repoKey is not null)

@@ -1,10 +1,12 @@
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.Extensions.Options;
 using Wharf.Core.Docker.V2;
 using Wharf.Core.Naming;
 using Wharf.Core.Repositories;
 using Wharf.Core.Security;
 using Wharf.Core.Storage;
+using Wharf.Server.Hosting;
 using Wharf.Server.Http;
 
 namespace Wharf.Server.Api.V2;
@@ -42,16 +44,26 @@ internal static class V2Endpoints
                 DispatchAsync(c, repoKey, rest ?? "", keyInName: false, a, r, s, ct));
         }
 
-        // A bare /v2/ on the main listener stays a plain 404 while its default repository is V1.
-        app.Map("/v2", () => ErrorBodies.PlainNotFound);
-        app.Map("/v2/{**rest}", (HttpContext c, string? rest, V2Access a, V2Registry r, ContentStore s, CancellationToken ct) =>
+        // The main listener's bare /v2/ follows its default repository: a plain 404 while that is a
+        // V1 repository (docker 1.6-1.12 then falls back to V1), the key-less V2 ping otherwise, so
+        // that V2 clients can use the repository-path method (/v2/<key>/<image>/...).
+        app.Map("/v2", BarePingAsync);
+        app.Map("/v2/{**rest}", (HttpContext c, string? rest, V2Access a, V2Registry r, ContentStore s, IOptions<WharfOptions> o, CancellationToken ct) =>
         {
             var path = rest ?? "";
             var slash = path.IndexOf('/', StringComparison.Ordinal);
-            return slash <= 0
-                ? Task.FromResult(ErrorBodies.PlainNotFound)
+            return path.Length == 0 ? BarePingAsync(c, a, o, ct)
+                : slash <= 0 ? Task.FromResult(ErrorBodies.PlainNotFound)
                 : DispatchAsync(c, path[..slash], path[(slash + 1)..], keyInName: true, a, r, s, ct);
         });
+    }
+
+    private static async Task<IResult> BarePingAsync(HttpContext context, V2Access access, IOptions<WharfOptions> options, CancellationToken cancellationToken)
+    {
+        var main = await access.RepositoryAsync(options.Value.Docker.DefaultRepository, cancellationToken);
+        return main is { DockerApiVersion: DockerApiVersion.V2 } && HttpMethods.IsGet(context.Request.Method)
+            ? await V2AuthEndpoints.PingAsync(context, null, access, cancellationToken)
+            : ErrorBodies.PlainNotFound;
     }
 
     private static async Task<IResult> DispatchAsync(HttpContext context, string repoKey, string rest, bool keyInName, V2Access access, V2Registry registry, ContentStore content, CancellationToken cancellationToken)
