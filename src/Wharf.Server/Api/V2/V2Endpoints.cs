@@ -54,7 +54,7 @@ internal static class V2Endpoints
             var slash = path.IndexOf('/', StringComparison.Ordinal);
             return path.Length == 0 ? BarePingAsync(c, a, o, ct)
                 : slash <= 0 ? Task.FromResult(ErrorBodies.PlainNotFound)
-                : DispatchAsync(c, path[..slash], path[(slash + 1)..], keyInName: true, a, r, s, ct);
+                : DispatchAsync(c, path[..slash], path[(slash + 1)..], keyInName: true, a, r, s, ct, o.Value.Docker.DefaultRepository);
         });
     }
 
@@ -66,12 +66,19 @@ internal static class V2Endpoints
             : ErrorBodies.PlainNotFound;
     }
 
-    private static async Task<IResult> DispatchAsync(HttpContext context, string repoKey, string rest, bool keyInName, V2Access access, V2Registry registry, ContentStore content, CancellationToken cancellationToken)
+    /// <summary>
+    /// Serves one V2 request. <paramref name="mainRepository"/> is set on the main listener's /v2/:
+    /// an unknown key there answers as its default repository's protocol would (a plain 404 for V1).
+    /// </summary>
+    private static async Task<IResult> DispatchAsync(
+        HttpContext context, string repoKey, string rest, bool keyInName, V2Access access, V2Registry registry, ContentStore content, CancellationToken cancellationToken, string? mainRepository = null)
     {
         var repository = await access.RepositoryAsync(repoKey, cancellationToken);
         if (repository is null)
         {
-            return V2Errors.Write(V2Errors.NameUnknown);
+            return mainRepository is not null && await access.RepositoryAsync(mainRepository, cancellationToken) is not { DockerApiVersion: DockerApiVersion.V2 }
+                ? ErrorBodies.PlainNotFound
+                : V2Errors.Write(V2Errors.NameUnknown);
         }
 
         if (repository.DockerApiVersion != DockerApiVersion.V2)
