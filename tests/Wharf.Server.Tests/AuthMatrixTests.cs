@@ -122,6 +122,7 @@ public sealed class AuthMatrixTests(AuthMatrixTests.Fixture fixture) : IClassFix
         ["GET /api/search/prop"] = (Needs.NoBadCredentials, "/api/search/prop?docker.repoName=matrix/app"),
         ["GET /api/search/artifact"] = (Needs.NoBadCredentials, "/api/search/artifact?name=tag.json"),
         ["POST /v1/promote"] = (Needs.Read, "/api/docker/docker-local/v1/promote"),
+        ["POST /v1/migrate"] = (Needs.Read, "/api/docker/docker-local/v1/migrate"),
         ["POST /artifactory/api/docker/{repoKey}/v2/promote"] = (Needs.Read, "/artifactory/api/docker/docker-local/v2/promote"),
         ["POST /api/docker/{repoKey}/v2/promote"] = (Needs.Read, "/api/docker/docker-local/v2/promote"),
         ["POST /api/system/cleanup"] = (Needs.Admin, "/api/system/cleanup"),

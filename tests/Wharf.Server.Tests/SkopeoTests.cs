@@ -86,6 +86,149 @@ public sealed class SkopeoTests(SkopeoTests.Fixture fixture) : IClassFixture<Sko
         Assert.Contains("unauthorized", error.Message, StringComparison.OrdinalIgnoreCase);
     }
 
+    [Fact]
+    public async Task A_migrated_v1_image_pulls_with_skopeo_and_unpacks_to_the_same_files()
+    {
+        // A V1 chain as docker 1.x pushed it: a plain tar, an empty layer (1024 zero bytes) and a gzip layer.
+        var tars = new[] { Tar(("etc/os-release", "ID=wharf\n"), ("bin/tool", "#!/bin/sh\necho hi\n")), new byte[1024], Tar(("app/main.txt", "hello from V1\n")) };
+        var stored = new[] { tars[0], tars[1], Gzip(tars[2]) };
+        var chain = new List<TestImage>();
+        for (var i = 0; i < stored.Length; i++)
+        {
+            var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+            var json = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object?>
+            {
+                ["id"] = id,
+                ["parent"] = i == 0 ? null : chain[i - 1].Id,
+                ["created"] = $"2015-05-12T21:04:4{i}.012345678Z",
+                ["container_config"] = new { Cmd = new[] { "/bin/sh", "-c", $"step {i}" } },
+                ["config"] = new { Labels = new Dictionary<string, string> { ["team"] = "migration" } },
+                ["architecture"] = "amd64",
+                ["os"] = "linux",
+            }.Where(p => p.Value is not null).ToDictionary());
+            chain.Add(new TestImage(id, json, stored[i]));
+        }
+
+        using (var docker = new DockerV1Client(Server.BaseAddress, "/artifactory/api/docker/docker-local/v1/", DockerVersion.V1_12, AuthStyle.BasicEverywhere, "admin", WharfServer.AdminPassword))
+        {
+            await docker.PushAsync("library/migrated", "14.04", chain);
+        }
+
+        using var admin = Server.Admin();
+        string digest;
+        using (var first = await admin.PostAsync("/api/docker/docker-local/v1/migrate", new StringContent("""{"targetRepo":"docker-v2-local","dockerRepository":"migrated","tag":"14.04"}""", Encoding.UTF8, "application/json")))
+        {
+            var report = JsonDocument.Parse(await first.Content.ReadAsStringAsync()).RootElement;
+            Assert.True(first.StatusCode == HttpStatusCode.OK, report.ToString());
+            var migrated = report.GetProperty("migrated").EnumerateArray().Single();
+            Assert.Equal("migrated", migrated.GetProperty("targetImage").GetString());
+            digest = migrated.GetProperty("digest").GetString()!;
+        }
+
+        // Deterministic: a second run finds the same digest in place.
+        using (var again = await admin.PostAsync("/api/docker/docker-local/v1/migrate", new StringContent("""{"targetRepo":"docker-v2-local","dockerRepository":"library/migrated"}""", Encoding.UTF8, "application/json")))
+        {
+            var report = JsonDocument.Parse(await again.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal(digest, report.GetProperty("unchanged").EnumerateArray().Single().GetProperty("digest").GetString());
+            Assert.Empty(report.GetProperty("migrated").EnumerateArray());
+        }
+
+        var pulled = fixture.NewDirectory();
+        await Skopeo("copy", "--src-creds", $"admin:{WharfServer.AdminPassword}", "--src-tls-verify=false", $"docker://{Registry}/docker-v2-local/migrated:14.04", $"oci:{pulled}:x");
+        var index = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(pulled, "index.json"))).RootElement;
+        var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(Blob(pulled, index.GetProperty("manifests")[0].GetProperty("digest").GetString()!))).RootElement;
+        var config = JsonDocument.Parse(await File.ReadAllTextAsync(Blob(pulled, manifest.GetProperty("config").GetProperty("digest").GetString()!))).RootElement;
+        var layers = manifest.GetProperty("layers").EnumerateArray().Select(l => l.GetProperty("digest").GetString()!).ToList();
+        Assert.Equal(2, layers.Count);
+
+        // The non-empty V1 layers, root first, unpack to the same files; diff_ids name their tars.
+        var diffIds = config.GetProperty("rootfs").GetProperty("diff_ids").EnumerateArray().Select(d => d.GetString()).ToList();
+        foreach (var (layer, tar, diffId) in layers.Zip([tars[0], tars[2]], diffIds))
+        {
+            var unpacked = Ungzip(await File.ReadAllBytesAsync(Blob(pulled, layer)));
+            Assert.Equal(Files(tar), Files(unpacked));
+            Assert.Equal("sha256:" + Convert.ToHexStringLower(SHA256.HashData(tar)), diffId);
+        }
+
+        var history = config.GetProperty("history").EnumerateArray().ToList();
+        Assert.Equal(3, history.Count);
+        Assert.True(history[1].GetProperty("empty_layer").GetBoolean());
+        Assert.Equal("/bin/sh -c step 2", history[2].GetProperty("created_by").GetString());
+        Assert.Equal("migration", config.GetProperty("config").GetProperty("Labels").GetProperty("team").GetString());
+        Assert.Equal(["migration"], JsonDocument.Parse(await admin.GetStringAsync("/api/storage/docker-v2-local/migrated/14.04/manifest.json?properties")).RootElement
+            .GetProperty("properties").GetProperty("docker.label.team").EnumerateArray().Select(v => v.GetString()));
+
+        // The source is untouched.
+        using var v1 = new DockerV1Client(Server.BaseAddress, "/artifactory/api/docker/docker-local/v1/", DockerVersion.V1_12, AuthStyle.BasicEverywhere, "admin", WharfServer.AdminPassword);
+        LifecycleTests.AssertSameImages(chain, await v1.PullAsync("library/migrated", "14.04"));
+    }
+
+    [Theory]
+    [InlineData("""{"targetRepo":"docker-local","dockerRepository":"nosuch"}""", 400)]
+    [InlineData("""{"targetRepo":"docker-v2-local","tag":"1"}""", 400)]
+    [InlineData("""{"targetRepo":"docker-v2-local","dockerRepository":"nosuch/image"}""", 404)]
+    [InlineData("""{"targetRepo":"nosuch","dockerRepository":"x"}""", 404)]
+    [InlineData("""{"dockerRepository":"x"}""", 400)]
+    [InlineData("""{"targetRepo":""", 400)]
+    public async Task Refused_migrations_answer_in_the_error_envelope(string body, int status)
+    {
+        using var admin = Server.Admin();
+        using var response = await admin.PostAsync("/api/docker/docker-local/v1/migrate", new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal(status, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("errors")[0].GetProperty("status").GetInt32());
+    }
+
+    private static string Blob(string layout, string digest) => Path.Combine(layout, "blobs", "sha256", digest["sha256:".Length..]);
+
+    private static byte[] Tar(params (string Name, string Text)[] files)
+    {
+        using var tar = new MemoryStream();
+        using (var writer = new TarWriter(tar, TarEntryFormat.Ustar, leaveOpen: true))
+        {
+            foreach (var (name, text) in files)
+            {
+                writer.WriteEntry(new UstarTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(Encoding.UTF8.GetBytes(text)) });
+            }
+        }
+
+        return tar.ToArray();
+    }
+
+    private static byte[] Gzip(byte[] data)
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gzip.Write(data);
+        }
+
+        return output.ToArray();
+    }
+
+    private static byte[] Ungzip(byte[] data)
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new GZipStream(new MemoryStream(data), CompressionMode.Decompress))
+        {
+            gzip.CopyTo(output);
+        }
+
+        return output.ToArray();
+    }
+
+    private static List<(string Name, string Text)> Files(byte[] tar)
+    {
+        var files = new List<(string, string)>();
+        using var reader = new TarReader(new MemoryStream(tar));
+        while (reader.GetNextEntry() is { } entry)
+        {
+            using var text = new StreamReader(entry.DataStream ?? Stream.Null);
+            files.Add((entry.Name, text.ReadToEnd()));
+        }
+
+        return files;
+    }
+
     private static async Task<string> Skopeo(params string[] arguments)
     {
         var start = new ProcessStartInfo("skopeo") { RedirectStandardOutput = true, RedirectStandardError = true };

@@ -76,6 +76,7 @@ internal static class WharfApp
             TimeSpan.FromSeconds(options.Cleanup.EmptyFolderMinAgeSeconds)));
         services.AddSingleton<V1Registry>();
         services.AddSingleton<Wharf.Core.Docker.V2.V2Registry>();
+        services.AddSingleton<Wharf.Core.Docker.V2.V1Migration>();
         services.AddSingleton<Cleanup>();
         services.AddSingleton<TreeOperations>();
         services.AddSingleton<RepositoryService>();

@@ -323,21 +323,37 @@ internal sealed class V2Registry(IMetadataStore store, ContentStore content, Tim
             await tx.Tree.DeleteAsync(repo, folder, cancellationToken);
         }
 
-        var properties = new Dictionary<string, IReadOnlyList<string>>
+        var properties = ManifestProperties(byDigest ? digest.ToString() : reference, digest, manifest.MediaType, image, manifest.Subject?.Digest, manifest.ArtifactType, labels);
+        var file = manifest.IsIndex ? V2Layout.ListManifestFile : V2Layout.ManifestFile;
+        await tx.Tree.PutFileAsync(repo, new NewFile($"{folder}/{file}", stored.Sha256, stored.Size, manifest.MediaType, properties), user, now, cancellationToken);
+        foreach (var blob in blobs.DistinctBy(b => b.Sha256))
         {
-            [V2Properties.Manifest] = [byDigest ? digest.ToString() : reference],
-            [V2Properties.ManifestDigest] = [digest.ToString()],
-            [V2Properties.ManifestType] = [manifest.MediaType],
-            [V2Properties.RepoName] = [image],
-            [V2Properties.Sha256] = [hex],
-            [V2Properties.ContentType] = [manifest.MediaType],
-        };
-        if (manifest.Subject is { } subject)
-        {
-            properties[V2Properties.Subject] = [subject.Digest.ToString()];
+            await tx.Tree.PutFileAsync(repo, new NewFile($"{folder}/{V2Layout.BlobName(blob.Sha256!)}", blob.Sha256!, blob.Size, blob.MimeType ?? OctetStream), user, now, cancellationToken);
         }
 
-        if (manifest.ArtifactType is { } artifactType)
+        await tx.CommitAsync(cancellationToken);
+        return (V2Outcome.Created, digest, "");
+    }
+
+    /// <summary>The V2 properties of a manifest file (rest-api §8.3), with Wharf's subject and artifact type.</summary>
+    public static Dictionary<string, IReadOnlyList<string>> ManifestProperties(
+        string manifestName, Digest digest, string mediaType, string image, Digest? subject, string? artifactType, IReadOnlyDictionary<string, string> labels)
+    {
+        var properties = new Dictionary<string, IReadOnlyList<string>>
+        {
+            [V2Properties.Manifest] = [manifestName],
+            [V2Properties.ManifestDigest] = [digest.ToString()],
+            [V2Properties.ManifestType] = [mediaType],
+            [V2Properties.RepoName] = [image],
+            [V2Properties.Sha256] = [digest.Hex],
+            [V2Properties.ContentType] = [mediaType],
+        };
+        if (subject is not null)
+        {
+            properties[V2Properties.Subject] = [subject.ToString()];
+        }
+
+        if (artifactType is not null)
         {
             properties[V2Properties.ArtifactType] = [artifactType];
         }
@@ -350,15 +366,7 @@ internal sealed class V2Registry(IMetadataStore store, ContentStore content, Tim
             }
         }
 
-        var file = manifest.IsIndex ? V2Layout.ListManifestFile : V2Layout.ManifestFile;
-        await tx.Tree.PutFileAsync(repo, new NewFile($"{folder}/{file}", stored.Sha256, stored.Size, manifest.MediaType, properties), user, now, cancellationToken);
-        foreach (var blob in blobs.DistinctBy(b => b.Sha256))
-        {
-            await tx.Tree.PutFileAsync(repo, new NewFile($"{folder}/{V2Layout.BlobName(blob.Sha256!)}", blob.Sha256!, blob.Size, blob.MimeType ?? OctetStream), user, now, cancellationToken);
-        }
-
-        await tx.CommitAsync(cancellationToken);
-        return (V2Outcome.Created, digest, "");
+        return properties;
     }
 
     public async Task<StoredManifest?> GetManifestAsync(string repo, string image, string reference, CancellationToken cancellationToken)

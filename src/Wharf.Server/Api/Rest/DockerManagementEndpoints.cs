@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Wharf.Core.Docker.V1;
+using Wharf.Core.Docker.V2;
 using Wharf.Core.Repositories;
 using Wharf.Core.Security;
 using Wharf.Server.Auth;
@@ -24,9 +25,60 @@ internal static class DockerManagementEndpoints
         {
             app.MapPost(prefix + "/v1/promote", (HttpContext c, string repoKey, RestAuthenticator a, RepositoryService r, V1Registry v1, AccessPolicy p, CancellationToken ct) =>
                 PromoteAsync(c, repoKey, DockerApiVersion.V1, a, r, v1, p, ct));
+            app.MapPost(prefix + "/v1/migrate", MigrateAsync);
             app.MapPost(prefix + "/v2/promote", (HttpContext c, string repoKey, RestAuthenticator a, RepositoryService r, V1Registry v1, AccessPolicy p, CancellationToken ct) =>
                 PromoteAsync(c, repoKey, DockerApiVersion.V2, a, r, v1, p, ct));
         }
+    }
+
+    /// <summary>V1 → V2 migration (rest-api §3.5): copies tags, never changes the source.</summary>
+    private static async Task<IResult> MigrateAsync(
+        HttpContext context, string repoKey, RestAuthenticator authenticator, RepositoryService repositories, V1Migration migration, AccessPolicy policy, CancellationToken cancellationToken)
+    {
+        var caller = await authenticator.AuthenticateAsync(context.Request, cancellationToken);
+        if (caller is null)
+        {
+            return RestErrors.Unauthorized();
+        }
+
+        var source = await repositories.GetAsync(repoKey, cancellationToken);
+        if (source is null || !await policy.AllowsAsync(caller, source, "", isFolder: true, AccessActions.Read, cancellationToken))
+        {
+            return caller.IsAnonymous ? RestErrors.Unauthorized() : RestErrors.NotFound($"Repository '{repoKey}' not found.");
+        }
+
+        var (body, failure) = await RestBodies.ReadJsonAsync<MigrateBody>(context, Json, MaxBodyBytes, cancellationToken);
+        if (body is null)
+        {
+            return failure!;
+        }
+
+        if (string.IsNullOrEmpty(body.TargetRepo))
+        {
+            return RestErrors.BadRequest("Field 'targetRepo' is required.");
+        }
+
+        var target = await repositories.GetAsync(body.TargetRepo, cancellationToken);
+        if (target is null)
+        {
+            return RestErrors.NotFound($"Target repository '{body.TargetRepo}' not found.");
+        }
+
+        var (report, refused) = await migration.MigrateAsync(source, target, new MigrateRequest(body.TargetRepo, body.DockerRepository, body.Tag, body.Overwrite ?? false), caller.DisplayName,
+            (repository, path, actions) => policy.AllowsAsync(caller, repository, path, isFolder: true, actions, cancellationToken), cancellationToken);
+        if (report is null)
+        {
+            return RestResults.Failure(refused!, caller);
+        }
+
+        Log.Audit(context, "docker.migrate", $"{source.Key}/{body.DockerRepository ?? "*"}:{body.Tag ?? "*"} -> {target.Key}: {report.Migrated.Count} migrated by {caller.DisplayName}");
+        return Results.Json(new
+        {
+            migrated = report.Migrated.Select(m => new { dockerRepository = m.DockerRepository, tag = m.Tag, targetImage = m.TargetImage, digest = m.Digest }),
+            unchanged = report.Unchanged.Select(m => new { dockerRepository = m.DockerRepository, tag = m.Tag, targetImage = m.TargetImage, digest = m.Digest }),
+            skipped = report.Skipped.Select(m => new { dockerRepository = m.DockerRepository, tag = m.Tag, reason = m.Reason }),
+            failed = report.Failed.Select(m => new { dockerRepository = m.DockerRepository, tag = m.Tag, reason = m.Reason }),
+        });
     }
 
     private static async Task<IResult> PromoteAsync(
@@ -89,6 +141,12 @@ internal static class DockerManagementEndpoints
         return Results.Text(result.Message, "text/plain");
     }
 }
+
+internal sealed record MigrateBody(
+    string? TargetRepo,
+    string? DockerRepository,
+    string? Tag,
+    [property: JsonConverter(typeof(NullableLenientBooleanConverter))] bool? Overwrite);
 
 internal sealed record PromoteBody(
     string? TargetRepo,

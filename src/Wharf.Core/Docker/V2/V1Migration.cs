@@ -1,0 +1,382 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using System.IO.Pipelines;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Wharf.Core.Docker.V1;
+using Wharf.Core.Lifecycle;
+using Wharf.Core.Naming;
+using Wharf.Core.Repositories;
+using Wharf.Core.Security;
+using Wharf.Core.Storage;
+using Wharf.Core.Tree;
+
+namespace Wharf.Core.Docker.V2;
+
+/// <summary>A migrate request (rest-api §3.5), as sent.</summary>
+internal sealed record MigrateRequest(string? TargetRepo, string? DockerRepository, string? Tag, bool Overwrite);
+
+internal sealed record MigratedTag(string DockerRepository, string Tag, string TargetImage, string? Digest, string? Reason);
+
+internal sealed record MigrationReport(List<MigratedTag> Migrated, List<MigratedTag> Unchanged, List<MigratedTag> Skipped, List<MigratedTag> Failed);
+
+/// <summary>
+/// Migration of V1 tags into a V2 repository (rest-api §3.5): each V1 ancestry chain becomes a
+/// Docker schema 2 image (config with rootfs diff_ids and history, gzip layers), deterministically,
+/// so running it twice yields the same digests. Each tag is its own transaction; the source is
+/// only read.
+/// </summary>
+internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1Registry v1, TimeProvider time)
+{
+    private const string LayerMediaType = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+    private const string ConfigMediaType = "application/vnd.docker.container.image.v1+json";
+    private static readonly string[] KeptConfigFields = ["architecture", "os", "config", "container_config", "created", "docker_version", "author", "container"];
+
+    private readonly record struct ConvertedLayer(string BlobSha256, long BlobSize, string? DiffId);
+
+    public async Task<(MigrationReport? Report, OperationResult? Failure)> MigrateAsync(
+        RepositoryConfig source, RepositoryConfig target, MigrateRequest request, string user, PathPermission allowed, CancellationToken cancellationToken)
+    {
+        if (target.DockerApiVersion != DockerApiVersion.V2 || source.DockerApiVersion != DockerApiVersion.V1)
+        {
+            return (null, OperationResult.BadRequest($"Migration copies from a Docker V1 repository to a Docker V2 repository; '{source.Key}' is {source.DockerApiVersion} and '{target.Key}' is {target.DockerApiVersion}."));
+        }
+
+        if (request.Tag is not null && request.DockerRepository is null)
+        {
+            return (null, OperationResult.BadRequest("tag needs dockerRepository."));
+        }
+
+        List<V1RepositoryName> names;
+        if (request.DockerRepository is { } one)
+        {
+            if (!V1RepositoryName.TryParse(one, out var parsed))
+            {
+                return (null, OperationResult.BadRequest($"'{one}' is not a valid Docker repository name."));
+            }
+
+            names = [parsed];
+        }
+        else
+        {
+            names = [.. (await v1.ListRepositoriesAsync(source.Key, cancellationToken)).Select(h => V1RepositoryName.TryParse(h.Name, out var n) ? n : null).OfType<V1RepositoryName>()];
+        }
+
+        var work = new List<(V1RepositoryName Name, string Tag, string ImageId)>();
+        foreach (var name in names)
+        {
+            if (!await allowed(source, V1Layout.RepositoryFolder(name), AccessActions.Read))
+            {
+                return (null, OperationResult.Forbidden($"Reading '{name}' in '{source.Key}' is not permitted."));
+            }
+
+            var tags = await v1.ListTagsAsync(source.Key, name, cancellationToken);
+            if (tags is null)
+            {
+                return (null, OperationResult.NotFound($"Docker repository '{name}' not found in '{source.Key}'."));
+            }
+
+            foreach (var (tag, imageId) in tags.Where(t => request.Tag is null || t.Tag == request.Tag))
+            {
+                work.Add((name, tag, imageId));
+            }
+
+            if (request.Tag is not null && !tags.Any(t => t.Tag == request.Tag))
+            {
+                return (null, OperationResult.NotFound($"Tag '{request.Tag}' of '{name}' not found in '{source.Key}'."));
+            }
+        }
+
+        var report = new MigrationReport([], [], [], []);
+        var layers = new Dictionary<string, ConvertedLayer>(StringComparer.Ordinal);
+        foreach (var (name, tag, imageId) in work)
+        {
+            var image = TargetImage(name);
+            if (!V2Name.IsValidName(image) || !V2Name.IsValidTag(tag))
+            {
+                report.Failed.Add(new MigratedTag(name.FullName, tag, image, null, "the name or tag is outside the V2 grammar"));
+                continue;
+            }
+
+            if (!await allowed(target, image, AccessActions.Deploy))
+            {
+                return (null, OperationResult.Forbidden($"Deploying '{image}' to '{target.Key}' is not permitted."));
+            }
+
+            try
+            {
+                report = await MigrateTagAsync(source, target, name, tag, imageId, image, request.Overwrite, user, allowed, layers, report, cancellationToken);
+            }
+            catch (Exception e) when (e is InvalidDataException or JsonException or FormatException)
+            {
+                report.Failed.Add(new MigratedTag(name.FullName, tag, image, null, e.Message));
+            }
+        }
+
+        return (report, null);
+    }
+
+    /// <summary>V1 name to V2 image: <c>library/ubuntu</c> → <c>ubuntu</c>, others unchanged.</summary>
+    public static string TargetImage(V1RepositoryName name) => name.Namespace == "library" ? name.Repository : name.FullName;
+
+    private async Task<MigrationReport> MigrateTagAsync(
+        RepositoryConfig source, RepositoryConfig target, V1RepositoryName name, string tag, string imageId, string image, bool overwrite, string user,
+        PathPermission allowed, Dictionary<string, ConvertedLayer> converted, MigrationReport report, CancellationToken cancellationToken)
+    {
+        var top = await v1.GetImageAsync(source.Key, imageId, cancellationToken);
+        if (top.Image is not { } topImage)
+        {
+            report.Failed.Add(new MigratedTag(name.FullName, tag, image, null, $"image {imageId} is not complete"));
+            return report;
+        }
+
+        var ancestry = JsonSerializer.Deserialize<string[]>(await ReadAsync(topImage.AncestrySha256, cancellationToken)) ?? [imageId];
+        var chain = ancestry.Reverse().ToList();
+        var diffIds = new List<string>();
+        var history = new JsonArray();
+        var layerDescriptors = new List<(string Sha256, long Size)>();
+        JsonObject? topJson = null;
+        foreach (var id in chain)
+        {
+            var lookup = await v1.GetImageAsync(source.Key, id, cancellationToken);
+            if (lookup.Image is not { } each)
+            {
+                report.Failed.Add(new MigratedTag(name.FullName, tag, image, null, $"image {id} of the ancestry is missing"));
+                return report;
+            }
+
+            var json = JsonNode.Parse(await ReadAsync(each.JsonSha256, cancellationToken)) as JsonObject ?? throw new InvalidDataException($"image {id} has no JSON object");
+            if (!converted.TryGetValue(each.LayerSha256, out var layer))
+            {
+                converted[each.LayerSha256] = layer = await ConvertLayerAsync(each.LayerSha256, each.LayerSize, cancellationToken);
+            }
+
+            var entry = new JsonObject();
+            if (json["created"] is JsonNode created)
+            {
+                entry["created"] = created.DeepClone();
+            }
+
+            if (json["author"] is JsonValue author && author.TryGetValue<string>(out var a) && a.Length > 0)
+            {
+                entry["author"] = a;
+            }
+
+            if (json["container_config"]?["Cmd"] is JsonArray cmd)
+            {
+                entry["created_by"] = string.Join(' ', cmd.Select(c => c?.ToString()));
+            }
+
+            if (layer.DiffId is null)
+            {
+                entry["empty_layer"] = true;
+            }
+            else
+            {
+                diffIds.Add(layer.DiffId);
+                layerDescriptors.Add((layer.BlobSha256, layer.BlobSize));
+            }
+
+            history.Add(entry);
+            topJson = json;
+        }
+
+        var config = new JsonObject();
+        foreach (var field in KeptConfigFields)
+        {
+            if (topJson![field] is JsonNode value)
+            {
+                config[field] = value.DeepClone();
+            }
+        }
+
+        config["architecture"] ??= "amd64";
+        config["os"] ??= "linux";
+        config["rootfs"] = new JsonObject { ["type"] = "layers", ["diff_ids"] = new JsonArray([.. diffIds.Select(d => (JsonNode)d)]) };
+        config["history"] = history;
+        var configBytes = JsonSerializer.SerializeToUtf8Bytes(config);
+        var configBlob = await content.PutBytesAsync(configBytes, cancellationToken);
+        var manifest = JsonSerializer.SerializeToUtf8Bytes(new JsonObject
+        {
+            ["schemaVersion"] = 2,
+            ["mediaType"] = Manifests.DockerV2,
+            ["config"] = new JsonObject { ["mediaType"] = ConfigMediaType, ["size"] = configBlob.Size, ["digest"] = "sha256:" + configBlob.Sha256 },
+            ["layers"] = new JsonArray([.. layerDescriptors.Select(l => (JsonNode)new JsonObject { ["mediaType"] = LayerMediaType, ["size"] = l.Size, ["digest"] = "sha256:" + l.Sha256 })]),
+        });
+        var manifestBlob = await content.PutBytesAsync(manifest, cancellationToken);
+        var digest = Digest.OfSha256(manifestBlob.Sha256);
+        var labels = Manifests.Labels(configBytes);
+
+        await using var tx = await store.BeginAsync(cancellationToken);
+        var folder = V2Layout.TagFolder(image, tag);
+        var existing = await tx.Tree.GetAsync(target.Key, $"{folder}/{V2Layout.ManifestFile}", cancellationToken)
+            ?? await tx.Tree.GetAsync(target.Key, $"{folder}/{V2Layout.ListManifestFile}", cancellationToken);
+        if (existing?.Sha256 == manifestBlob.Sha256)
+        {
+            report.Unchanged.Add(new MigratedTag(name.FullName, tag, image, digest.ToString(), null));
+            return report;
+        }
+
+        if (existing is not null)
+        {
+            if (!overwrite)
+            {
+                report.Skipped.Add(new MigratedTag(name.FullName, tag, image, null, "tag exists in target with another digest"));
+                return report;
+            }
+
+            if (!await allowed(target, image, AccessActions.Delete))
+            {
+                report.Skipped.Add(new MigratedTag(name.FullName, tag, image, null, "replacing the tag needs delete permission on the target"));
+                return report;
+            }
+
+            await tx.Tree.DeleteAsync(target.Key, folder, cancellationToken);
+        }
+
+        var now = time.GetUtcNow();
+        var properties = V2Registry.ManifestProperties(tag, digest, Manifests.DockerV2, image, null, null, labels);
+        await tx.Tree.PutFileAsync(target.Key, new NewFile($"{folder}/{V2Layout.ManifestFile}", manifestBlob.Sha256, manifestBlob.Size, Manifests.DockerV2, properties), user, now, cancellationToken);
+        await tx.Tree.PutFileAsync(target.Key, new NewFile($"{folder}/{V2Layout.BlobName(configBlob.Sha256)}", configBlob.Sha256, configBlob.Size, ConfigMediaType), user, now, cancellationToken);
+        foreach (var (sha256, size) in layerDescriptors.Distinct())
+        {
+            await tx.Tree.PutFileAsync(target.Key, new NewFile($"{folder}/{V2Layout.BlobName(sha256)}", sha256, size, LayerMediaType), user, now, cancellationToken);
+        }
+
+        await tx.CommitAsync(cancellationToken);
+        report.Migrated.Add(new MigratedTag(name.FullName, tag, image, digest.ToString(), null));
+        return report;
+    }
+
+    /// <summary>
+    /// A V1 layer as a V2 layer: its diff_id (SHA-256 of the uncompressed tar; null for a tar
+    /// without entries) and a gzip blob, the stored layer itself when it is gzip already, else
+    /// compressed deterministically (no name, no time, level 6) while being stored.
+    /// </summary>
+    private async Task<ConvertedLayer> ConvertLayerAsync(string layerSha256, long layerSize, CancellationToken cancellationToken)
+    {
+        bool gzip;
+        await using (var probe = await OpenAsync(layerSha256, cancellationToken))
+        {
+            var magic = new byte[2];
+            gzip = await probe.ReadAtLeastAsync(magic, 2, throwOnEndOfStream: false, cancellationToken) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+        }
+
+        bool empty;
+        string diffId;
+        await using (var raw = await OpenAsync(layerSha256, cancellationToken))
+        await using (var tar = gzip ? new GZipStream(raw, CompressionMode.Decompress) : raw)
+        using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+        {
+            var hashing = new HashingReadStream(tar, hash);
+            empty = await IsEmptyTarAsync(hashing, cancellationToken);
+            await hashing.CopyToAsync(Stream.Null, cancellationToken);
+            diffId = "sha256:" + Sha256Hex.Format(hash.GetHashAndReset());
+        }
+
+        if (empty)
+        {
+            return new ConvertedLayer("", 0, null);
+        }
+
+        if (gzip)
+        {
+            return new ConvertedLayer(layerSha256, layerSize, diffId);
+        }
+
+        var pipe = new Pipe();
+        var compressing = Task.Run(async () =>
+        {
+            try
+            {
+                await using var source = await OpenAsync(layerSha256, cancellationToken);
+                await using (var gz = new GZipStream(pipe.Writer.AsStream(leaveOpen: true), CompressionLevel.Optimal, leaveOpen: true))
+                {
+                    await source.CopyToAsync(gz, cancellationToken);
+                }
+
+                await pipe.Writer.CompleteAsync();
+            }
+            catch (Exception e)
+            {
+                await pipe.Writer.CompleteAsync(e);
+            }
+        }, cancellationToken);
+        var put = await content.PutAsync(pipe.Reader.AsStream(), long.MaxValue, null, cancellationToken);
+        await compressing;
+        return put.Blob is { } blob ? new ConvertedLayer(blob.Sha256, blob.Size, diffId) : throw new InvalidDataException($"layer {layerSha256} could not be compressed");
+    }
+
+    /// <summary>Whether the stream starts a tar archive with no entries (e.g. 1024 zero bytes, or nothing at all).</summary>
+    private static async Task<bool> IsEmptyTarAsync(Stream stream, CancellationToken cancellationToken)
+    {
+        var header = new byte[512];
+        var read = await stream.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken);
+        if (read == 0)
+        {
+            return true;
+        }
+
+        if (header.All(b => b == 0))
+        {
+            return true;
+        }
+
+        using var probe = new MemoryStream(header, 0, read);
+        try
+        {
+            using var reader = new TarReader(probe);
+            return reader.GetNextEntry() is null;
+        }
+        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException)
+        {
+            // Not a tar header at all: keep the layer as it is.
+            return false;
+        }
+    }
+
+    private async Task<byte[]> ReadAsync(string sha256, CancellationToken cancellationToken) =>
+        await content.ReadAllBytesAsync(sha256, cancellationToken) ?? throw new InvalidDataException($"blob {sha256} is missing");
+
+    private async Task<Stream> OpenAsync(string sha256, CancellationToken cancellationToken) =>
+        await content.OpenReadAsync(sha256, 0, cancellationToken) ?? throw new InvalidDataException($"blob {sha256} is missing");
+
+    /// <summary>Passes reads through while hashing them.</summary>
+    private sealed class HashingReadStream(Stream inner, IncrementalHash hash) : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var read = await inner.ReadAsync(buffer, cancellationToken);
+            hash.AppendData(buffer.Span[..read]);
+            return read;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var read = inner.Read(buffer, offset, count);
+            hash.AppendData(buffer, offset, read);
+            return read;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
