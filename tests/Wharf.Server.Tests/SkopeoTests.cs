@@ -158,6 +158,11 @@ public sealed class SkopeoTests(SkopeoTests.Fixture fixture) : IClassFixture<Sko
         Assert.Equal(["migration"], JsonDocument.Parse(await admin.GetStringAsync("/api/storage/docker-v2-local/migrated/14.04/manifest.json?properties")).RootElement
             .GetProperty("properties").GetProperty("docker.label.team").EnumerateArray().Select(v => v.GetString()));
 
+        // The main listener's catalog names images as clients address them there: <key>/<image>.
+        var catalog = JsonDocument.Parse(await admin.GetStringAsync("/v2/_catalog")).RootElement.GetProperty("repositories").EnumerateArray().Select(r => r.GetString()).ToList();
+        Assert.Contains("docker-v2-local/migrated", catalog);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Server.Client("admin", "wrong").GetAsync("/v2/_catalog")).StatusCode);
+
         // The source is untouched.
         using var v1 = new DockerV1Client(Server.BaseAddress, "/artifactory/api/docker/docker-local/v1/", DockerVersion.V1_12, AuthStyle.BasicEverywhere, "admin", WharfServer.AdminPassword);
         LifecycleTests.AssertSameImages(chain, await v1.PullAsync("library/migrated", "14.04"));

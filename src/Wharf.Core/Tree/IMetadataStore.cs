@@ -17,6 +17,12 @@ internal interface IMetadataStore
 
     /// <summary>Begins a write transaction; writers are serialised by the store.</summary>
     Task<IMetadataTransaction> BeginAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Grows with every write this process commits (and may grow without one); read caches compare
+    /// it to know they are current. Writes by other nodes do not move it.
+    /// </summary>
+    long Generation { get; }
 }
 
 internal interface IMetadataSession : IAsyncDisposable

@@ -32,6 +32,10 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
         }.ToString();
     }
 
+    private long _generation;
+
+    public long Generation => Interlocked.Read(ref _generation);
+
     public void Dispose() => _writeGate.Dispose();
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
@@ -50,7 +54,7 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
     }
 
     public async Task<IMetadataSession> OpenAsync(CancellationToken cancellationToken) =>
-        new SqliteSession(await OpenConnectionAsync(cancellationToken), null, null);
+        new SqliteSession(await OpenConnectionAsync(cancellationToken), null, null, null);
 
     public async Task<IMetadataTransaction> BeginAsync(CancellationToken cancellationToken)
     {
@@ -63,7 +67,7 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
             // Microsoft.Data.Sqlite begins non-deferred transactions with BEGIN IMMEDIATE, so the
             // write lock is taken up front and a read-then-write never fails with SQLITE_BUSY.
             var transaction = connection.BeginTransaction(deferred: false);
-            return new SqliteSession(connection, transaction, _writeGate);
+            return new SqliteSession(connection, transaction, _writeGate, () => Interlocked.Increment(ref _generation));
         }
         catch
         {
@@ -90,13 +94,15 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
     {
         private readonly SqliteConnection _connection;
         private readonly SqliteTransaction? _transaction;
+        private readonly Action? _committed;
         private SemaphoreSlim? _writeGate;
 
-        public SqliteSession(SqliteConnection connection, SqliteTransaction? transaction, SemaphoreSlim? writeGate)
+        public SqliteSession(SqliteConnection connection, SqliteTransaction? transaction, SemaphoreSlim? writeGate, Action? committed)
         {
             _connection = connection;
             _transaction = transaction;
             _writeGate = writeGate;
+            _committed = committed;
             var db = new Db(connection, transaction);
             Repositories = new SqliteRepositoryRecords(db);
             Tree = new SqliteTreeRecords(db);
@@ -130,8 +136,18 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
 
         public Wharf.Core.Docker.V2.IV2UploadRecords V2Uploads { get; }
 
-        public Task CommitAsync(CancellationToken cancellationToken) =>
-            _transaction?.CommitAsync(cancellationToken) ?? Task.CompletedTask;
+        public async Task CommitAsync(CancellationToken cancellationToken)
+        {
+            if (_transaction is null)
+            {
+                return;
+            }
+
+            // Moved before and after: a reader that caches across the commit sees a new generation.
+            _committed?.Invoke();
+            await _transaction.CommitAsync(cancellationToken);
+            _committed?.Invoke();
+        }
 
         public async ValueTask DisposeAsync()
         {

@@ -33,6 +33,8 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
     /// <summary>Cached in place of a principal for a correct password of a disabled user.</summary>
     private static readonly Principal DisabledMarker = new("\0disabled", false);
 
+    private readonly GenerationCache<string, Principal?> _active = new(store, 10_000);
+
     private readonly Lazy<string> _nobodyHash = new(() => hasher.HashPassword(Nobody, Convert.ToBase64String(RandomNumberGenerator.GetBytes(16))));
 
     private long _generation;
@@ -165,10 +167,12 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
     }
 
     /// <summary>The current principal of a user named by a token; null when the user is gone or disabled.</summary>
-    public async Task<Principal?> FindActiveAsync(string user, CancellationToken cancellationToken)
-    {
-        await using var session = await store.OpenAsync(cancellationToken);
-        var record = await session.Users.GetAsync(user, cancellationToken);
-        return record is { Disabled: false } ? await PrincipalOfAsync(session, record, cancellationToken) : null;
-    }
+    /// <summary>The enabled user of that name with its groups; cached until the next write (registry tokens name it on every request).</summary>
+    public async Task<Principal?> FindActiveAsync(string user, CancellationToken cancellationToken) =>
+        await _active.GetOrReadAsync(user.ToLowerInvariant(), async (name, ct) =>
+        {
+            await using var session = await store.OpenAsync(ct);
+            var record = await session.Users.GetAsync(name, ct);
+            return record is { Disabled: false } ? await PrincipalOfAsync(session, record, ct) : null;
+        }, cancellationToken);
 }

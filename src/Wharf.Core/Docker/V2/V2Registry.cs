@@ -34,6 +34,12 @@ internal sealed record StoredManifest(string Sha256Hex, long Size, string MediaT
 /// </summary>
 internal sealed class V2Registry(IMetadataStore store, ContentStore content, TimeProvider time)
 {
+    /// <summary>Largest manifest whose bytes stay in memory; they are content-addressed, so never stale.</summary>
+    private const int CachedManifestBytes = 64 * 1024;
+
+    private readonly GenerationCache<(string Repo, string Image, string Reference), StoredManifest?> _manifests = new(store, 10_000);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> _manifestBytes = new(StringComparer.Ordinal);
+
     private const string JsonMime = "application/json";
     private const string OctetStream = "application/octet-stream";
 
@@ -369,10 +375,34 @@ internal sealed class V2Registry(IMetadataStore store, ContentStore content, Tim
         return properties;
     }
 
-    public async Task<StoredManifest?> GetManifestAsync(string repo, string image, string reference, CancellationToken cancellationToken)
+    /// <summary>A manifest by tag or digest; cached until the next write, since pulls ask for the same ones over and over.</summary>
+    public ValueTask<StoredManifest?> GetManifestAsync(string repo, string image, string reference, CancellationToken cancellationToken) =>
+        _manifests.GetOrReadAsync((repo.ToLowerInvariant(), image, reference), async (key, ct) =>
+        {
+            await using var session = await store.OpenAsync(ct);
+            return await FindManifestAsync(session, key.Repo, key.Image, key.Reference, ct);
+        }, cancellationToken);
+
+    /// <summary>The bytes of a stored manifest (small ones served from memory).</summary>
+    public async Task<byte[]?> ReadManifestAsync(StoredManifest manifest, CancellationToken cancellationToken)
     {
-        await using var session = await store.OpenAsync(cancellationToken);
-        return await FindManifestAsync(session, repo, image, reference, cancellationToken);
+        if (_manifestBytes.TryGetValue(manifest.Sha256Hex, out var cached))
+        {
+            return cached;
+        }
+
+        var bytes = await content.ReadAllBytesAsync(manifest.Sha256Hex, cancellationToken);
+        if (bytes is { Length: <= CachedManifestBytes })
+        {
+            if (_manifestBytes.Count >= 10_000)
+            {
+                _manifestBytes.Clear();
+            }
+
+            _manifestBytes[manifest.Sha256Hex] = bytes;
+        }
+
+        return bytes;
     }
 
     /// <summary>By tag: the tag folder's manifest; by digest: any manifest of the image with that digest.</summary>

@@ -91,6 +91,8 @@ internal static class V2AuthEndpoints
 /// <summary>Authentication and scope narrowing for the V2 login routes.</summary>
 internal sealed class V2Access(IMetadataStore store, RestAuthenticator authenticator, UserAuthenticator users, AccessPolicy policy, DockerTokens tokens, PublicUrls urls, TimeProvider time)
 {
+    private readonly GenerationCache<string, RepositoryConfig?> _repositories = new(store, 1024);
+
     private static readonly string[] AllActions = ["pull", "push", "delete"];
 
     public DockerTokens Tokens => tokens;
@@ -103,11 +105,19 @@ internal sealed class V2Access(IMetadataStore store, RestAuthenticator authentic
 
     public DateTimeOffset Now => time.GetUtcNow();
 
-    public async Task<RepositoryConfig?> RepositoryAsync(string key, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<RepositoryConfig>> V2RepositoriesAsync(CancellationToken cancellationToken)
     {
         await using var session = await store.OpenAsync(cancellationToken);
-        return await session.Repositories.GetAsync(key, cancellationToken);
+        return [.. (await session.Repositories.ListAsync(cancellationToken)).Where(r => r.DockerApiVersion == DockerApiVersion.V2)];
     }
+
+    /// <summary>The repository's configuration; cached until the next write (every registry request asks).</summary>
+    public ValueTask<RepositoryConfig?> RepositoryAsync(string key, CancellationToken cancellationToken) =>
+        _repositories.GetOrReadAsync(key.ToLowerInvariant(), async (k, ct) =>
+        {
+            await using var session = await store.OpenAsync(ct);
+            return await session.Repositories.GetAsync(k, ct);
+        }, cancellationToken);
 
     /// <summary>
     /// A registry token from our token endpoint (for this key, or key-less) or any REST credential;

@@ -36,6 +36,9 @@ internal static class V2Endpoints
 {
     private const string ImageIndex = "application/vnd.oci.image.index.v1+json";
 
+    /// <summary>Largest page of tags or catalog names (rest-api §3.6).</summary>
+    private const int MaxPage = 10_000;
+
     public static void Map(IEndpointRouteBuilder app)
     {
         foreach (var prefix in new[] { "/artifactory/api/docker/{repoKey}/v2", "/api/docker/{repoKey}/v2" })
@@ -53,6 +56,7 @@ internal static class V2Endpoints
             var path = rest ?? "";
             var slash = path.IndexOf('/', StringComparison.Ordinal);
             return path.Length == 0 ? BarePingAsync(c, a, o, ct)
+                : path == "_catalog" ? CatalogAllAsync(c, a, r, o, ct)
                 : slash <= 0 ? Task.FromResult(ErrorBodies.PlainNotFound)
                 : DispatchAsync(c, path[..slash], path[(slash + 1)..], keyInName: true, a, r, s, ct, o.Value.Docker.DefaultRepository);
         });
@@ -64,6 +68,46 @@ internal static class V2Endpoints
         return main is { DockerApiVersion: DockerApiVersion.V2 } && HttpMethods.IsGet(context.Request.Method)
             ? await V2AuthEndpoints.PingAsync(context, null, access, cancellationToken)
             : ErrorBodies.PlainNotFound;
+    }
+
+    /// <summary>
+    /// The main listener's catalog (repository-path method): every readable image of every V2
+    /// repository, named <c>&lt;key&gt;/&lt;image&gt;</c> as clients address them there.
+    /// </summary>
+    private static async Task<IResult> CatalogAllAsync(HttpContext context, V2Access access, V2Registry registry, IOptions<WharfOptions> options, CancellationToken cancellationToken)
+    {
+        if (await access.RepositoryAsync(options.Value.Docker.DefaultRepository, cancellationToken) is not { DockerApiVersion: DockerApiVersion.V2 } || !HttpMethods.IsGet(context.Request.Method))
+        {
+            return ErrorBodies.PlainNotFound;
+        }
+
+        context.Response.Headers[V2Errors.ApiVersionHeader] = V2Errors.ApiVersion;
+        var caller = await access.AuthenticateAsync(context, null, cancellationToken);
+        if (caller is null)
+        {
+            return V2Errors.Write(V2Errors.Unauthorized, access.Challenge(context, null, "registry:catalog:*"));
+        }
+
+        var names = new List<string>();
+        foreach (var repository in await access.V2RepositoriesAsync(cancellationToken))
+        {
+            if (repository.ForceDockerAuthentication && caller.IsAnonymous)
+            {
+                continue;
+            }
+
+            foreach (var image in await registry.CatalogAsync(repository.Key, cancellationToken))
+            {
+                if (await access.Policy.AllowsAsync(caller, repository, image, isFolder: true, AccessActions.Read, cancellationToken))
+                {
+                    names.Add($"{repository.Key}/{image}");
+                }
+            }
+        }
+
+        names.Sort(StringComparer.Ordinal);
+        var (page, problem) = Paginate(context, names, "/v2/_catalog");
+        return problem ?? Results.Json(new { repositories = page });
     }
 
     /// <summary>
@@ -425,7 +469,7 @@ internal static class V2Endpoints
             return Results.Empty;
         }
 
-        var bytes = await registry.ReadBlobAsync(manifest.Sha256Hex, cancellationToken) ?? throw new InvalidOperationException($"Manifest blob {manifest.Sha256Hex} is referenced but missing.");
+        var bytes = await registry.ReadManifestAsync(manifest, cancellationToken) ?? throw new InvalidOperationException($"Manifest blob {manifest.Sha256Hex} is referenced but missing.");
         await context.Response.Body.WriteAsync(bytes, cancellationToken);
         return Results.Empty;
     }
@@ -600,10 +644,11 @@ internal static class V2Endpoints
             return ([], V2Errors.Write(V2Errors.PaginationInvalid));
         }
 
+        n = Math.Min(n, MaxPage);
         var page = rest.Take(n).ToList();
         if (rest.Count > n && page.Count > 0)
         {
-            context.Response.Headers.Link = $"<{path}?n={n}&last={Uri.EscapeDataString(page[^1])}>; rel=\"next\"";
+            context.Response.Headers.Link = $"<{path}?last={Uri.EscapeDataString(page[^1])}&n={n}>; rel=\"next\"";
         }
 
         return (page, null);
