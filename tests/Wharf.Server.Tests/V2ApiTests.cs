@@ -196,6 +196,49 @@ public sealed class V2ApiTests(WharfServer server) : IClassFixture<WharfServer>
     }
 
     [Fact]
+    public async Task Promote_copies_and_moves_tags_sharing_their_blobs_and_storage_deletes_whole_tags()
+    {
+        using var admin = server.Admin();
+        await admin.PutAsync("/api/repositories/docker-v2-promoted", new StringContent("""{"key":"docker-v2-promoted","rclass":"local","packageType":"docker","dockerApiVersion":"V2"}""", Encoding.UTF8, "application/json"));
+        var layer = RandomNumberGenerator.GetBytes(4000);
+        var config = await PushBlobAsync(admin, "v2/promo", Encoding.UTF8.GetBytes("{}"));
+        await PushBlobAsync(admin, "v2/promo", layer);
+        var manifest = ImageManifest(config, [layer]);
+        var digest = await PutManifestAsync(admin, "v2/promo", "1", manifest);
+
+        using (var copy = await admin.PostAsync($"/api/docker/{Repo}/v2/promote", new StringContent("""{"targetRepo":"docker-v2-promoted","dockerRepository":"v2/promo","tag":"1","targetTag":"stable","copy":true}""", Encoding.UTF8, "application/json")))
+        {
+            Assert.True(copy.StatusCode == HttpStatusCode.OK, await copy.Content.ReadAsStringAsync());
+        }
+
+        using (var promoted = await admin.GetAsync("/artifactory/api/docker/docker-v2-promoted/v2/v2/promo/manifests/stable"))
+        {
+            Assert.Equal(manifest, await promoted.Content.ReadAsByteArrayAsync());
+            Assert.Equal(digest, promoted.Headers.GetValues("Docker-Content-Digest").Single());
+        }
+
+        Assert.Equal(layer, await admin.GetByteArrayAsync($"/artifactory/api/docker/docker-v2-promoted/v2/v2/promo/blobs/{Digest(layer)}"));
+        var properties = JsonDocument.Parse(await admin.GetStringAsync("/api/storage/docker-v2-promoted/v2/promo/stable/manifest.json?properties")).RootElement.GetProperty("properties");
+        Assert.Equal("stable", properties.GetProperty("docker.manifest")[0].GetString());
+
+        using (var move = await admin.PostAsync($"/api/docker/{Repo}/v2/promote", new StringContent("""{"targetRepo":"docker-v2-local","dockerRepository":"v2/promo","targetDockerRepository":"v2/moved"}""", Encoding.UTF8, "application/json")))
+        {
+            Assert.True(move.StatusCode == HttpStatusCode.OK, await move.Content.ReadAsStringAsync());
+        }
+
+        await AssertErrorAsync(await admin.GetAsync($"{Base}v2/promo/manifests/1"), HttpStatusCode.NotFound, "MANIFEST_UNKNOWN");
+        Assert.Equal("v2/moved", JsonDocument.Parse(await admin.GetStringAsync($"/api/storage/{Repo}/v2/moved/1/manifest.json?properties")).RootElement.GetProperty("properties").GetProperty("docker.repoName")[0].GetString());
+        await AssertErrorAsync(await admin.PostAsync($"/api/docker/{Repo}/v2/promote", new StringContent("""{"targetRepo":"docker-local","dockerRepository":"v2/moved"}""", Encoding.UTF8, "application/json")), HttpStatusCode.BadRequest, null);
+        await AssertErrorAsync(await admin.PostAsync($"/api/docker/{Repo}/v2/promote", new StringContent("""{"targetRepo":"docker-v2-local","dockerRepository":"v2/moved","tag":"1"}""", Encoding.UTF8, "application/json")), HttpStatusCode.BadRequest, null);
+
+        // Storage deletes: a single file of a tag folder would break the image; the folder goes whole.
+        Assert.Equal(HttpStatusCode.Conflict, (await admin.DeleteAsync($"/artifactory/{Repo}/v2/moved/1/manifest.json")).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await admin.DeleteAsync($"/artifactory/{Repo}/v2/moved/1/sha256__{Digest(layer)[7..]}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/artifactory/{Repo}/v2/moved/1")).StatusCode);
+        await AssertErrorAsync(await admin.GetAsync($"{Base}v2/moved/manifests/1"), HttpStatusCode.NotFound, "MANIFEST_UNKNOWN");
+    }
+
+    [Fact]
     public async Task Bad_input_gets_the_spec_error_codes_and_changes_nothing()
     {
         using var admin = server.Admin();

@@ -131,10 +131,20 @@ internal sealed class TreeOperations(IMetadataStore store, AccessPolicy policy, 
             return problem;
         }
 
+        if (repository.DockerApiVersion == DockerApiVersion.V2 && !item.IsFolder && IsPartOfV2Image(item.Path))
+        {
+            return OperationResult.Conflict("Delete the tag folder instead.");
+        }
+
         await tx.Tree.DeleteAsync(repository.Key, path, cancellationToken);
         await tx.CommitAsync(cancellationToken);
         return OperationResult.Ok();
     }
+
+    /// <summary>A manifest or blob file of a V2 tag or digest folder: removing it alone would break the image.</summary>
+    private static bool IsPartOfV2Image(string path) =>
+        ItemPath.Name(ItemPath.Parent(path)) != Docker.V2.V2Layout.UploadsFolder
+        && (Docker.V2.V2Layout.IsManifestFile(ItemPath.Name(path)) || ItemPath.Name(path).StartsWith(Docker.V2.V2Layout.BlobPrefix, StringComparison.Ordinal));
 
     private async Task<OperationResult?> V1DeleteProblemAsync(IMetadataTransaction tx, string repo, List<TreeItem> items, CancellationToken cancellationToken)
     {
@@ -194,9 +204,10 @@ internal sealed class TreeOperations(IMetadataStore store, AccessPolicy policy, 
             return Failed(OperationResult.BadRequest($"Cannot {(move ? "move" : "copy")} '{source.Key}/{sourcePath}' into itself or one of its descendants."));
         }
 
-        if (root is { IsFolder: false } && source.DockerApiVersion == DockerApiVersion.V1 && V1Layout.ImageOf(sourcePath) is not null)
+        if (root is { IsFolder: false } && ((source.DockerApiVersion == DockerApiVersion.V1 && V1Layout.ImageOf(sourcePath) is not null)
+            || (source.DockerApiVersion == DockerApiVersion.V2 && IsPartOfV2Image(sourcePath))))
         {
-            return Failed(OperationResult.Conflict("Copy or move the whole image folder, not a part of it."));
+            return Failed(OperationResult.Conflict("Copy or move the whole image or tag folder, not a part of it."));
         }
 
         var items = new List<TreeItem>();
@@ -259,6 +270,15 @@ internal sealed class TreeOperations(IMetadataStore store, AccessPolicy policy, 
             if (target.DockerApiVersion == DockerApiVersion.V1 && item.Name == V1Layout.IndexFile && V1Layout.RepositoryOfIndex(to) is { } name)
             {
                 properties = new Dictionary<string, IReadOnlyList<string>>(properties) { [DockerProperties.RepoName] = [name.FullName] };
+            }
+            else if (target.DockerApiVersion == DockerApiVersion.V2 && !item.IsFolder && Docker.V2.V2Layout.IsManifestFile(item.Name))
+            {
+                // docker.repoName and docker.manifest follow the new place (rest-api §4.6).
+                properties = new Dictionary<string, IReadOnlyList<string>>(properties)
+                {
+                    [Docker.V2.V2Properties.RepoName] = [ItemPath.Parent(ItemPath.Parent(to))],
+                    [Docker.V2.V2Properties.Manifest] = [ItemPath.Name(ItemPath.Parent(to))],
+                };
             }
 
             if (item.IsFolder)

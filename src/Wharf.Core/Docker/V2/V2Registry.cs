@@ -32,7 +32,7 @@ internal sealed record StoredManifest(string Sha256Hex, long Size, string MediaT
 /// and a manifest push names its blobs again in its tag (or digest) folder. Content first,
 /// metadata second: every row is committed after the bytes it names are durable.
 /// </summary>
-internal sealed class V2Registry(IMetadataStore store, ContentStore content, TimeProvider time)
+internal sealed partial class V2Registry(IMetadataStore store, ContentStore content, TimeProvider time)
 {
     /// <summary>Largest manifest whose bytes stay in memory; they are content-addressed, so never stale.</summary>
     private const int CachedManifestBytes = 64 * 1024;

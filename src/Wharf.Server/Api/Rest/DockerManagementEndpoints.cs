@@ -23,11 +23,11 @@ internal static class DockerManagementEndpoints
     {
         foreach (var prefix in new[] { "/artifactory/api/docker/{repoKey}", "/api/docker/{repoKey}" })
         {
-            app.MapPost(prefix + "/v1/promote", (HttpContext c, string repoKey, RestAuthenticator a, RepositoryService r, V1Registry v1, AccessPolicy p, CancellationToken ct) =>
-                PromoteAsync(c, repoKey, DockerApiVersion.V1, a, r, v1, p, ct));
+            app.MapPost(prefix + "/v1/promote", (HttpContext c, string repoKey, RestAuthenticator a, RepositoryService r, V1Registry v1, V2Registry v2, AccessPolicy p, CancellationToken ct) =>
+                PromoteAsync(c, repoKey, DockerApiVersion.V1, a, r, v1, v2, p, ct));
             app.MapPost(prefix + "/v1/migrate", MigrateAsync);
-            app.MapPost(prefix + "/v2/promote", (HttpContext c, string repoKey, RestAuthenticator a, RepositoryService r, V1Registry v1, AccessPolicy p, CancellationToken ct) =>
-                PromoteAsync(c, repoKey, DockerApiVersion.V2, a, r, v1, p, ct));
+            app.MapPost(prefix + "/v2/promote", (HttpContext c, string repoKey, RestAuthenticator a, RepositoryService r, V1Registry v1, V2Registry v2, AccessPolicy p, CancellationToken ct) =>
+                PromoteAsync(c, repoKey, DockerApiVersion.V2, a, r, v1, v2, p, ct));
         }
     }
 
@@ -82,7 +82,7 @@ internal static class DockerManagementEndpoints
     }
 
     private static async Task<IResult> PromoteAsync(
-        HttpContext context, string repoKey, DockerApiVersion route, RestAuthenticator authenticator, RepositoryService repositories, V1Registry v1, AccessPolicy policy, CancellationToken cancellationToken)
+        HttpContext context, string repoKey, DockerApiVersion route, RestAuthenticator authenticator, RepositoryService repositories, V1Registry v1, V2Registry v2, AccessPolicy policy, CancellationToken cancellationToken)
     {
         var caller = await authenticator.AuthenticateAsync(context.Request, cancellationToken);
         if (caller is null)
@@ -123,15 +123,11 @@ internal static class DockerManagementEndpoints
             return RestErrors.BadRequest($"Cannot promote from Docker {source.DockerApiVersion} repository '{source.Key}' to Docker {target.DockerApiVersion} repository '{target.Key}'.");
         }
 
-        if (source.DockerApiVersion == DockerApiVersion.V2)
-        {
-            // V2 repositories hold no content until the V2 API exists; there is nothing to promote yet.
-            return RestErrors.NotFound($"Docker repository '{body.DockerRepository}' not found in '{source.Key}'.");
-        }
-
         var request = new PromoteRequest(body.TargetRepo, body.DockerRepository, body.TargetDockerRepository, body.Tag, body.TargetTag, body.Copy ?? false);
-        var result = await v1.PromoteAsync(source, target, request, caller.DisplayName,
-            (repository, path, actions) => policy.AllowsAsync(caller, repository, path, isFolder: true, actions, cancellationToken), cancellationToken);
+        PathPermission allowed = (repository, path, actions) => policy.AllowsAsync(caller, repository, path, isFolder: true, actions, cancellationToken);
+        var result = source.DockerApiVersion == DockerApiVersion.V2
+            ? await v2.PromoteAsync(source, target, request, caller.DisplayName, allowed, cancellationToken)
+            : await v1.PromoteAsync(source, target, request, caller.DisplayName, allowed, cancellationToken);
         if (!result.Succeeded)
         {
             return RestResults.Failure(result, caller);

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# V2 benchmark (not a test): ../shared/bench/registry-bench.sh against Wharf and against Debian's
+# docker-registry (CNCF Distribution 2.8, via ../shared/bench/run-distribution.sh) in one run, on
+# this machine, loopback only, then the ratio Wharf / Distribution per metric.
+#
+#   bench/v2-bench.sh [OUTDIR]      (env: anything registry-bench.sh reads, PORT [18090])
+#
+# Wharf runs from a fresh data directory with a V2 repository `bench` as its main listener's
+# default repository, so the harness's bench/{big,small,meta,app} are images of that repository
+# by the repository-path method, authenticated with the Bearer token flow as admin.
+set -euo pipefail
+export LC_ALL=C
+for v in http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY; do unset "$v"; done
+export NO_PROXY='*' no_proxy='*'
+HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+SHARED=$(cd "$ROOT/../shared/bench" && pwd)
+OUT=${1:-$(mktemp -d /tmp/wharf-v2-bench.XXXXXX)}
+PORT=${PORT:-18090}
+URL="http://127.0.0.1:$PORT"
+PASSWORD=bench-password-1
+WORK=$(mktemp -d /tmp/wharf-v2-data.XXXXXX)
+SRV=""
+cleanup() { if [ -n "$SRV" ]; then kill "$SRV" 2>/dev/null || true; wait "$SRV" 2>/dev/null || true; fi; rm -rf -- "$WORK"; }
+trap cleanup EXIT
+log() { printf '# [%s] %s\n' "$(date +%T)" "$*" >&2; }
+mkdir -p "$OUT"
+
+for tool in docker-registry skopeo wrk hyperfine; do
+  command -v "$tool" >/dev/null || { echo "$tool missing: apt-get install -y docker-registry skopeo wrk hyperfine" >&2; exit 2; }
+done
+
+log "Distribution 2.8 (docker-registry): limits and one run"
+RUNS=1 "$SHARED/run-distribution.sh" "$OUT/distribution" >&2
+
+log "building Wharf (Release)"
+dotnet build "$ROOT/src/Wharf.Server" -c Release --nologo -v quiet >&2
+ASPNETCORE_URLS=$URL Wharf__DataDir="$WORK" Wharf__Admin__Password=$PASSWORD Wharf__Docker__DefaultRepository=bench \
+  Logging__LogLevel__Default=Warning dotnet "$ROOT/src/Wharf.Server/bin/Release/net10.0/Wharf.Server.dll" > "$OUT/wharf-server.log" 2>&1 &
+SRV=$!
+for _ in $(seq 150); do curl -sf -o /dev/null "$URL/api/system/ping" && break; sleep 0.2; done
+curl -sf -u "admin:$PASSWORD" -X PUT -H 'Content-Type: application/json' "$URL/api/repositories/bench" \
+  -d '{"key":"bench","rclass":"local","packageType":"docker","dockerApiVersion":"V2"}' >&2; echo >&2
+
+log "Wharf: one run"
+REGISTRY_USER=admin REGISTRY_PASSWORD=$PASSWORD REGISTRY_PID=$SRV "$SHARED/registry-bench.sh" "$URL" > "$OUT/wharf-run.txt" 2> "$OUT/wharf-run.log" || true
+
+printf '%-26s %14s %14s %8s\n' metric wharf distribution ratio
+for m in blob_push_monolithic blob_push_chunked blob_pull small_blob_push manifest_get manifest_get_p99 tags_list_get catalog_get skopeo_push skopeo_pull server_rss_peak; do
+  w=$(awk -v m="$m" '$1 == m { print $2 }' "$OUT/wharf-run.txt")
+  d=$(awk -v m="$m" '$1 == m { print $2 }' "$OUT/distribution/run-1.txt")
+  r=$(awk -v w="${w:-nan}" -v d="${d:-nan}" 'BEGIN { if (d + 0 > 0 && w != "nan") printf "%.2f", w / d; else print "nan" }')
+  printf '%-26s %14s %14s %8s\n' "$m" "${w:-nan}" "${d:-nan}" "$r"
+done | tee "$OUT/ratios.txt"
+log "results in $OUT"

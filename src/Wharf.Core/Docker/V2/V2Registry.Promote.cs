@@ -1,0 +1,141 @@
+using Wharf.Core.Docker.V1;
+using Wharf.Core.Lifecycle;
+using Wharf.Core.Naming;
+using Wharf.Core.Repositories;
+using Wharf.Core.Security;
+using Wharf.Core.Tree;
+
+namespace Wharf.Core.Docker.V2;
+
+internal sealed partial class V2Registry
+{
+    /// <summary>
+    /// Copies or moves one tag, or every tag, of a V2 image to another V2 repository and/or name
+    /// (rest-api §3.4): each tag folder with its manifest and blob names, plus the digest folders a
+    /// manifest list names. Blobs are shared, never copied; <c>docker.repoName</c> and
+    /// <c>docker.manifest</c> are rewritten. One transaction.
+    /// </summary>
+    public async Task<OperationResult> PromoteAsync(
+        RepositoryConfig source, RepositoryConfig target, PromoteRequest request, string user, PathPermission allowed, CancellationToken cancellationToken)
+    {
+        var image = request.DockerRepository!;
+        var targetImage = request.TargetDockerRepository ?? image;
+        if (!V2Name.IsValidName(image) || !V2Name.IsValidName(targetImage))
+        {
+            return OperationResult.BadRequest($"'{(V2Name.IsValidName(image) ? targetImage : image)}' is not a valid image name.");
+        }
+
+        if ((request.Tag is { } t && !V2Name.IsValidTag(t)) || (request.TargetTag is { } tt && !V2Name.IsValidTag(tt)))
+        {
+            return OperationResult.BadRequest("tag and targetTag must follow the OCI tag grammar.");
+        }
+
+        if (request.TargetTag is not null && request.Tag is null)
+        {
+            return OperationResult.BadRequest("targetTag needs tag.");
+        }
+
+        if (source.Key.Equals(target.Key, StringComparison.OrdinalIgnoreCase) && image == targetImage && (request.TargetTag ?? request.Tag) == request.Tag)
+        {
+            return OperationResult.BadRequest("Source and target are the same; give another targetRepo, targetDockerRepository or targetTag.");
+        }
+
+        var move = !request.Copy;
+        if (!await allowed(source, image, AccessActions.Read))
+        {
+            return OperationResult.Forbidden($"Reading '{image}' in '{source.Key}' is not permitted.");
+        }
+
+        if (!await allowed(target, targetImage, AccessActions.Deploy))
+        {
+            return OperationResult.Forbidden($"Deploying '{targetImage}' to '{target.Key}' is not permitted.");
+        }
+
+        if (move && !await allowed(source, image, AccessActions.Delete))
+        {
+            return OperationResult.Forbidden($"Deleting '{image}' from '{source.Key}' (needed to move it) is not permitted.");
+        }
+
+        await using var tx = await store.BeginAsync(cancellationToken);
+        var tags = new List<string>();
+        foreach (var name in new[] { V2Layout.ManifestFile, V2Layout.ListManifestFile })
+        {
+            tags.AddRange((await tx.Tree.ListGrandChildrenNamedAsync(source.Key, image, name, cancellationToken))
+                .Select(f => ItemPath.Name(ItemPath.Parent(f.Path))).Where(V2Layout.IsTagFolderName));
+        }
+
+        if (tags.Count == 0)
+        {
+            return OperationResult.NotFound($"Docker image '{image}' not found in '{source.Key}'.");
+        }
+
+        if (request.Tag is { } only)
+        {
+            if (!tags.Contains(only, StringComparer.Ordinal))
+            {
+                return OperationResult.NotFound($"Tag '{only}' of '{image}' not found in '{source.Key}'.");
+            }
+
+            tags = [only];
+        }
+
+        var now = time.GetUtcNow();
+        foreach (var tag in tags.Distinct(StringComparer.Ordinal))
+        {
+            var to = request.TargetTag ?? tag;
+            var targetFolder = V2Layout.TagFolder(targetImage, to);
+            if (await tx.Tree.GetAsync(target.Key, targetFolder, cancellationToken) is not null)
+            {
+                if (!await allowed(target, targetImage, AccessActions.Delete))
+                {
+                    return OperationResult.Forbidden($"Replacing tag '{to}' of '{targetImage}' in '{target.Key}' needs delete permission.");
+                }
+
+                await tx.Tree.DeleteAsync(target.Key, targetFolder, cancellationToken);
+            }
+
+            var folders = new List<(string From, string To, string Manifest)> { (V2Layout.TagFolder(image, tag), targetFolder, to) };
+            if (await tx.Tree.GetAsync(source.Key, $"{V2Layout.TagFolder(image, tag)}/{V2Layout.ListManifestFile}", cancellationToken) is { Sha256: { } listHex })
+            {
+                // A list's platform manifests live in digest folders beside the tags.
+                var list = Manifests.Parse(await content.ReadAllBytesAsync(listHex, cancellationToken) ?? [], null, blockSchema1: true).Manifest;
+                foreach (var child in list?.Children ?? [])
+                {
+                    var childFolder = V2Layout.DigestFolder(image, child.Digest);
+                    if (await tx.Tree.GetAsync(source.Key, childFolder, cancellationToken) is not null)
+                    {
+                        folders.Add((childFolder, V2Layout.DigestFolder(targetImage, child.Digest), child.Digest.ToString()));
+                    }
+                }
+            }
+
+            foreach (var (from, toFolder, manifestName) in folders)
+            {
+                foreach (var file in await tx.Tree.ListChildrenAsync(source.Key, from, cancellationToken))
+                {
+                    if (file.IsFolder)
+                    {
+                        continue;
+                    }
+
+                    var properties = new Dictionary<string, IReadOnlyList<string>>(await tx.Tree.GetPropertiesAsync(source.Key, file.Path, cancellationToken));
+                    if (V2Layout.IsManifestFile(file.Name))
+                    {
+                        properties[V2Properties.RepoName] = [targetImage];
+                        properties[V2Properties.Manifest] = [manifestName];
+                    }
+
+                    await tx.Tree.PutFileAsync(target.Key, new NewFile($"{toFolder}/{file.Name}", file.Sha256!, file.Size, file.MimeType ?? OctetStream, properties), user, now, cancellationToken);
+                }
+            }
+
+            if (move)
+            {
+                await tx.Tree.DeleteAsync(source.Key, V2Layout.TagFolder(image, tag), cancellationToken);
+            }
+        }
+
+        await tx.CommitAsync(cancellationToken);
+        return OperationResult.Ok("Promotion ended successfully");
+    }
+}
