@@ -19,23 +19,26 @@ internal sealed class ContentStore(IBlobDriver driver)
     /// sees exactly the same bytes (used for V1 payload checksums). A source that fails mid-way
     /// (truncated or aborted request body) is an expected outcome, not an exception.
     /// </summary>
-    public async Task<PutBlobResult> PutAsync(Stream source, long maxLength, IncrementalHash? alsoHash, CancellationToken cancellationToken)
+    public async Task<PutBlobResult> PutAsync(Stream source, long maxLength, IncrementalHash? alsoHash, CancellationToken cancellationToken, long? expectedLength = null)
     {
+        // A body announced as small gets a small buffer: thousands of small pushes at once would
+        // otherwise each hold two megabytes, and the pool keeps what it has lent.
+        var bufferSize = BufferFor(expectedLength);
         var uploadKey = StoragePaths.Upload(Guid.NewGuid());
         using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
         // Two buffers: while one is hashed and written, the next is read from the source, so the
         // network, the hashes and the disk work at the same time. Each read fills a whole buffer,
         // keeping writes large and few.
-        var current = ArrayPool<byte>.Shared.Rent(BufferSize);
-        var next = ArrayPool<byte>.Shared.Rent(BufferSize);
+        var current = ArrayPool<byte>.Shared.Rent(bufferSize);
+        var next = ArrayPool<byte>.Shared.Rent(bufferSize);
         long total = 0;
         Task<int> reading = Task.FromResult(0);
         try
         {
             await using (var writer = await driver.CreateWriterAsync(uploadKey, cancellationToken))
             {
-                reading = FillAsync(source, current, cancellationToken);
+                reading = FillAsync(source, current, bufferSize, cancellationToken);
                 while (true)
                 {
                     var read = await reading;
@@ -55,7 +58,7 @@ internal sealed class ContentStore(IBlobDriver driver)
                         return PutBlobResult.TooLarge;
                     }
 
-                    reading = read < BufferSize ? Task.FromResult(0) : FillAsync(source, next, cancellationToken);
+                    reading = read < bufferSize ? Task.FromResult(0) : FillAsync(source, next, bufferSize, cancellationToken);
                     var chunk = current.AsMemory(0, read);
                     var write = writer.WriteAsync(chunk, cancellationToken);
                     sha256.AppendData(chunk.Span);
@@ -84,17 +87,18 @@ internal sealed class ContentStore(IBlobDriver driver)
     /// Writes <paramref name="source"/> durably to <paramref name="key"/> (an upload chunk) while
     /// hashing it, without publishing it. At most <paramref name="maxLength"/> bytes.
     /// </summary>
-    public async Task<PutBlobResult> WriteChunkAsync(string key, Stream source, long maxLength, CancellationToken cancellationToken)
+    public async Task<PutBlobResult> WriteChunkAsync(string key, Stream source, long maxLength, CancellationToken cancellationToken, long? expectedLength = null)
     {
         using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        var bufferSize = BufferFor(expectedLength);
+        var buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
         long total = 0;
         try
         {
             await using var writer = await driver.CreateWriterAsync(key, cancellationToken);
             while (true)
             {
-                var read = await FillAsync(source, buffer, cancellationToken);
+                var read = await FillAsync(source, buffer, bufferSize, cancellationToken);
                 if (read < 0)
                 {
                     return PutBlobResult.SourceFailed;
@@ -113,7 +117,7 @@ internal sealed class ContentStore(IBlobDriver driver)
 
                 sha256.AppendData(buffer, 0, read);
                 await writer.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-                if (read < BufferSize)
+                if (read < bufferSize)
                 {
                     break;
                 }
@@ -148,12 +152,16 @@ internal sealed class ContentStore(IBlobDriver driver)
         }
     }
 
-    /// <summary>Reads until <paramref name="buffer"/> is full or the source ends; -1 when the source fails.</summary>
-    private static async Task<int> FillAsync(Stream source, byte[] buffer, CancellationToken cancellationToken)
+    /// <summary>Room for the whole body (plus the byte that shows it ended) when it is announced as small.</summary>
+    private static int BufferFor(long? expectedLength) =>
+        expectedLength is { } length and >= 0 and < BufferSize ? (int)Math.Max(length + 1, 4096) : BufferSize;
+
+    /// <summary>Reads until <paramref name="size"/> bytes of <paramref name="buffer"/> are filled or the source ends; -1 when the source fails.</summary>
+    private static async Task<int> FillAsync(Stream source, byte[] buffer, int size, CancellationToken cancellationToken)
     {
         try
         {
-            return await source.ReadAtLeastAsync(buffer.AsMemory(0, BufferSize), BufferSize, throwOnEndOfStream: false, cancellationToken);
+            return await source.ReadAtLeastAsync(buffer.AsMemory(0, size), size, throwOnEndOfStream: false, cancellationToken);
         }
         catch (IOException)
         {

@@ -39,6 +39,8 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
 
     private readonly GenerationCache<(string Repo, string Image, string Reference), StoredManifest?> _manifests = new(store, 10_000);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> _manifestBytes = new(StringComparer.Ordinal);
+    private readonly GenerationCache<(string Repo, string Image), IReadOnlyList<string>?> _tags = new(store, 10_000);
+    private readonly GenerationCache<string, IReadOnlyList<string>> _catalogs = new(store, 1024);
 
     private const string JsonMime = "application/json";
     private const string OctetStream = "application/octet-stream";
@@ -61,14 +63,14 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         (await session.Tree.ListGrandChildrenNamedAsync(repo, image, V2Layout.BlobName(hex), cancellationToken)).FirstOrDefault(i => i.Sha256 == hex);
 
     /// <summary>Monolithic upload (POST with <c>?digest=</c>, or PUT with the whole body).</summary>
-    public async Task<V2Outcome> PutBlobAsync(string repo, string image, Digest digest, Stream body, string user, CancellationToken cancellationToken)
+    public async Task<V2Outcome> PutBlobAsync(string repo, string image, Digest digest, Stream body, long? length, string user, CancellationToken cancellationToken)
     {
         if (digest.Algorithm != Digest.Sha256)
         {
             return V2Outcome.Unsupported;
         }
 
-        var put = await content.PutAsync(body, long.MaxValue, null, cancellationToken);
+        var put = await content.PutAsync(body, long.MaxValue, null, cancellationToken, length);
         if (put.Blob is not { } blob)
         {
             return V2Outcome.BodyIncomplete;
@@ -168,7 +170,7 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
     /// Appends a chunk (PATCH). <paramref name="rangeStart"/>, when the client sent Content-Range,
     /// must equal the bytes received so far; otherwise 416 and the session is unchanged.
     /// </summary>
-    public async Task<(V2Outcome Outcome, V2Upload Upload)> AppendAsync(V2Upload upload, long? rangeStart, Stream body, CancellationToken cancellationToken)
+    public async Task<(V2Outcome Outcome, V2Upload Upload)> AppendAsync(V2Upload upload, long? rangeStart, Stream body, long? length, CancellationToken cancellationToken)
     {
         if (rangeStart is { } start && start != upload.Size)
         {
@@ -176,7 +178,7 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         }
 
         var key = StoragePaths.UploadChunk(upload.Id, upload.Chunks);
-        var written = await content.WriteChunkAsync(key, body, long.MaxValue, cancellationToken);
+        var written = await content.WriteChunkAsync(key, body, long.MaxValue, cancellationToken, length);
         if (written.Blob is not { } chunk)
         {
             await content.DeleteKeysAsync([key], cancellationToken);
@@ -473,7 +475,10 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
     // ---------------------------------------------------------------- discovery
 
     /// <summary>Tags of an image in lexical order; null when the image has none.</summary>
-    public async Task<IReadOnlyList<string>?> ListTagsAsync(string repo, string image, CancellationToken cancellationToken)
+    public ValueTask<IReadOnlyList<string>?> ListTagsAsync(string repo, string image, CancellationToken cancellationToken) =>
+        _tags.GetOrReadAsync((repo.ToLowerInvariant(), image), (key, ct) => ReadTagsAsync(key.Repo, key.Image, ct), cancellationToken);
+
+    private async Task<IReadOnlyList<string>?> ReadTagsAsync(string repo, string image, CancellationToken cancellationToken)
     {
         await using var session = await store.OpenAsync(cancellationToken);
         var tags = new SortedSet<string>(StringComparer.Ordinal);
@@ -493,7 +498,10 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
     }
 
     /// <summary>Every image of the repository with at least one tag, in lexical order.</summary>
-    public async Task<IReadOnlyList<string>> CatalogAsync(string repo, CancellationToken cancellationToken)
+    public ValueTask<IReadOnlyList<string>> CatalogAsync(string repo, CancellationToken cancellationToken) =>
+        _catalogs.GetOrReadAsync(repo.ToLowerInvariant(), ReadCatalogAsync, cancellationToken);
+
+    private async Task<IReadOnlyList<string>> ReadCatalogAsync(string repo, CancellationToken cancellationToken)
     {
         await using var session = await store.OpenAsync(cancellationToken);
         var images = new SortedSet<string>(StringComparer.Ordinal);

@@ -320,7 +320,7 @@ internal static class V2Endpoints
                 return V2Errors.Write(V2Errors.DigestInvalid, "invalid digest", null);
             }
 
-            return await registry.PutBlobAsync(key, request.Image, digest, context.Request.Body, caller.DisplayName, cancellationToken) switch
+            return await registry.PutBlobAsync(key, request.Image, digest, context.Request.Body, context.Request.ContentLength, caller.DisplayName, cancellationToken) switch
             {
                 V2Outcome.Created => BlobCreated(context, request, digest),
                 V2Outcome.DigestInvalid => V2Errors.Write(V2Errors.DigestInvalid),
@@ -376,7 +376,7 @@ internal static class V2Endpoints
             start = from;
         }
 
-        var (outcome, updated) = await registry.AppendAsync(upload, start, context.Request.Body, cancellationToken);
+        var (outcome, updated) = await registry.AppendAsync(upload, start, context.Request.Body, context.Request.ContentLength, cancellationToken);
         return outcome switch
         {
             V2Outcome.Ok => UploadAccepted(context, request, updated),
@@ -406,7 +406,7 @@ internal static class V2Endpoints
             return RangeInvalid(context, request, upload);
         }
 
-        var (appended, current) = await registry.AppendAsync(upload, start, context.Request.Body, cancellationToken);
+        var (appended, current) = await registry.AppendAsync(upload, start, context.Request.Body, context.Request.ContentLength, cancellationToken);
         switch (appended)
         {
             case V2Outcome.RangeInvalid:
