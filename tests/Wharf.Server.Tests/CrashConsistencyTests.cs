@@ -24,6 +24,45 @@ public sealed class CrashConsistencyTests : IDisposable
         }
     }
 
+    /// <summary>A V2 upload session lives in storage and the database: a killed process's upload resumes after a restart.</summary>
+    [Fact]
+    public async Task A_v2_chunked_upload_resumes_after_the_process_is_killed()
+    {
+        var blob = System.Security.Cryptography.RandomNumberGenerator.GetBytes(200_000);
+        string location;
+        using (var first = await WharfProcess.StartAsync(_dataDir, Password))
+        {
+            using var admin = Admin(first);
+            using var start = await admin.PostAsync("/artifactory/api/docker/docker-v2-local/v2/resume/app/blobs/uploads/", null);
+            Assert.Equal(HttpStatusCode.Accepted, start.StatusCode);
+            location = start.Headers.Location!.ToString();
+            var chunk = new ByteArrayContent(blob[..120_000]);
+            chunk.Headers.TryAddWithoutValidation("Content-Range", "0-119999");
+            using var patch = await admin.PatchAsync(location, chunk);
+            Assert.Equal(HttpStatusCode.Accepted, patch.StatusCode);
+            location = patch.Headers.Location!.ToString();
+            first.Kill();
+        }
+
+        using var second = await WharfProcess.StartAsync(_dataDir, Password);
+        using var client = Admin(second);
+        using (var status = await client.GetAsync(location))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, status.StatusCode);
+            Assert.Equal("0-119999", status.Headers.GetValues("Range").Single());
+        }
+
+        var rest = new ByteArrayContent(blob[120_000..]);
+        rest.Headers.TryAddWithoutValidation("Content-Range", "120000-199999");
+        var digest = V2ApiTests.Digest(blob);
+        using (var done = await client.PutAsync($"{location}?digest={digest}", rest))
+        {
+            Assert.Equal(HttpStatusCode.Created, done.StatusCode);
+        }
+
+        Assert.Equal(blob, await client.GetByteArrayAsync($"/artifactory/api/docker/docker-v2-local/v2/resume/app/blobs/{digest}"));
+    }
+
     [Fact]
     public async Task A_kill_during_a_layer_upload_leaves_consistent_metadata_and_the_push_can_be_retried()
     {
