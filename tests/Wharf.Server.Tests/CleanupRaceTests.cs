@@ -103,6 +103,9 @@ public sealed class CleanupRaceTests : IAsyncLifetime
         using var recycling = new SemaphoreSlim(1);
         await Task.WhenAll(Enumerable.Range(0, Pushes).Select(async i =>
         {
+            // Paced over twice the grace period, so that content of early deletes ages past it and
+            // is collected while later pushes still run, however fast the machine is.
+            await Task.Delay(TimeSpan.FromSeconds(GraceSeconds * 2.5 * i / Pushes));
             await gate.WaitAsync();
             try
             {

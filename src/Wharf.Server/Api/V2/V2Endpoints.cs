@@ -333,20 +333,21 @@ internal static class V2Endpoints
         return UploadAccepted(context, request, upload);
     }
 
-    private static async Task<(V2Upload? Upload, IResult? Failure)> FindUploadAsync(HttpContext context, V2Request request, AccessActions needed, V2Access access, V2Registry registry, CancellationToken cancellationToken)
+    private static async Task<(V2Upload? Upload, IResult? Failure, Principal? Caller)> FindUploadAsync(HttpContext context, V2Request request, AccessActions needed, V2Access access, V2Registry registry, CancellationToken cancellationToken)
     {
-        if (await AuthorizeAsync(context, request, needed, access, cancellationToken) is (null, var failure))
+        var (caller, failure) = await AuthorizeAsync(context, request, needed, access, cancellationToken);
+        if (caller is null)
         {
-            return (null, failure);
+            return (null, failure, null);
         }
 
         var upload = await registry.FindUploadAsync(request.Repository.Key, request.Image, request.Reference, cancellationToken);
-        return upload is null ? (null, V2Errors.Write(V2Errors.BlobUploadUnknown)) : (upload, null);
+        return upload is null ? (null, V2Errors.Write(V2Errors.BlobUploadUnknown), caller) : (upload, null, caller);
     }
 
     private static async Task<IResult> UploadStatusAsync(HttpContext context, V2Request request, V2Access access, V2Registry registry, CancellationToken cancellationToken)
     {
-        var (upload, failure) = await FindUploadAsync(context, request, AccessActions.Deploy, access, registry, cancellationToken);
+        var (upload, failure, _) = await FindUploadAsync(context, request, AccessActions.Deploy, access, registry, cancellationToken);
         if (upload is null)
         {
             return failure!;
@@ -358,7 +359,7 @@ internal static class V2Endpoints
 
     private static async Task<IResult> PatchUploadAsync(HttpContext context, V2Request request, V2Access access, V2Registry registry, CancellationToken cancellationToken)
     {
-        var (upload, failure) = await FindUploadAsync(context, request, AccessActions.Deploy, access, registry, cancellationToken);
+        var (upload, failure, _) = await FindUploadAsync(context, request, AccessActions.Deploy, access, registry, cancellationToken);
         if (upload is null)
         {
             return failure!;
@@ -388,7 +389,7 @@ internal static class V2Endpoints
 
     private static async Task<IResult> CompleteUploadAsync(HttpContext context, V2Request request, V2Access access, V2Registry registry, CancellationToken cancellationToken)
     {
-        var (upload, failure) = await FindUploadAsync(context, request, AccessActions.Deploy, access, registry, cancellationToken);
+        var (upload, failure, caller) = await FindUploadAsync(context, request, AccessActions.Deploy, access, registry, cancellationToken);
         if (upload is null)
         {
             return failure!;
@@ -417,7 +418,6 @@ internal static class V2Endpoints
                 return V2Errors.Write(V2Errors.BlobUploadInvalid, "the request body ended early", null);
         }
 
-        var caller = await access.AuthenticateAsync(context, request.Repository.Key, cancellationToken);
         return await registry.CompleteAsync(current, digest, caller!.DisplayName, cancellationToken) switch
         {
             V2Outcome.Created => BlobCreated(context, request, digest),
@@ -429,7 +429,7 @@ internal static class V2Endpoints
 
     private static async Task<IResult> CancelUploadAsync(HttpContext context, V2Request request, V2Access access, V2Registry registry, CancellationToken cancellationToken)
     {
-        var (upload, failure) = await FindUploadAsync(context, request, AccessActions.Deploy, access, registry, cancellationToken);
+        var (upload, failure, _) = await FindUploadAsync(context, request, AccessActions.Deploy, access, registry, cancellationToken);
         if (upload is null)
         {
             return failure!;
