@@ -124,6 +124,7 @@ internal sealed class Cleanup(IMetadataStore store, ContentStore content, V1Regi
     private async Task<GcReport> CollectBlobsAsync(CancellationToken cancellationToken)
     {
         var cutoff = time.GetUtcNow() - settings.GracePeriod;
+        await content.PurgeLeftAsideAsync(cancellationToken);
         var candidates = new HashSet<string>(StringComparer.Ordinal);
         await foreach (var (sha256, stat) in content.WalkBlobsAsync(cancellationToken))
         {

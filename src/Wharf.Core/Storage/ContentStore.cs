@@ -283,6 +283,27 @@ internal sealed class ContentStore(IBlobDriver driver)
         return new ReclaimOutcome(ReclaimResult.Removed, stat.Size);
     }
 
+    /// <summary>
+    /// Deletes blobs a collection left aside when the process died in the middle of reclaiming
+    /// them: nothing referenced them when they were taken aside, and a push that wrote the same
+    /// content meanwhile rewrites it on retry. Call only while no collection runs.
+    /// </summary>
+    public async Task<int> PurgeLeftAsideAsync(CancellationToken cancellationToken)
+    {
+        var left = new List<string>();
+        await foreach (var stat in driver.WalkAsync(StoragePaths.ReclaimingRoot, cancellationToken))
+        {
+            left.Add(stat.Key);
+        }
+
+        foreach (var key in left)
+        {
+            await driver.DeleteAsync(key, cancellationToken);
+        }
+
+        return left.Count;
+    }
+
     /// <summary>Every stored blob with its size and write time.</summary>
     public async IAsyncEnumerable<(string Sha256, BlobStat Stat)> WalkBlobsAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {

@@ -163,5 +163,16 @@ public sealed class ContentStoreTests : IDisposable
         Assert.True(File.Exists(recent));
     }
 
+    [Fact]
+    public async Task Blobs_left_aside_by_a_crashed_collection_are_purged()
+    {
+        var left = Path.Combine(_root, StoragePaths.Reclaiming(new string('a', 64)));
+        Directory.CreateDirectory(Path.GetDirectoryName(left)!);
+        await File.WriteAllBytesAsync(left, new byte[3]);
+
+        Assert.Equal(1, await _store.PurgeLeftAsideAsync(default));
+        Assert.False(File.Exists(left));
+    }
+
     private string BlobFile(string sha256) => Path.Combine(_root, StoragePaths.Blob(sha256));
 }
