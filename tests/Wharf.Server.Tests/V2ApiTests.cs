@@ -238,6 +238,25 @@ public sealed class V2ApiTests(WharfServer server) : IClassFixture<WharfServer>
         await AssertErrorAsync(await admin.GetAsync($"{Base}v2/moved/manifests/1"), HttpStatusCode.NotFound, "MANIFEST_UNKNOWN");
     }
 
+    /// <summary>Tag <c>b</c> of image <c>a</c> shares its path with the image <c>a/b</c>: replacing or deleting the tag must leave that image alone.</summary>
+    [Fact]
+    public async Task A_tag_named_like_a_nested_image_never_touches_that_image()
+    {
+        using var admin = server.Admin();
+        var config = await PushBlobAsync(admin, "nest/b", Encoding.UTF8.GetBytes("{}"));
+        var nested = await PutManifestAsync(admin, "nest/b", "latest", ImageManifest(config, []));
+        await PushBlobAsync(admin, "nest", Encoding.UTF8.GetBytes("{}"));
+        await PutManifestAsync(admin, "nest", "b", ImageManifest(config, []));
+        await PutManifestAsync(admin, "nest", "b", ImageManifest(config, []));
+        Assert.Equal(HttpStatusCode.Accepted, (await admin.DeleteAsync($"{Base}nest/manifests/b")).StatusCode);
+
+        using var still = await admin.GetAsync($"{Base}nest/b/manifests/latest");
+        Assert.Equal(HttpStatusCode.OK, still.StatusCode);
+        Assert.Equal(nested, still.Headers.GetValues("Docker-Content-Digest").Single());
+        await AssertErrorAsync(await PutRawManifestAsync(admin, "nest/b", "_uploads", ImageManifest(config, []), OciManifest), HttpStatusCode.BadRequest, "MANIFEST_INVALID");
+        Assert.Equal(HttpStatusCode.OK, (await admin.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"{Base}nest/b/blobs/{config}"))).StatusCode);
+    }
+
     [Fact]
     public async Task Bad_input_gets_the_spec_error_codes_and_changes_nothing()
     {

@@ -11,7 +11,8 @@ internal static partial class V2Name
     public static bool IsValidName(string? name) =>
         name is { Length: > 0 and <= MaxNameLength } && NameGrammar().IsMatch(name);
 
-    public static bool IsValidTag(string? tag) => tag is not null && TagGrammar().IsMatch(tag);
+    /// <summary>The OCI tag grammar, except <c>_uploads</c>: that name is the tree's uploads folder.</summary>
+    public static bool IsValidTag(string? tag) => tag is not null && tag != "_uploads" && TagGrammar().IsMatch(tag);
 
     [GeneratedRegex("^[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*$", RegexOptions.CultureInvariant)]
     private static partial Regex NameGrammar();

@@ -133,9 +133,29 @@ internal sealed class ContentStore(IBlobDriver driver)
         return new PutBlobResult(new StoredBlob(Sha256Hex.Format(sha256.GetHashAndReset()), total), PutBlobFailure.None);
     }
 
-    /// <summary>Publishes a chunk whose digest is known (it was hashed while written) as a blob.</summary>
-    public Task PublishChunkAsync(string key, string sha256Hex, CancellationToken cancellationToken) =>
-        PublishAsync(key, sha256Hex, cancellationToken);
+    /// <summary>
+    /// Publishes a chunk whose digest is known (it was hashed while written) as a blob; when the
+    /// chunk is gone, true only if the blob is there (an earlier attempt published it).
+    /// </summary>
+    public async Task<bool> TryPublishChunkAsync(string key, string sha256Hex, CancellationToken cancellationToken)
+    {
+        // A chunk may have been written long ago; refreshed first, it is published as new content,
+        // inside the collector's grace period (the chunk is this session's alone until it moves).
+        if (await driver.TouchAsync(key, cancellationToken))
+        {
+            try
+            {
+                await PublishAsync(key, sha256Hex, cancellationToken);
+                return true;
+            }
+            catch (FileNotFoundException)
+            {
+                // Published by a concurrent completion of the same session.
+            }
+        }
+
+        return await driver.StatAsync(StoragePaths.Blob(sha256Hex), cancellationToken) is not null;
+    }
 
     /// <summary>Stores the concatenation of <paramref name="keys"/> (upload chunks) as one blob, hashing it on the way.</summary>
     public async Task<PutBlobResult> PutConcatenatedAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)

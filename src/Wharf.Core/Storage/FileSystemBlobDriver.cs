@@ -79,6 +79,18 @@ internal sealed partial class FileSystemBlobDriver : IBlobDriver
         return Task.CompletedTask;
     }
 
+    public Task<bool> TouchAsync(string key, CancellationToken cancellationToken)
+    {
+        var path = FullPath(key);
+        if (!File.Exists(path))
+        {
+            return Task.FromResult(false);
+        }
+
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow);
+        return Task.FromResult(true);
+    }
+
     public Task<bool> DeleteAsync(string key, CancellationToken cancellationToken)
     {
         var path = FullPath(key);

@@ -16,8 +16,11 @@ internal interface IBlobDriver
     /// <summary>Size and time of <paramref name="key"/>; null when absent.</summary>
     Task<BlobStat?> StatAsync(string key, CancellationToken cancellationToken);
 
-    /// <summary>Atomically renames <paramref name="source"/> to <paramref name="destination"/>, replacing it.</summary>
+    /// <summary>Atomically renames <paramref name="source"/> to <paramref name="destination"/>, replacing it; the modification time moves with it.</summary>
     Task MoveAsync(string source, string destination, CancellationToken cancellationToken);
+
+    /// <summary>Sets the modification time of <paramref name="key"/> to now; false when it does not exist.</summary>
+    Task<bool> TouchAsync(string key, CancellationToken cancellationToken);
 
     /// <summary>Deletes <paramref name="key"/>; false when it did not exist.</summary>
     Task<bool> DeleteAsync(string key, CancellationToken cancellationToken);

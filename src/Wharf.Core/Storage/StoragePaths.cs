@@ -8,7 +8,7 @@ namespace Wharf.Core.Storage;
 /// &lt;store root&gt;/
 ///   blobs/sha256/&lt;first two hex&gt;/&lt;64 hex&gt;   content, addressed by its SHA-256; written once
 ///   uploads/&lt;upload id&gt;                      bytes in flight; renamed into blobs/ once verified
-///   uploads/v2/&lt;session id&gt;/&lt;n&gt;              chunk n of a resumable V2 upload session
+///   uploads/v2/&lt;session id&gt;/&lt;n&gt;-&lt;attempt&gt;    chunk n of a resumable V2 upload session
 ///   reclaiming/&lt;64 hex&gt;                      a blob the collector has taken aside to delete
 /// </code>
 /// Repository trees (V1 <c>.images/…</c>, <c>repositories/…</c>) are metadata rows pointing at
@@ -34,15 +34,18 @@ internal static class StoragePaths
 
     public static string Upload(Guid uploadId) => $"{UploadsRoot}/{uploadId:N}";
 
-    /// <summary>Chunk <paramref name="index"/> of a V2 upload session; <paramref name="uploadId"/> is 32 hex digits.</summary>
-    public static string UploadChunk(string uploadId, int index)
+    /// <summary>
+    /// One attempt at chunk <paramref name="index"/> of a V2 upload session (each write gets its own
+    /// object); <paramref name="uploadId"/> is 32 hex digits.
+    /// </summary>
+    public static string UploadChunk(string uploadId, int index, Guid attempt)
     {
         if (uploadId.Length != 32 || !uploadId.All(char.IsAsciiHexDigitLower))
         {
             throw new ArgumentException("Not an upload id.", nameof(uploadId));
         }
 
-        return $"{UploadsRoot}/v2/{uploadId}/{index}";
+        return $"{UploadsRoot}/v2/{uploadId}/{index}-{attempt:N}";
     }
 
     public static string Reclaiming(string sha256Hex) => $"{ReclaimingRoot}/{Sha256Hex.Format(Convert.FromHexString(sha256Hex))}";

@@ -247,7 +247,7 @@ internal sealed class SqliteBlobRecords(Db db) : IBlobRecords
 
 internal sealed class SqliteV2UploadRecords(Db db) : Wharf.Core.Docker.V2.IV2UploadRecords
 {
-    private const string Columns = "id AS Id, repo AS Repo, image AS Image, size AS Size, chunks AS Chunks, single_chunk_sha256 AS SingleChunkSha256, created AS CreatedMillis, updated AS UpdatedMillis";
+    private const string Columns = "id AS Id, repo AS Repo, image AS Image, size AS Size, chunks AS Chunks, single_chunk_sha256 AS SingleChunkSha256, created AS CreatedMillis, updated AS UpdatedMillis, chunk_keys AS ChunkKeys";
 
     public async Task<Wharf.Core.Docker.V2.V2Upload?> GetAsync(string id, CancellationToken cancellationToken)
     {
@@ -258,10 +258,10 @@ internal sealed class SqliteV2UploadRecords(Db db) : Wharf.Core.Docker.V2.IV2Upl
     public Task UpsertAsync(Wharf.Core.Docker.V2.V2Upload upload, CancellationToken cancellationToken) =>
         db.ExecuteAsync(
             """
-            INSERT INTO v2_uploads (id, repo, image, size, chunks, single_chunk_sha256, created, updated)
-            VALUES (@Id, @Repo, @Image, @Size, @Chunks, @SingleChunkSha256, @created, @updated)
+            INSERT INTO v2_uploads (id, repo, image, size, chunks, single_chunk_sha256, created, updated, chunk_keys)
+            VALUES (@Id, @Repo, @Image, @Size, @Chunks, @SingleChunkSha256, @created, @updated, @keys)
             ON CONFLICT (id) DO UPDATE SET size = excluded.size, chunks = excluded.chunks,
-                single_chunk_sha256 = excluded.single_chunk_sha256, updated = excluded.updated;
+                single_chunk_sha256 = excluded.single_chunk_sha256, updated = excluded.updated, chunk_keys = excluded.chunk_keys;
             """,
             new
             {
@@ -273,6 +273,7 @@ internal sealed class SqliteV2UploadRecords(Db db) : Wharf.Core.Docker.V2.IV2Upl
                 upload.SingleChunkSha256,
                 created = upload.Created.ToUnixTimeMilliseconds(),
                 updated = upload.Updated.ToUnixTimeMilliseconds(),
+                keys = JsonSerializer.Serialize(upload.ChunkKeys),
             },
             cancellationToken);
 
@@ -304,8 +305,13 @@ internal sealed class SqliteV2UploadRecords(Db db) : Wharf.Core.Docker.V2.IV2Upl
 
         public long UpdatedMillis { get; set; }
 
+        public string ChunkKeys { get; set; } = "[]";
+
         public Wharf.Core.Docker.V2.V2Upload ToUpload() => new(
             Id, Repo, Image, Size, (int)Chunks, SingleChunkSha256,
-            DateTimeOffset.FromUnixTimeMilliseconds(CreatedMillis), DateTimeOffset.FromUnixTimeMilliseconds(UpdatedMillis));
+            DateTimeOffset.FromUnixTimeMilliseconds(CreatedMillis), DateTimeOffset.FromUnixTimeMilliseconds(UpdatedMillis))
+        {
+            ChunkKeys = JsonSerializer.Deserialize<string[]>(ChunkKeys) ?? [],
+        };
     }
 }

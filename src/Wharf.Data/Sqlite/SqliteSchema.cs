@@ -145,5 +145,8 @@ internal static class SqliteSchema
         );
         CREATE INDEX v2_uploads_by_age ON v2_uploads (updated);
         """,
+        """
+        ALTER TABLE v2_uploads ADD COLUMN chunk_keys TEXT NOT NULL DEFAULT '[]';
+        """,
     ];
 }

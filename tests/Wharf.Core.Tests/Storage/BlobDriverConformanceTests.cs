@@ -78,6 +78,20 @@ public abstract class BlobDriverConformanceTests : IAsyncLifetime
         Assert.Equal(new byte[] { 1, 2, 3 }, await ReadAsync("dst", 0));
     }
 
+    /// <summary>The collector's grace period reads modification times: a move keeps it, a touch renews it.</summary>
+    [Fact]
+    public async Task Move_keeps_the_modification_time_and_touch_renews_it()
+    {
+        await WriteAsync("aged", [1]);
+        var written = (await Driver.StatAsync("aged", default))!.Modified;
+        await Task.Delay(1100);
+        await Driver.MoveAsync("aged", "moved", default);
+        Assert.Equal(written, (await Driver.StatAsync("moved", default))!.Modified);
+        Assert.True(await Driver.TouchAsync("moved", default));
+        Assert.True((await Driver.StatAsync("moved", default))!.Modified > written);
+        Assert.False(await Driver.TouchAsync("never/written", default));
+    }
+
     [Fact]
     public async Task Delete_of_a_missing_key_says_so()
     {

@@ -130,7 +130,7 @@ internal static class Manifests
     {
         if (element.ValueKind != JsonValueKind.Object
             || !element.TryGetProperty("mediaType", out var mediaType) || mediaType.ValueKind != JsonValueKind.String
-            || !element.TryGetProperty("digest", out var digest) || !Digest.TryParse(digest.GetString(), out var parsed)
+            || !element.TryGetProperty("digest", out var digest) || digest.ValueKind != JsonValueKind.String || !Digest.TryParse(digest.GetString(), out var parsed)
             || !element.TryGetProperty("size", out var size) || size.ValueKind != JsonValueKind.Number || !size.TryGetInt64(out var length) || length < 0)
         {
             throw new FormatException("every descriptor needs a mediaType, a valid digest and a size");
@@ -161,8 +161,13 @@ internal static class Manifests
                 && document.RootElement.TryGetProperty("config", out var c) && c.ValueKind == JsonValueKind.Object
                 && c.TryGetProperty("Labels", out var labels) && labels.ValueKind == JsonValueKind.Object)
             {
-                return labels.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.String)
-                    .ToDictionary(p => p.Name, p => p.Value.GetString()!, StringComparer.Ordinal);
+                var result = new Dictionary<string, string>(StringComparer.Ordinal);
+                foreach (var label in labels.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.String))
+                {
+                    result[label.Name] = label.Value.GetString()!;
+                }
+
+                return result;
             }
         }
         catch (JsonException)

@@ -232,7 +232,7 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
                 return report;
             }
 
-            await tx.Tree.DeleteAsync(target.Key, folder, cancellationToken);
+            await V2Registry.ClearManifestFolderAsync(tx, target.Key, folder, cancellationToken);
         }
 
         var now = time.GetUtcNow();

@@ -84,14 +84,15 @@ internal sealed partial class V2Registry
         {
             var to = request.TargetTag ?? tag;
             var targetFolder = V2Layout.TagFolder(targetImage, to);
-            if (await tx.Tree.GetAsync(target.Key, targetFolder, cancellationToken) is not null)
+            if (await tx.Tree.GetAsync(target.Key, $"{targetFolder}/{V2Layout.ManifestFile}", cancellationToken) is not null
+                || await tx.Tree.GetAsync(target.Key, $"{targetFolder}/{V2Layout.ListManifestFile}", cancellationToken) is not null)
             {
                 if (!await allowed(target, targetImage, AccessActions.Delete))
                 {
                     return OperationResult.Forbidden($"Replacing tag '{to}' of '{targetImage}' in '{target.Key}' needs delete permission.");
                 }
 
-                await tx.Tree.DeleteAsync(target.Key, targetFolder, cancellationToken);
+                await ClearManifestFolderAsync(tx, target.Key, targetFolder, cancellationToken);
             }
 
             var folders = new List<(string From, string To, string Manifest)> { (V2Layout.TagFolder(image, tag), targetFolder, to) };
@@ -131,7 +132,7 @@ internal sealed partial class V2Registry
 
             if (move)
             {
-                await tx.Tree.DeleteAsync(source.Key, V2Layout.TagFolder(image, tag), cancellationToken);
+                await ClearManifestFolderAsync(tx, source.Key, V2Layout.TagFolder(image, tag), cancellationToken);
             }
         }
 

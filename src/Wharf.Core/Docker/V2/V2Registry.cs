@@ -177,39 +177,52 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
             return (V2Outcome.RangeInvalid, upload);
         }
 
-        var key = StoragePaths.UploadChunk(upload.Id, upload.Chunks);
+        var key = StoragePaths.UploadChunk(upload.Id, upload.Chunks, Guid.NewGuid());
         var written = await content.WriteChunkAsync(key, body, long.MaxValue, cancellationToken, length);
         if (written.Blob is not { } chunk)
         {
-            await content.DeleteKeysAsync([key], cancellationToken);
+            await content.DeleteKeysAsync([key], CancellationToken.None);
             return (V2Outcome.BodyIncomplete, upload);
         }
 
         if (chunk.Size == 0)
         {
-            await content.DeleteKeysAsync([key], cancellationToken);
+            await content.DeleteKeysAsync([key], CancellationToken.None);
             return (V2Outcome.Ok, upload);
         }
 
-        await using var tx = await store.BeginAsync(cancellationToken);
-        var current = await tx.V2Uploads.GetAsync(upload.Id, cancellationToken);
-        if (current is null || current.Chunks != upload.Chunks)
+        var recorded = false;
+        try
         {
-            // Cancelled, completed or appended to by another request meanwhile.
-            await content.DeleteKeysAsync([key], cancellationToken);
-            return (current is null ? V2Outcome.UploadUnknown : V2Outcome.RangeInvalid, current ?? upload);
-        }
+            await using var tx = await store.BeginAsync(cancellationToken);
+            var current = await tx.V2Uploads.GetAsync(upload.Id, cancellationToken);
+            if (current is null || current.Chunks != upload.Chunks)
+            {
+                // Cancelled, completed or appended to by another request meanwhile.
+                return (current is null ? V2Outcome.UploadUnknown : V2Outcome.RangeInvalid, current ?? upload);
+            }
 
-        var next = current with
+            var next = current with
+            {
+                Size = current.Size + chunk.Size,
+                Chunks = current.Chunks + 1,
+                SingleChunkSha256 = current.Chunks == 0 ? chunk.Sha256 : null,
+                Updated = time.GetUtcNow(),
+                ChunkKeys = [.. current.ChunkKeys, key],
+            };
+            await tx.V2Uploads.UpsertAsync(next, cancellationToken);
+            await tx.CommitAsync(cancellationToken);
+            recorded = true;
+            return (V2Outcome.Ok, next);
+        }
+        finally
         {
-            Size = current.Size + chunk.Size,
-            Chunks = current.Chunks + 1,
-            SingleChunkSha256 = current.Chunks == 0 ? chunk.Sha256 : null,
-            Updated = time.GetUtcNow(),
-        };
-        await tx.V2Uploads.UpsertAsync(next, cancellationToken);
-        await tx.CommitAsync(cancellationToken);
-        return (V2Outcome.Ok, next);
+            if (!recorded)
+            {
+                // This attempt's object is its own: deleting it cannot touch what another request recorded.
+                await content.DeleteKeysAsync([key], CancellationToken.None);
+            }
+        }
     }
 
     /// <summary>
@@ -223,16 +236,22 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
             return V2Outcome.Unsupported;
         }
 
-        var keys = Enumerable.Range(0, upload.Chunks).Select(i => StoragePaths.UploadChunk(upload.Id, i)).ToList();
+        var keys = upload.ChunkKeys;
         StoredBlob blob;
-        if (upload.Chunks == 1 && upload.SingleChunkSha256 is { } known)
+        if (upload.Chunks == 1 && upload.SingleChunkSha256 is { } known && keys.Count == 1)
         {
             if (known != digest.Hex)
             {
                 return V2Outcome.DigestInvalid;
             }
 
-            await content.PublishChunkAsync(keys[0], known, cancellationToken);
+            // The chunk was hashed while this session's own attempt wrote it; a retry after a lost
+            // commit finds it published already.
+            if (!await content.TryPublishChunkAsync(keys[0], known, CancellationToken.None))
+            {
+                return V2Outcome.UploadUnknown;
+            }
+
             blob = new StoredBlob(known, upload.Size);
         }
         else
@@ -251,11 +270,15 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
             blob = joined;
         }
 
-        await using var tx = await store.BeginAsync(cancellationToken);
-        await tx.Tree.PutFileAsync(upload.Repo, new NewFile(V2Layout.UploadedBlob(upload.Image, blob.Sha256), blob.Sha256, blob.Size, OctetStream), user, time.GetUtcNow(), cancellationToken);
-        await tx.V2Uploads.DeleteAsync(upload.Id, cancellationToken);
-        await tx.CommitAsync(cancellationToken);
-        await content.DeleteKeysAsync(keys.Skip(upload.Chunks == 1 && upload.SingleChunkSha256 is not null ? 1 : 0), cancellationToken);
+        // Past this point the bytes are published: finish even if the client goes away.
+        await using (var tx = await store.BeginAsync(CancellationToken.None))
+        {
+            await tx.Tree.PutFileAsync(upload.Repo, new NewFile(V2Layout.UploadedBlob(upload.Image, blob.Sha256), blob.Sha256, blob.Size, OctetStream), user, time.GetUtcNow(), CancellationToken.None);
+            await tx.V2Uploads.DeleteAsync(upload.Id, CancellationToken.None);
+            await tx.CommitAsync(CancellationToken.None);
+        }
+
+        await content.DeleteKeysAsync(keys, CancellationToken.None);
         return V2Outcome.Created;
     }
 
@@ -267,7 +290,7 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
             await tx.CommitAsync(cancellationToken);
         }
 
-        await content.DeleteKeysAsync(Enumerable.Range(0, upload.Chunks).Select(i => StoragePaths.UploadChunk(upload.Id, i)), cancellationToken);
+        await content.DeleteKeysAsync(upload.ChunkKeys, CancellationToken.None);
     }
 
     // ---------------------------------------------------------------- manifests
@@ -293,12 +316,6 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
             return (V2Outcome.DigestInvalid, null, $"the manifest's digest is {digest}, not {reference}");
         }
 
-        IReadOnlyDictionary<string, string> labels = new Dictionary<string, string>();
-        if (manifest.Config is { } config && config.Digest.Algorithm == Digest.Sha256 && config.Size <= (1 << 20))
-        {
-            labels = Manifests.Labels(await content.ReadAllBytesAsync(config.Digest.Hex, cancellationToken) ?? []);
-        }
-
         var stored = await content.PutBytesAsync(bytes, cancellationToken);
         var repo = repository.Key;
         var folder = byDigest ? V2Layout.DigestFolder(image, digest) : V2Layout.TagFolder(image, reference);
@@ -316,6 +333,13 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
             blobs.Add(found);
         }
 
+        // Labels come from the config only when the image holds it and it is small (its stored size, not the claimed one).
+        IReadOnlyDictionary<string, string> labels = new Dictionary<string, string>();
+        if (manifest.Config is { } config && blobs.FirstOrDefault(b => b.Sha256 == config.Digest.Hex) is { Size: <= 1 << 20 } configItem)
+        {
+            labels = Manifests.Labels(await content.ReadAllBytesAsync(configItem.Sha256!, cancellationToken) ?? []);
+        }
+
         foreach (var child in manifest.Children)
         {
             if (await FindManifestAsync(tx, repo, image, child.Digest.ToString(), cancellationToken) is null)
@@ -326,10 +350,7 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
 
         // A tag folder holds one manifest: a re-push replaces what was there (rest-api §3.7: the
         // blobs stay in the store until nothing names them).
-        if (await tx.Tree.GetAsync(repo, folder, cancellationToken) is not null)
-        {
-            await tx.Tree.DeleteAsync(repo, folder, cancellationToken);
-        }
+        await ClearManifestFolderAsync(tx, repo, folder, cancellationToken);
 
         var properties = ManifestProperties(byDigest ? digest.ToString() : reference, digest, manifest.MediaType, image, manifest.Subject?.Digest, manifest.ArtifactType, labels);
         var file = manifest.IsIndex ? V2Layout.ListManifestFile : V2Layout.ManifestFile;
@@ -341,6 +362,25 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
 
         await tx.CommitAsync(cancellationToken);
         return (V2Outcome.Created, digest, "");
+    }
+
+    /// <summary>
+    /// Removes the manifest and blob names directly in a tag or digest folder, and the folder when
+    /// nothing else is in it. Never its subfolders: tag <c>b</c> of image <c>a</c> shares its path
+    /// with the image <c>a/b</c>, whose tags live below it.
+    /// </summary>
+    internal static async Task ClearManifestFolderAsync(IMetadataTransaction tx, string repo, string folder, CancellationToken cancellationToken)
+    {
+        var children = await tx.Tree.ListChildrenAsync(repo, folder, cancellationToken);
+        foreach (var file in children.Where(c => !c.IsFolder))
+        {
+            await tx.Tree.DeleteAsync(repo, file.Path, cancellationToken);
+        }
+
+        if (children.Count > 0 && children.All(c => !c.IsFolder))
+        {
+            await tx.Tree.DeleteAsync(repo, folder, cancellationToken);
+        }
     }
 
     /// <summary>The V2 properties of a manifest file (rest-api §8.3), with Wharf's subject and artifact type.</summary>
@@ -465,7 +505,7 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
 
         foreach (var folder in folders.Distinct(StringComparer.Ordinal))
         {
-            await tx.Tree.DeleteAsync(repo, folder, cancellationToken);
+            await ClearManifestFolderAsync(tx, repo, folder, cancellationToken);
         }
 
         await tx.CommitAsync(cancellationToken);

@@ -2,9 +2,11 @@ namespace Wharf.Core.Docker.V2;
 
 /// <summary>
 /// A blob upload session (OCI "pushing blobs"). Its bytes are chunk objects in the byte store
-/// (<c>StoragePaths.UploadChunk</c>), so a session survives a restart and can be resumed. When it
-/// holds one chunk, that chunk's SHA-256 was computed while it was written and is kept here, so
-/// completing the upload needs no second read.
+/// (<c>StoragePaths.UploadChunk</c>), so a session survives a restart and can be resumed. Every
+/// write goes to an object of its own, and only the winner of the session's transaction is
+/// recorded in <see cref="ChunkKeys"/>: concurrent or retried PATCHes cannot mix their bytes.
+/// When it holds one chunk, that chunk's SHA-256 was computed while it was written and is kept
+/// here, so completing the upload needs no second read.
 /// </summary>
 internal sealed record V2Upload(
     string Id,
@@ -14,7 +16,10 @@ internal sealed record V2Upload(
     int Chunks,
     string? SingleChunkSha256,
     DateTimeOffset Created,
-    DateTimeOffset Updated);
+    DateTimeOffset Updated)
+{
+    public IReadOnlyList<string> ChunkKeys { get; init; } = [];
+}
 
 internal interface IV2UploadRecords
 {

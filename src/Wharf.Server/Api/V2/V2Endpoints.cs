@@ -6,6 +6,7 @@ using Wharf.Core.Naming;
 using Wharf.Core.Repositories;
 using Wharf.Core.Security;
 using Wharf.Core.Storage;
+using Wharf.Server.Auth;
 using Wharf.Server.Hosting;
 using Wharf.Server.Http;
 
@@ -82,7 +83,7 @@ internal static class V2Endpoints
         }
 
         context.Response.Headers[V2Errors.ApiVersionHeader] = V2Errors.ApiVersion;
-        var caller = await access.AuthenticateAsync(context, null, cancellationToken);
+        var (caller, grant) = await access.AuthenticateWithGrantAsync(context, null, cancellationToken);
         if (caller is null)
         {
             return V2Errors.Write(V2Errors.Unauthorized, access.Challenge(context, null, "registry:catalog:*"));
@@ -98,7 +99,8 @@ internal static class V2Endpoints
 
             foreach (var image in await registry.CatalogAsync(repository.Key, cancellationToken))
             {
-                if (await access.Policy.AllowsAsync(caller, repository, image, isFolder: true, AccessActions.Read, cancellationToken))
+                if ((grant is null || GrantCovers(grant, repository.Key, image, "pull"))
+                    && await access.Policy.AllowsAsync(caller, repository, image, isFolder: true, AccessActions.Read, cancellationToken))
                 {
                     names.Add($"{repository.Key}/{image}");
                 }
@@ -226,9 +228,7 @@ internal static class V2Endpoints
             return (null, V2Errors.Write(V2Errors.Unauthorized, access.Challenge(context, challengeKey, scope)));
         }
 
-        var tokenCovers = grant is null || request.Route == V2Route.Catalog
-            || grant.Access.Any(a => a.Type == "repository" && a.Actions.Contains(action)
-                && (a.Name == request.ClientName || a.Name == request.Image || a.Name == $"{request.Repository.Key}/{request.Image}"));
+        var tokenCovers = grant is null || request.Route == V2Route.Catalog || GrantCovers(grant, request.Repository.Key, request.Image, action);
         var allowed = tokenCovers
             && !(request.Repository.ForceDockerAuthentication && caller.IsAnonymous)
             && await access.Policy.AllowsAsync(caller, request.Repository, request.Image, isFolder: true, needed, cancellationToken);
@@ -241,6 +241,15 @@ internal static class V2Endpoints
             ? (null, V2Errors.Write(V2Errors.Unauthorized, access.Challenge(context, challengeKey, scope)))
             : (null, V2Errors.Write(V2Errors.Denied));
     }
+
+    /// <summary>
+    /// Whether a registry token grants <paramref name="action"/> on the image: a key-less token
+    /// (repository-path method) names it <c>&lt;key&gt;/&lt;image&gt;</c>; a token of this key names it
+    /// <c>&lt;image&gt;</c> (or with the key in front). A token of another key never reaches here.
+    /// </summary>
+    private static bool GrantCovers(DockerTokenGrant grant, string key, string image, string action) =>
+        grant.Access.Any(a => a.Type == "repository" && a.Actions.Contains(action)
+            && (a.Name == $"{key}/{image}" || (grant.RepoKey.Length > 0 && a.Name == image)));
 
     // ---------------------------------------------------------------- blobs
 
@@ -306,7 +315,9 @@ internal static class V2Endpoints
             // Mounted only when the caller may read the source; otherwise an ordinary upload starts (202).
             var from = query["from"].ToString();
             var fromImage = request.KeyInName && from.StartsWith(key + "/", StringComparison.Ordinal) ? from[(key.Length + 1)..] : from;
+            var (_, grant) = await access.AuthenticateWithGrantAsync(context, key, cancellationToken);
             if (Digest.TryParse(mount, out var mounted) && V2Name.IsValidName(fromImage)
+                && (grant is null || GrantCovers(grant, key, fromImage, "pull"))
                 && await access.Policy.AllowsAsync(caller, request.Repository, fromImage, isFolder: true, AccessActions.Read, cancellationToken)
                 && await registry.MountAsync(key, request.Image, fromImage, mounted, caller.DisplayName, cancellationToken))
             {
@@ -569,11 +580,12 @@ internal static class V2Endpoints
                 : V2Errors.Write(V2Errors.Unauthorized, access.Challenge(context, request.KeyInName ? null : request.Repository.Key, "registry:catalog:*"));
         }
 
-        _ = grant;
         var readable = new List<string>();
         foreach (var image in await registry.CatalogAsync(request.Repository.Key, cancellationToken))
         {
-            if (await access.Policy.AllowsAsync(caller, request.Repository, image, isFolder: true, AccessActions.Read, cancellationToken))
+            // A registry token lists only what it may pull.
+            if ((grant is null || GrantCovers(grant, request.Repository.Key, image, "pull"))
+                && await access.Policy.AllowsAsync(caller, request.Repository, image, isFolder: true, AccessActions.Read, cancellationToken))
             {
                 readable.Add(request.KeyInName ? $"{request.Repository.Key}/{image}" : image);
             }
