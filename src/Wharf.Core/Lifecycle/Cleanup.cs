@@ -95,8 +95,27 @@ internal sealed class Cleanup(IMetadataStore store, ContentStore content, V1Regi
             await tx.CommitAsync(cancellationToken);
         }
 
-        var (files, bytes) = await content.PurgeUploadsAsync(cutoff, cancellationToken);
-        return new UploadPurgeReport(records, files, bytes);
+        // A chunk of a live V2 session stays however old it is: the session may still complete.
+        var live = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        await using (var session = await store.OpenAsync(cancellationToken))
+        {
+            var (files, bytes) = await content.PurgeUploadsAsync(cutoff, async key =>
+            {
+                var parts = key.Split('/');
+                if (parts.Length != 4 || parts[1] != "v2")
+                {
+                    return false;
+                }
+
+                if (!live.TryGetValue(parts[2], out var keys))
+                {
+                    live[parts[2]] = keys = (await session.V2Uploads.GetAsync(parts[2], cancellationToken))?.ChunkKeys ?? [];
+                }
+
+                return keys.Contains(key, StringComparer.Ordinal);
+            }, cancellationToken);
+            return new UploadPurgeReport(records, files, bytes);
+        }
     }
 
     private async Task<int> RemoveUnreachableV1ImagesAsync(CancellationToken cancellationToken)

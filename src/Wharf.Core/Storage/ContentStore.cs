@@ -336,13 +336,16 @@ internal sealed class ContentStore(IBlobDriver driver)
         }
     }
 
-    /// <summary>Deletes upload files (bytes of requests that never finished) written before <paramref name="writtenBefore"/>.</summary>
-    public async Task<(int Count, long Bytes)> PurgeUploadsAsync(DateTimeOffset writtenBefore, CancellationToken cancellationToken)
+    /// <summary>
+    /// Deletes upload files (bytes of requests that never finished) written before
+    /// <paramref name="writtenBefore"/>, except those <paramref name="keep"/> claims.
+    /// </summary>
+    public async Task<(int Count, long Bytes)> PurgeUploadsAsync(DateTimeOffset writtenBefore, Func<string, Task<bool>> keep, CancellationToken cancellationToken)
     {
         var stale = new List<BlobStat>();
         await foreach (var stat in driver.WalkAsync(StoragePaths.UploadsRoot, cancellationToken))
         {
-            if (stat.Modified < writtenBefore)
+            if (stat.Modified < writtenBefore && !await keep(stat.Key))
             {
                 stale.Add(stat);
             }

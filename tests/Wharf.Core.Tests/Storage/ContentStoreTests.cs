@@ -158,7 +158,12 @@ public sealed class ContentStoreTests : IDisposable
         await File.WriteAllBytesAsync(recent, new byte[10]);
         File.SetLastWriteTimeUtc(stale, DateTime.UtcNow.AddDays(-2));
 
-        Assert.Equal((1, 10L), await _store.PurgeUploadsAsync(DateTimeOffset.UtcNow.AddDays(-1), default));
+        var kept = Path.Combine(_root, "uploads", "kept");
+        await File.WriteAllBytesAsync(kept, new byte[10]);
+        File.SetLastWriteTimeUtc(kept, DateTime.UtcNow.AddDays(-2));
+
+        Assert.Equal((1, 10L), await _store.PurgeUploadsAsync(DateTimeOffset.UtcNow.AddDays(-1), key => Task.FromResult(key == "uploads/kept"), default));
+        Assert.True(File.Exists(kept));
         Assert.False(File.Exists(stale));
         Assert.True(File.Exists(recent));
     }
