@@ -15,32 +15,19 @@ namespace Wharf.Core.Lifecycle;
 internal sealed class TreeOperations(IMetadataStore store, AccessPolicy policy, V1Registry v1, TimeProvider time)
 {
     /// <summary>Sets properties on an item, and with <paramref name="recursive"/> on everything below a folder.</summary>
-    public async Task<OperationResult> SetPropertiesAsync(
-        Principal caller, RepositoryConfig repository, string path, IReadOnlyDictionary<string, IReadOnlyList<string>> properties, bool recursive, CancellationToken cancellationToken)
-    {
-        if (!caller.IsAdmin && properties.Keys.FirstOrDefault(PropertyString.IsProtected) is { } key)
-        {
-            return OperationResult.Forbidden($"Property '{key}' is maintained by Wharf; only administrators may change it.");
-        }
+    public Task<OperationResult> SetPropertiesAsync(
+        Principal caller, RepositoryConfig repository, string path, IReadOnlyDictionary<string, IReadOnlyList<string>> properties, bool recursive, CancellationToken cancellationToken) =>
+        AnnotateAsync(caller, repository, path, [.. properties.Keys], recursive,
+            (tx, item) => tx.Tree.SetPropertiesAsync(repository.Key, item.Path, properties, cancellationToken), cancellationToken);
 
-        await using var tx = await store.BeginAsync(cancellationToken);
-        var (items, failure) = await AnnotatableItemsAsync(tx, caller, repository, path, recursive, cancellationToken);
-        if (failure is not null)
-        {
-            return failure;
-        }
+    public Task<OperationResult> DeletePropertiesAsync(
+        Principal caller, RepositoryConfig repository, string path, IReadOnlyList<string> keys, bool recursive, CancellationToken cancellationToken) =>
+        AnnotateAsync(caller, repository, path, keys, recursive,
+            (tx, item) => tx.Tree.DeletePropertiesAsync(repository.Key, item.Path, keys, cancellationToken), cancellationToken);
 
-        foreach (var item in items!)
-        {
-            await tx.Tree.SetPropertiesAsync(repository.Key, item.Path, properties, cancellationToken);
-        }
-
-        await tx.CommitAsync(cancellationToken);
-        return OperationResult.Ok();
-    }
-
-    public async Task<OperationResult> DeletePropertiesAsync(
-        Principal caller, RepositoryConfig repository, string path, IReadOnlyList<string> keys, bool recursive, CancellationToken cancellationToken)
+    /// <summary>Applies <paramref name="change"/> to every annotatable item in one transaction; protected keys need an admin.</summary>
+    private async Task<OperationResult> AnnotateAsync(
+        Principal caller, RepositoryConfig repository, string path, IReadOnlyList<string> keys, bool recursive, Func<IMetadataTransaction, TreeItem, Task> change, CancellationToken cancellationToken)
     {
         if (!caller.IsAdmin && keys.FirstOrDefault(PropertyString.IsProtected) is { } key)
         {
@@ -56,7 +43,7 @@ internal sealed class TreeOperations(IMetadataStore store, AccessPolicy policy, 
 
         foreach (var item in items!)
         {
-            await tx.Tree.DeletePropertiesAsync(repository.Key, item.Path, keys, cancellationToken);
+            await change(tx, item);
         }
 
         await tx.CommitAsync(cancellationToken);

@@ -21,10 +21,29 @@ internal sealed class ContentStore(IBlobDriver driver)
     /// </summary>
     public async Task<PutBlobResult> PutAsync(Stream source, long maxLength, IncrementalHash? alsoHash, CancellationToken cancellationToken, long? expectedLength = null)
     {
+        var uploadKey = StoragePaths.Upload(Guid.NewGuid());
+        var written = await WriteHashedAsync(uploadKey, source, maxLength, alsoHash, expectedLength, cancellationToken);
+        if (written.Blob is { } blob)
+        {
+            await PublishAsync(uploadKey, blob.Sha256, cancellationToken);
+        }
+
+        return written;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="source"/> durably to <paramref name="key"/> (an upload chunk) while
+    /// hashing it, without publishing it. At most <paramref name="maxLength"/> bytes.
+    /// </summary>
+    public Task<PutBlobResult> WriteChunkAsync(string key, Stream source, long maxLength, CancellationToken cancellationToken, long? expectedLength = null) =>
+        WriteHashedAsync(key, source, maxLength, null, expectedLength, cancellationToken);
+
+    /// <summary>Streams <paramref name="source"/> durably to <paramref name="key"/>, hashing it on the way; nothing is published.</summary>
+    private async Task<PutBlobResult> WriteHashedAsync(string key, Stream source, long maxLength, IncrementalHash? alsoHash, long? expectedLength, CancellationToken cancellationToken)
+    {
         // A body announced as small gets a small buffer: thousands of small pushes at once would
         // otherwise each hold two megabytes, and the pool keeps what it has lent.
         var bufferSize = BufferFor(expectedLength);
-        var uploadKey = StoragePaths.Upload(Guid.NewGuid());
         using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
         // Two buffers: while one is hashed and written, the next is read from the source, so the
@@ -36,7 +55,7 @@ internal sealed class ContentStore(IBlobDriver driver)
         Task<int> reading = Task.FromResult(0);
         try
         {
-            await using (var writer = await driver.CreateWriterAsync(uploadKey, cancellationToken))
+            await using (var writer = await driver.CreateWriterAsync(key, cancellationToken))
             {
                 reading = FillAsync(source, current, bufferSize, cancellationToken);
                 while (true)
@@ -76,58 +95,6 @@ internal sealed class ContentStore(IBlobDriver driver)
             await ((Task)reading).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             ArrayPool<byte>.Shared.Return(current);
             ArrayPool<byte>.Shared.Return(next);
-        }
-
-        var hex = Sha256Hex.Format(sha256.GetHashAndReset());
-        await PublishAsync(uploadKey, hex, cancellationToken);
-        return new PutBlobResult(new StoredBlob(hex, total), PutBlobFailure.None);
-    }
-
-    /// <summary>
-    /// Writes <paramref name="source"/> durably to <paramref name="key"/> (an upload chunk) while
-    /// hashing it, without publishing it. At most <paramref name="maxLength"/> bytes.
-    /// </summary>
-    public async Task<PutBlobResult> WriteChunkAsync(string key, Stream source, long maxLength, CancellationToken cancellationToken, long? expectedLength = null)
-    {
-        using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var bufferSize = BufferFor(expectedLength);
-        var buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
-        long total = 0;
-        try
-        {
-            await using var writer = await driver.CreateWriterAsync(key, cancellationToken);
-            while (true)
-            {
-                var read = await FillAsync(source, buffer, bufferSize, cancellationToken);
-                if (read < 0)
-                {
-                    return PutBlobResult.SourceFailed;
-                }
-
-                if (read == 0)
-                {
-                    break;
-                }
-
-                total += read;
-                if (total > maxLength)
-                {
-                    return PutBlobResult.TooLarge;
-                }
-
-                sha256.AppendData(buffer, 0, read);
-                await writer.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-                if (read < bufferSize)
-                {
-                    break;
-                }
-            }
-
-            await writer.CommitAsync(cancellationToken);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
         }
 
         return new PutBlobResult(new StoredBlob(Sha256Hex.Format(sha256.GetHashAndReset()), total), PutBlobFailure.None);

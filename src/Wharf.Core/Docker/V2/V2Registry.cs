@@ -299,13 +299,13 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
     /// Stores a manifest under a tag or its digest (OCI "pushing manifests"): every blob it names
     /// must be in the image already, and every manifest an index names must be in the repository.
     /// </summary>
-    public async Task<(V2Outcome Outcome, Digest? Digest, string Message)> PutManifestAsync(
+    public async Task<(V2Outcome Outcome, Digest? Digest, Digest? Subject, string Message)> PutManifestAsync(
         RepositoryConfig repository, string image, string reference, byte[] bytes, string? contentType, string user, CancellationToken cancellationToken)
     {
         var (manifest, problem, message) = Manifests.Parse(bytes, contentType, repository.BlockPushingSchema1);
         if (manifest is null)
         {
-            return (problem == ManifestProblem.Unsupported ? V2Outcome.ManifestUnsupported : V2Outcome.ManifestInvalid, null, message);
+            return (problem == ManifestProblem.Unsupported ? V2Outcome.ManifestUnsupported : V2Outcome.ManifestInvalid, null, null, message);
         }
 
         var hex = Sha256Hex.Of(bytes);
@@ -313,7 +313,7 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         var byDigest = Digest.TryParse(reference, out var referenced);
         if (byDigest && referenced != digest)
         {
-            return (V2Outcome.DigestInvalid, null, $"the manifest's digest is {digest}, not {reference}");
+            return (V2Outcome.DigestInvalid, null, null, $"the manifest's digest is {digest}, not {reference}");
         }
 
         var stored = await content.PutBytesAsync(bytes, cancellationToken);
@@ -327,7 +327,7 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
             var found = descriptor.Digest.Algorithm == Digest.Sha256 ? await FindBlobAsync(tx, repo, image, descriptor.Digest.Hex, cancellationToken) : null;
             if (found is null)
             {
-                return (V2Outcome.ManifestBlobUnknown, null, $"blob {descriptor.Digest} is not in {image}");
+                return (V2Outcome.ManifestBlobUnknown, null, null, $"blob {descriptor.Digest} is not in {image}");
             }
 
             blobs.Add(found);
@@ -344,7 +344,7 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         {
             if (await FindManifestAsync(tx, repo, image, child.Digest.ToString(), cancellationToken) is null)
             {
-                return (V2Outcome.ManifestBlobUnknown, null, $"manifest {child.Digest} is not in {image}");
+                return (V2Outcome.ManifestBlobUnknown, null, null, $"manifest {child.Digest} is not in {image}");
             }
         }
 
@@ -361,7 +361,7 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         }
 
         await tx.CommitAsync(cancellationToken);
-        return (V2Outcome.Created, digest, "");
+        return (V2Outcome.Created, digest, manifest.Subject?.Digest, "");
     }
 
     /// <summary>

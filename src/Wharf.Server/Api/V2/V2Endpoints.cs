@@ -515,16 +515,16 @@ internal static class V2Endpoints
             return V2Errors.Write(V2Errors.Denied, "replacing an existing tag needs delete permission", null);
         }
 
-        var (outcome, digest, message) = await registry.PutManifestAsync(request.Repository, request.Image, request.Reference, bytes, context.Request.ContentType, caller.DisplayName, cancellationToken);
+        var (outcome, digest, subject, message) = await registry.PutManifestAsync(request.Repository, request.Image, request.Reference, bytes, context.Request.ContentType, caller.DisplayName, cancellationToken);
         switch (outcome)
         {
             case V2Outcome.Created:
                 var headers = context.Response.Headers;
                 headers.Location = $"{request.PathPrefix}{request.Image}/manifests/{digest}";
                 headers["Docker-Content-Digest"] = digest!.ToString();
-                if (Manifests.Parse(bytes, context.Request.ContentType, blockSchema1: true).Manifest?.Subject is { } subject)
+                if (subject is not null)
                 {
-                    headers["OCI-Subject"] = subject.Digest.ToString();
+                    headers["OCI-Subject"] = subject.ToString();
                 }
 
                 return Results.StatusCode(201);
