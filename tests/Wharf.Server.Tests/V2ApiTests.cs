@@ -190,6 +190,15 @@ public sealed class V2ApiTests(WharfServer server) : IClassFixture<WharfServer>
         await AssertErrorAsync(await admin.GetAsync($"{Base}v2/del/manifests/2"), HttpStatusCode.NotFound, "MANIFEST_UNKNOWN");
         await AssertErrorAsync(await admin.DeleteAsync($"{Base}v2/del/manifests/2"), HttpStatusCode.NotFound, "MANIFEST_UNKNOWN");
 
+        // The image outlives its last tag (its blobs are still there): an empty tags list, not NAME_UNKNOWN.
+        using (var tags = await admin.GetAsync($"{Base}v2/del/tags/list"))
+        {
+            Assert.Equal(HttpStatusCode.OK, tags.StatusCode);
+            var body = JsonDocument.Parse(await tags.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal("v2/del", body.GetProperty("name").GetString());
+            Assert.Empty(body.GetProperty("tags").EnumerateArray());
+        }
+
         // Only the upload entry names the layer now, so the blob itself may go.
         Assert.Equal(HttpStatusCode.Accepted, (await admin.DeleteAsync($"{Base}v2/del/blobs/{Digest(layer)}")).StatusCode);
         await AssertErrorAsync(await admin.GetAsync($"{Base}v2/del/blobs/{Digest(layer)}"), HttpStatusCode.NotFound, "BLOB_UNKNOWN");
@@ -269,7 +278,9 @@ public sealed class V2ApiTests(WharfServer server) : IClassFixture<WharfServer>
         await AssertErrorAsync(await admin.GetAsync($"{Base}v2/bad/blobs/md5:{new string('a', 32)}"), HttpStatusCode.BadRequest, "DIGEST_INVALID");
         await AssertErrorAsync(await admin.GetAsync($"{Base}v2/bad/blobs/{Digest([1])}"), HttpStatusCode.NotFound, "BLOB_UNKNOWN");
         await AssertErrorAsync(await admin.GetAsync($"{Base}V2/Bad/manifests/1"), HttpStatusCode.BadRequest, "NAME_INVALID");
-        await AssertErrorAsync(await admin.GetAsync($"{Base}v2/bad/manifests/{new string('t', 200)}"), HttpStatusCode.BadRequest, "MANIFEST_INVALID");
+        await AssertErrorAsync(await admin.GetAsync($"{Base}v2/bad/manifests/{new string('t', 200)}"), HttpStatusCode.NotFound, "MANIFEST_UNKNOWN");
+        await AssertErrorAsync(await admin.GetAsync($"{Base}v2/bad/manifests/.INVALID_MANIFEST_NAME"), HttpStatusCode.NotFound, "MANIFEST_UNKNOWN");
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"{Base}v2/bad/manifests/.INVALID_MANIFEST_NAME"))).StatusCode);
         await AssertErrorAsync(await admin.GetAsync($"{Base}v2/bad/manifests/nosuch"), HttpStatusCode.NotFound, "MANIFEST_UNKNOWN");
         await AssertErrorAsync(await admin.GetAsync($"{Base}v2/bad/blobs/uploads/{new string('0', 32)}"), HttpStatusCode.NotFound, "BLOB_UPLOAD_UNKNOWN");
         await AssertErrorAsync(await admin.GetAsync($"{Base}v2/bad/blobs/uploads/..%2F..%2Fetc"), HttpStatusCode.NotFound, "BLOB_UPLOAD_UNKNOWN");
@@ -298,6 +309,19 @@ public sealed class V2ApiTests(WharfServer server) : IClassFixture<WharfServer>
             Assert.Contains($"/api/docker/{Repo}/v2/token", challenge, StringComparison.Ordinal);
             Assert.Contains("scope=\"repository:v2/auth:pull\"", challenge, StringComparison.Ordinal);
             Assert.Equal("registry/2.0", pull.Headers.GetValues("Docker-Distribution-Api-Version").Single());
+        }
+
+        // A mount asks for the source too, so one token can mount instead of uploading again;
+        // a source outside the name grammar is left out of the header.
+        using (var mount = await anonymous.PostAsync($"{Base}v2/auth/blobs/uploads/?mount={Digest([9])}&from=v2/source", null))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, mount.StatusCode);
+            Assert.Contains("scope=\"repository:v2/auth:push repository:v2/source:pull\"", mount.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+        }
+
+        using (var mount = await anonymous.PostAsync($"{Base}v2/auth/blobs/uploads/?mount={Digest([9])}&from=v2/x%22,realm%3D%22evil", null))
+        {
+            Assert.Contains("scope=\"repository:v2/auth:push\"", mount.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
         }
 
         using var alice = server.Client("alice", WharfServer.AlicePassword);

@@ -33,7 +33,10 @@ internal static class WharfApp
     /// </summary>
     public static async Task<WebApplication> BuildAsync(string[] args, Action<WebApplicationBuilder>? configure = null, CancellationToken cancellationToken = default)
     {
-        var builder = WebApplication.CreateSlimBuilder(args);
+        // Settings are validated once at start-up, so configuration files are not watched: the
+        // watcher would otherwise follow every write below the content root (the default data
+        // directory is there) and cost a core's fraction on busy pushes.
+        var builder = WebApplication.CreateSlimBuilder([.. args, "--hostBuilder:reloadConfigOnChange=false"]);
         configure?.Invoke(builder);
         if (string.IsNullOrEmpty(builder.Configuration["urls"]))
         {

@@ -534,7 +534,14 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
             }
         }
 
-        return tags.Count == 0 ? null : [.. tags];
+        if (tags.Count > 0)
+        {
+            return [.. tags];
+        }
+
+        // An image whose last tag is gone still exists while its folder does (blobs, digest
+        // pushes): the spec answers its tags list with 200 and no tags, not NAME_UNKNOWN.
+        return await session.Tree.GetAsync(repo, image, cancellationToken) is { IsFolder: true } ? [] : null;
     }
 
     /// <summary>Every image of the repository with at least one tag, in lexical order.</summary>

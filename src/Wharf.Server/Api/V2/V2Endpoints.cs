@@ -222,6 +222,12 @@ internal static class V2Endpoints
         };
         var challengeKey = request.KeyInName ? null : request.Repository.Key;
         var scope = request.Route == V2Route.Catalog ? "registry:catalog:*" : $"repository:{request.ClientName}:{action}";
+        if (request.Route == V2Route.UploadStart && MountSource(context) is { } from)
+        {
+            // A mount also reads the source image: asking for both lets one token mount (201).
+            scope += $" repository:{from}:pull";
+        }
+
         var (caller, grant) = await access.AuthenticateWithGrantAsync(context, request.Repository.Key, cancellationToken);
         if (caller is null)
         {
@@ -313,7 +319,7 @@ internal static class V2Endpoints
         if (query.TryGetValue("mount", out var mount))
         {
             // Mounted only when the caller may read the source; otherwise an ordinary upload starts (202).
-            var from = query["from"].ToString();
+            var from = MountSource(context) ?? "";
             var fromImage = request.KeyInName && from.StartsWith(key + "/", StringComparison.Ordinal) ? from[(key.Length + 1)..] : from;
             var (_, grant) = await access.AuthenticateWithGrantAsync(context, key, cancellationToken);
             if (Digest.TryParse(mount, out var mounted) && V2Name.IsValidName(fromImage)
@@ -342,6 +348,13 @@ internal static class V2Endpoints
 
         var upload = await registry.StartUploadAsync(key, request.Image, cancellationToken);
         return UploadAccepted(context, request, upload);
+    }
+
+    /// <summary>The <c>from</c> image of a mount request, as the client names it; null when absent or outside the name grammar.</summary>
+    private static string? MountSource(HttpContext context)
+    {
+        var query = context.Request.Query;
+        return query.ContainsKey("mount") && query["from"].ToString() is { Length: > 0 } from && V2Name.IsValidName(from) ? from : null;
     }
 
     private static async Task<(V2Upload? Upload, IResult? Failure, Principal? Caller)> FindUploadAsync(HttpContext context, V2Request request, AccessActions needed, V2Access access, V2Registry registry, CancellationToken cancellationToken)
@@ -459,9 +472,11 @@ internal static class V2Endpoints
             return failure!;
         }
 
+        // A reference outside the grammar names nothing stored: not found, as the spec answers a
+        // pull of any manifest the repository lacks.
         if (!V2Name.IsValidTag(request.Reference) && !Digest.TryParse(request.Reference, out _))
         {
-            return V2Errors.Write(V2Errors.ManifestInvalid, "invalid tag or digest", null);
+            return V2Errors.Write(V2Errors.ManifestUnknown);
         }
 
         var manifest = await registry.GetManifestAsync(request.Repository.Key, request.Image, request.Reference, cancellationToken);
