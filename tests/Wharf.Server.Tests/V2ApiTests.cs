@@ -98,6 +98,69 @@ public sealed class V2ApiTests(WharfServer server) : IClassFixture<WharfServer>
     }
 
     [Fact]
+    public async Task Large_blobs_go_out_with_sendfile_and_the_connection_closes_after_them()
+    {
+        using var admin = server.Admin();
+        var layer = RandomNumberGenerator.GetBytes(3 << 20);
+        var digest = await PushBlobAsync(admin, "v2/zero-copy", layer);
+        for (var i = 0; i < 3; i++)
+        {
+            // The same client each time: a closed connection must not cost the next request.
+            using var get = await admin.GetAsync($"{Base}v2/zero-copy/blobs/{digest}");
+            Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+            Assert.True(get.Headers.ConnectionClose);
+            Assert.Equal(digest, get.Headers.GetValues("Docker-Content-Digest").Single());
+            Assert.Equal("registry/2.0", get.Headers.GetValues("Docker-Distribution-Api-Version").Single());
+            Assert.Equal(layer.Length, get.Content.Headers.ContentLength);
+            Assert.Equal(layer, await get.Content.ReadAsByteArrayAsync());
+        }
+
+        // Ranges and small blobs stay on the kept-alive connection.
+        using var range = new HttpRequestMessage(HttpMethod.Get, $"{Base}v2/zero-copy/blobs/{digest}");
+        range.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(1 << 20, (2 << 20) - 1);
+        using (var partial = await admin.SendAsync(range))
+        {
+            Assert.Equal(HttpStatusCode.PartialContent, partial.StatusCode);
+            Assert.NotEqual(true, partial.Headers.ConnectionClose);
+            Assert.Equal(layer[(1 << 20)..(2 << 20)], await partial.Content.ReadAsByteArrayAsync());
+        }
+
+        using var head = await admin.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"{Base}v2/zero-copy/blobs/{digest}"));
+        Assert.Equal(layer.Length, head.Content.Headers.ContentLength);
+        Assert.NotEqual(true, head.Headers.ConnectionClose);
+    }
+
+    [Fact]
+    public async Task Replacing_a_tag_with_other_content_needs_delete_permission()
+    {
+        using (var admin = server.Admin())
+        {
+            await admin.PutAsync("/api/security/users/v2pusher", new StringContent("""{"email":"x@x","password":"v2pusher-secret-1"}""", Encoding.UTF8, "application/json"));
+            using var granted = await admin.PutAsync("/api/security/permissions/v2pusher-push", new StringContent(
+                "{\"repositories\":[\"" + Repo + "\"],\"principals\":{\"users\":{\"v2pusher\":[\"r\",\"w\"]}}}", Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.OK, granted.StatusCode);
+        }
+
+        using var pusher = server.Client("v2pusher", "v2pusher-secret-1");
+        var config = await PushBlobAsync(pusher, "v2/keep", Encoding.UTF8.GetBytes("{}"));
+        await PushBlobAsync(pusher, "v2/keep", [1, 2, 3]);
+        await PushBlobAsync(pusher, "v2/keep", [4, 5, 6]);
+        var first = ImageManifest(config, [[1, 2, 3]]);
+        var digest = await PutManifestAsync(pusher, "v2/keep", "t", first);
+        Assert.Equal(digest, await PutManifestAsync(pusher, "v2/keep", "t", first));
+
+        var other = ImageManifest(config, [[4, 5, 6]]);
+        await AssertErrorAsync(await PutRawManifestAsync(pusher, "v2/keep", "t", other, OciManifest), HttpStatusCode.Forbidden, "DENIED");
+        using (var kept = await pusher.GetAsync($"{Base}v2/keep/manifests/t"))
+        {
+            Assert.Equal(digest, kept.Headers.GetValues("Docker-Content-Digest").Single());
+        }
+
+        using var elsewhere = await PutRawManifestAsync(pusher, "v2/keep", "u", other, OciManifest);
+        Assert.Equal(HttpStatusCode.Created, elsewhere.StatusCode);
+    }
+
+    [Fact]
     public async Task Monolithic_push_mount_tags_catalog_and_the_repository_path_method()
     {
         using var admin = server.Admin();

@@ -101,15 +101,14 @@ internal sealed class Cleanup(IMetadataStore store, ContentStore content, V1Regi
         {
             var (files, bytes) = await content.PurgeUploadsAsync(cutoff, async key =>
             {
-                var parts = key.Split('/');
-                if (parts.Length != 4 || parts[1] != "v2")
+                if (StoragePaths.UploadIdOfChunk(key) is not { } id)
                 {
                     return false;
                 }
 
-                if (!live.TryGetValue(parts[2], out var keys))
+                if (!live.TryGetValue(id, out var keys))
                 {
-                    live[parts[2]] = keys = (await session.V2Uploads.GetAsync(parts[2], cancellationToken))?.ChunkKeys ?? [];
+                    live[id] = keys = (await session.V2Uploads.GetAsync(id, cancellationToken))?.ChunkKeys ?? [];
                 }
 
                 return keys.Contains(key, StringComparer.Ordinal);

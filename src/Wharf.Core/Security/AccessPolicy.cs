@@ -160,16 +160,19 @@ internal sealed class AccessPolicy(IMetadataStore store, TimeProvider time)
     {
         var current = _snapshot;
         var now = time.GetUtcNow();
-        if (current is not null && now - current.Taken < SnapshotLifetime)
+        var version = Interlocked.Read(ref _version);
+
+        // The version check also rejects a snapshot published just after an Invalidate that
+        // raced with its publication (the check below and the store are not one atomic step).
+        if (current is not null && current.Version == version && now - current.Taken < SnapshotLifetime)
         {
             return current;
         }
 
-        var version = Interlocked.Read(ref _version);
         await using var session = await store.OpenAsync(cancellationToken);
         var targets = await session.Permissions.ListAsync(cancellationToken);
         var anonymous = await session.Settings.GetAsync(AnonymousAccessSetting, cancellationToken) == "true";
-        current = new Snapshot(targets, anonymous, now);
+        current = new Snapshot(targets, anonymous, now, version);
 
         // A change committed while this snapshot was read must not be hidden by publishing it.
         if (Interlocked.Read(ref _version) == version)
@@ -180,5 +183,5 @@ internal sealed class AccessPolicy(IMetadataStore store, TimeProvider time)
         return current;
     }
 
-    private sealed record Snapshot(IReadOnlyList<PermissionTarget> Targets, bool AnonymousAccess, DateTimeOffset Taken);
+    private sealed record Snapshot(IReadOnlyList<PermissionTarget> Targets, bool AnonymousAccess, DateTimeOffset Taken, long Version);
 }

@@ -131,6 +131,13 @@ internal sealed class ContentStore(IBlobDriver driver)
         return await PutAsync(joined, long.MaxValue, null, cancellationToken);
     }
 
+    /// <summary>
+    /// Restarts a stored blob's grace period (its write time becomes now) before new rows name it
+    /// without rewriting it; false when it is gone (the collector took it).
+    /// </summary>
+    public Task<bool> RefreshAsync(string sha256Hex, CancellationToken cancellationToken) =>
+        driver.TouchAsync(StoragePaths.Blob(sha256Hex), cancellationToken);
+
     public async Task DeleteKeysAsync(IEnumerable<string> keys, CancellationToken cancellationToken)
     {
         foreach (var key in keys)

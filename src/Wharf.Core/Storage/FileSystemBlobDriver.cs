@@ -87,8 +87,16 @@ internal sealed partial class FileSystemBlobDriver : IBlobDriver
             return Task.FromResult(false);
         }
 
-        File.SetLastWriteTimeUtc(path, DateTime.UtcNow);
-        return Task.FromResult(true);
+        try
+        {
+            File.SetLastWriteTimeUtc(path, DateTime.UtcNow);
+            return Task.FromResult(true);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            // Renamed away (by the collector) between the check and the touch.
+            return Task.FromResult(false);
+        }
     }
 
     public Task<bool> DeleteAsync(string key, CancellationToken cancellationToken)

@@ -36,7 +36,9 @@ internal static class StoragePaths
 
     /// <summary>
     /// One attempt at chunk <paramref name="index"/> of a V2 upload session (each write gets its own
-    /// object); <paramref name="uploadId"/> is 32 hex digits.
+    /// object); <paramref name="uploadId"/> is 32 hex digits. All sessions share one folder: a
+    /// folder per session would cost a directory inode per upload, which on ext4 is the dearest
+    /// part of a small push.
     /// </summary>
     public static string UploadChunk(string uploadId, int index, Guid attempt)
     {
@@ -45,7 +47,19 @@ internal static class StoragePaths
             throw new ArgumentException("Not an upload id.", nameof(uploadId));
         }
 
-        return $"{UploadsRoot}/v2/{uploadId}/{index}-{attempt:N}";
+        return $"{UploadsRoot}/v2/{uploadId}-{index}-{attempt:N}";
+    }
+
+    /// <summary>The session a V2 chunk key belongs to (also for chunks written as <c>v2/&lt;id&gt;/&lt;n&gt;-…</c> before the folder was shared); null for other keys.</summary>
+    public static string? UploadIdOfChunk(string key)
+    {
+        var parts = key.Split('/');
+        return parts.Length switch
+        {
+            3 when parts[0] == UploadsRoot && parts[1] == "v2" && parts[2].Length > 33 && parts[2][32] == '-' => parts[2][..32],
+            4 when parts[0] == UploadsRoot && parts[1] == "v2" => parts[2],
+            _ => null,
+        };
     }
 
     public static string Reclaiming(string sha256Hex) => $"{ReclaimingRoot}/{Sha256Hex.Format(Convert.FromHexString(sha256Hex))}";

@@ -7,10 +7,14 @@ namespace Wharf.Server.Http;
 /// <summary>
 /// Sends a stored blob with single-range support (RFC 9110 §14): <c>bytes=a-b</c> (b clamped to the
 /// last byte), <c>bytes=a-</c> and <c>bytes=-n</c> answer 206; a start at or past the end answers
-/// 416 with <c>Content-Range: bytes */size</c> and no body. Local files go out with sendfile.
+/// 416 with <c>Content-Range: bytes */size</c> and no body. Whole local files of a megabyte or
+/// more go out with sendfile(2) (<see cref="ZeroCopy"/>).
 /// </summary>
 internal static class BlobResponse
 {
+    /// <summary>Below this a blob goes through Kestrel and the connection stays open for the next request.</summary>
+    private const long ZeroCopyMinBytes = 1 << 20;
+
     public static async Task SendAsync(HttpContext context, ContentStore content, string sha256, long size, string contentType, CancellationToken cancellationToken)
     {
         var response = context.Response;
@@ -45,8 +49,14 @@ internal static class BlobResponse
             return;
         }
 
-        // Kestrel has no sendfile(2); reading straight into its output pipe's memory (one copy
-        // fewer than a buffer + Body.WriteAsync) measured fastest (bench/kestrel-floor.sh).
+        if (offset == 0 && length == size && length >= ZeroCopyMinBytes && content.TryGetLocalPath(sha256) is { } path
+            && await ZeroCopy.TrySendFileAsync(context, path, cancellationToken))
+        {
+            return;
+        }
+
+        // Reading straight into Kestrel's output pipe's memory (one copy fewer than a buffer +
+        // Body.WriteAsync) measured fastest of the ways through Kestrel (bench/kestrel-floor.sh).
         await using var stream = await content.OpenReadAsync(sha256, offset, cancellationToken)
             ?? throw new InvalidOperationException($"Blob {sha256} is referenced but missing.");
         await StreamCopy.CopyAsync(stream, response.BodyWriter, length, cancellationToken);

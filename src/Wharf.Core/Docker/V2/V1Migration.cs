@@ -208,6 +208,17 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
         var digest = Digest.OfSha256(manifestBlob.Sha256);
         var labels = Manifests.Labels(configBytes);
 
+        // A stored gzip layer is named again, not rewritten: refreshed, it stays inside the
+        // collector's grace period until the rows below name it, even if its V1 image is deleted
+        // meanwhile; a layer the collector has already taken is a failed tag, never a dangling row.
+        foreach (var (sha256, _) in layerDescriptors.Distinct())
+        {
+            if (!await content.RefreshAsync(sha256, cancellationToken))
+            {
+                throw new InvalidDataException($"layer sha256:{sha256} is no longer stored");
+            }
+        }
+
         await using var tx = await store.BeginAsync(cancellationToken);
         var folder = V2Layout.TagFolder(image, tag);
         var existing = await tx.Tree.GetAsync(target.Key, $"{folder}/{V2Layout.ManifestFile}", cancellationToken)

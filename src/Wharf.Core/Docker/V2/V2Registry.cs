@@ -21,6 +21,7 @@ internal enum V2Outcome
     ManifestBlobUnknown,
     BlobInUse,
     Unsupported,
+    Denied,
 }
 
 /// <summary>A stored manifest as GET and HEAD answer it.</summary>
@@ -191,6 +192,12 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
             return (V2Outcome.Ok, upload);
         }
 
+        return await RecordChunkAsync(upload, key, chunk, cancellationToken);
+    }
+
+    /// <summary>Adds a written chunk to the session; the chunk is deleted when it cannot be (the session moved on).</summary>
+    private async Task<(V2Outcome Outcome, V2Upload Upload)> RecordChunkAsync(V2Upload upload, string key, StoredBlob chunk, CancellationToken cancellationToken)
+    {
         var recorded = false;
         try
         {
@@ -223,6 +230,60 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
                 await content.DeleteKeysAsync([key], CancellationToken.None);
             }
         }
+    }
+
+    /// <summary>
+    /// Completes a session with the PUT's own body as its last (or only) chunk. A session that has
+    /// no bytes yet (POST, then PUT with the whole blob: what most clients send for small blobs)
+    /// is published straight from the body with one commit; its chunk is recorded only when the
+    /// digest does not match, so the client may retry the PUT without a body.
+    /// </summary>
+    public async Task<(V2Outcome Outcome, V2Upload Upload)> CompleteWithBodyAsync(
+        V2Upload upload, long? rangeStart, Stream body, long? length, Digest digest, string user, CancellationToken cancellationToken)
+    {
+        if (upload.Chunks > 0 || digest.Algorithm != Digest.Sha256 || length == 0)
+        {
+            var (appended, current) = await AppendAsync(upload, rangeStart, body, length, cancellationToken);
+            return appended == V2Outcome.Ok ? (await CompleteAsync(current, digest, user, cancellationToken), current) : (appended, current);
+        }
+
+        if (rangeStart is { } start && start != 0)
+        {
+            return (V2Outcome.RangeInvalid, upload);
+        }
+
+        var key = StoragePaths.UploadChunk(upload.Id, 0, Guid.NewGuid());
+        var written = await content.WriteChunkAsync(key, body, long.MaxValue, cancellationToken, length);
+        if (written.Blob is not { } chunk || chunk.Size == 0)
+        {
+            await content.DeleteKeysAsync([key], CancellationToken.None);
+            return written.Blob is null ? (V2Outcome.BodyIncomplete, upload) : (await CompleteAsync(upload, digest, user, cancellationToken), upload);
+        }
+
+        if (chunk.Sha256 != digest.Hex)
+        {
+            var (recorded, current) = await RecordChunkAsync(upload, key, chunk, cancellationToken);
+            return (recorded == V2Outcome.Ok ? V2Outcome.DigestInvalid : recorded, current);
+        }
+
+        // Published before the session row goes (content first); should the session have moved
+        // on meanwhile, the blob is simply unreferenced and the collector reclaims it.
+        if (!await content.TryPublishChunkAsync(key, chunk.Sha256, CancellationToken.None))
+        {
+            return (V2Outcome.UploadUnknown, upload);
+        }
+
+        await using var tx = await store.BeginAsync(CancellationToken.None);
+        var latest = await tx.V2Uploads.GetAsync(upload.Id, CancellationToken.None);
+        if (latest is null || latest.Chunks != 0)
+        {
+            return (latest is null ? V2Outcome.UploadUnknown : V2Outcome.RangeInvalid, latest ?? upload);
+        }
+
+        await tx.Tree.PutFileAsync(upload.Repo, new NewFile(V2Layout.UploadedBlob(upload.Image, chunk.Sha256), chunk.Sha256, chunk.Size, OctetStream), user, time.GetUtcNow(), CancellationToken.None);
+        await tx.V2Uploads.DeleteAsync(upload.Id, CancellationToken.None);
+        await tx.CommitAsync(CancellationToken.None);
+        return (V2Outcome.Created, upload);
     }
 
     /// <summary>
@@ -300,7 +361,7 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
     /// must be in the image already, and every manifest an index names must be in the repository.
     /// </summary>
     public async Task<(V2Outcome Outcome, Digest? Digest, Digest? Subject, string Message)> PutManifestAsync(
-        RepositoryConfig repository, string image, string reference, byte[] bytes, string? contentType, string user, CancellationToken cancellationToken)
+        RepositoryConfig repository, string image, string reference, byte[] bytes, string? contentType, string user, bool mayReplaceTag, CancellationToken cancellationToken)
     {
         var (manifest, problem, message) = Manifests.Parse(bytes, contentType, repository.BlockPushingSchema1);
         if (manifest is null)
@@ -346,6 +407,13 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
             {
                 return (V2Outcome.ManifestBlobUnknown, null, null, $"manifest {child.Digest} is not in {image}");
             }
+        }
+
+        // Replacing a tag with other content needs delete permission (rest-api §3.2), decided in
+        // this transaction so that a tag pushed meanwhile by someone else is not overwritten.
+        if (!byDigest && !mayReplaceTag && await FindManifestAsync(tx, repo, image, reference, cancellationToken) is { } existing && existing.Sha256Hex != hex)
+        {
+            return (V2Outcome.Denied, null, null, "replacing an existing tag needs delete permission");
         }
 
         // A tag folder holds one manifest: a re-push replaces what was there (rest-api §3.7: the

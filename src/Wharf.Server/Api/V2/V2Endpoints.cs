@@ -431,20 +431,13 @@ internal static class V2Endpoints
             return RangeInvalid(context, request, upload);
         }
 
-        var (appended, current) = await registry.AppendAsync(upload, start, context.Request.Body, context.Request.ContentLength, cancellationToken);
-        switch (appended)
-        {
-            case V2Outcome.RangeInvalid:
-                return RangeInvalid(context, request, current);
-            case V2Outcome.UploadUnknown:
-                return V2Errors.Write(V2Errors.BlobUploadUnknown);
-            case not V2Outcome.Ok:
-                return V2Errors.Write(V2Errors.BlobUploadInvalid, "the request body ended early", null);
-        }
-
-        return await registry.CompleteAsync(current, digest, caller!.DisplayName, cancellationToken) switch
+        var (outcome, current) = await registry.CompleteWithBodyAsync(upload, start, context.Request.Body, context.Request.ContentLength, digest, caller!.DisplayName, cancellationToken);
+        return outcome switch
         {
             V2Outcome.Created => BlobCreated(context, request, digest),
+            V2Outcome.RangeInvalid => RangeInvalid(context, request, current),
+            V2Outcome.UploadUnknown => V2Errors.Write(V2Errors.BlobUploadUnknown),
+            V2Outcome.BodyIncomplete => V2Errors.Write(V2Errors.BlobUploadInvalid, "the request body ended early", null),
             V2Outcome.DigestInvalid => V2Errors.Write(V2Errors.DigestInvalid),
             V2Outcome.Unsupported => V2Errors.Write(V2Errors.DigestInvalid, "only sha256 content is stored", null),
             _ => V2Errors.Write(V2Errors.BlobUploadUnknown),
@@ -522,15 +515,10 @@ internal static class V2Endpoints
                 : V2Errors.Write(V2Errors.ManifestInvalid, "the request body ended early", null);
         }
 
-        // Replacing a tag with other content needs delete as well (rest-api §3.2).
-        if (!isDigest && await registry.GetManifestAsync(request.Repository.Key, request.Image, request.Reference, cancellationToken) is { } existing
-            && existing.Sha256Hex != Sha256Hex.Of(bytes)
-            && !await access.Policy.AllowsAsync(caller, request.Repository, request.Image, isFolder: true, AccessActions.Delete, cancellationToken))
-        {
-            return V2Errors.Write(V2Errors.Denied, "replacing an existing tag needs delete permission", null);
-        }
-
-        var (outcome, digest, subject, message) = await registry.PutManifestAsync(request.Repository, request.Image, request.Reference, bytes, context.Request.ContentType, caller.DisplayName, cancellationToken);
+        // Replacing a tag with other content needs delete as well (rest-api §3.2); the registry
+        // decides whether the push replaces anything.
+        var mayReplace = isDigest || await access.Policy.AllowsAsync(caller, request.Repository, request.Image, isFolder: true, AccessActions.Delete, cancellationToken);
+        var (outcome, digest, subject, message) = await registry.PutManifestAsync(request.Repository, request.Image, request.Reference, bytes, context.Request.ContentType, caller.DisplayName, mayReplace, cancellationToken);
         switch (outcome)
         {
             case V2Outcome.Created:
@@ -549,6 +537,8 @@ internal static class V2Endpoints
                 return V2Errors.Write(V2Errors.DigestInvalid, message, null);
             case V2Outcome.ManifestUnsupported:
                 return V2Errors.Write(V2Errors.UnsupportedMediaType, message, null);
+            case V2Outcome.Denied:
+                return V2Errors.Write(V2Errors.Denied, message, null);
             default:
                 return V2Errors.Write(V2Errors.ManifestInvalid, message, null);
         }
