@@ -161,6 +161,146 @@ public sealed class V2ApiTests(WharfServer server) : IClassFixture<WharfServer>
     }
 
     [Fact]
+    public async Task Sha512_content_is_pushed_pulled_mounted_and_named_by_its_digest()
+    {
+        using var admin = server.Admin();
+        var layer = RandomNumberGenerator.GetBytes(70_000);
+        var layerDigest = Sha512(layer);
+        using (var wrong = await admin.PostAsync($"{Base}v2/s512/blobs/uploads/?digest={Sha512([1, 2, 3])}", new ByteArrayContent(layer)))
+        {
+            await AssertErrorAsync(wrong, HttpStatusCode.BadRequest, "DIGEST_INVALID");
+        }
+
+        using (var put = await admin.PostAsync($"{Base}v2/s512/blobs/uploads/?digest={layerDigest}", new ByteArrayContent(layer)))
+        {
+            Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+            Assert.Equal(layerDigest, put.Headers.GetValues("Docker-Content-Digest").Single());
+        }
+
+        using (var get = await admin.GetAsync($"{Base}v2/s512/blobs/{layerDigest}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+            Assert.Equal(layerDigest, get.Headers.GetValues("Docker-Content-Digest").Single());
+            Assert.Equal(layer, await get.Content.ReadAsByteArrayAsync());
+        }
+
+        // The same bytes under their sha256 name are not in the image: names are per digest.
+        await AssertErrorAsync(await admin.GetAsync($"{Base}v2/s512/blobs/{Digest(layer)}"), HttpStatusCode.NotFound, "BLOB_UNKNOWN");
+
+        // Chunked, with a wrong digest first (the session survives), then the right one.
+        var config = Encoding.UTF8.GetBytes("""{"architecture":"amd64","os":"linux"}""");
+        var location = await StartUploadAsync(admin, "v2/s512");
+        using (var patch = await PatchAsync(admin, location, config, 0))
+        {
+            location = patch.Headers.Location!.ToString();
+        }
+
+        var separator = location.Contains('?', StringComparison.Ordinal) ? "&" : "?";
+        await AssertErrorAsync(await admin.PutAsync($"{location}{separator}digest={Sha512([9])}", null), HttpStatusCode.BadRequest, "DIGEST_INVALID");
+        using (var done = await admin.PutAsync($"{location}{separator}digest={Sha512(config)}", null))
+        {
+            Assert.Equal(HttpStatusCode.Created, done.StatusCode);
+        }
+
+        using (var mount = await admin.PostAsync($"{Base}v2/s512-copy/blobs/uploads/?mount={layerDigest}&from=v2/s512", null))
+        {
+            Assert.Equal(HttpStatusCode.Created, mount.StatusCode);
+        }
+
+        var manifest = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
+        {
+            ["schemaVersion"] = 2,
+            ["mediaType"] = OciManifest,
+            ["config"] = new { mediaType = "application/vnd.oci.image.config.v1+json", digest = Sha512(config), size = config.Length },
+            ["layers"] = new[] { new { mediaType = "application/vnd.oci.image.layer.v1.tar", digest = layerDigest, size = layer.Length } },
+        });
+        var byTag = await PutManifestAsync(admin, "v2/s512", "1", manifest);
+        await AssertErrorAsync(await admin.DeleteAsync($"{Base}v2/s512/blobs/{layerDigest}"), HttpStatusCode.MethodNotAllowed, "UNSUPPORTED");
+
+        // Pushed by its sha512 digest, the manifest is known by it.
+        var manifestDigest = Sha512(manifest);
+        using (var put = await PutRawManifestAsync(admin, "v2/s512", manifestDigest, manifest, OciManifest))
+        {
+            Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+            Assert.Equal(manifestDigest, put.Headers.GetValues("Docker-Content-Digest").Single());
+        }
+
+        await AssertErrorAsync(await PutRawManifestAsync(admin, "v2/s512", Sha512([1]), manifest, OciManifest), HttpStatusCode.BadRequest, "DIGEST_INVALID");
+        using (var get = await admin.GetAsync($"{Base}v2/s512/manifests/{manifestDigest}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+            Assert.Equal(manifestDigest, get.Headers.GetValues("Docker-Content-Digest").Single());
+            Assert.Equal(manifest, await get.Content.ReadAsByteArrayAsync());
+        }
+
+        Assert.Equal(["1"], JsonDocument.Parse(await admin.GetStringAsync($"{Base}v2/s512/tags/list")).RootElement.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
+        Assert.Equal(HttpStatusCode.Accepted, (await admin.DeleteAsync($"{Base}v2/s512/manifests/{manifestDigest}")).StatusCode);
+        await AssertErrorAsync(await admin.GetAsync($"{Base}v2/s512/manifests/{manifestDigest}"), HttpStatusCode.NotFound, "MANIFEST_UNKNOWN");
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"{Base}v2/s512/manifests/{byTag}")).StatusCode);
+    }
+
+    private static string Sha512(byte[] content) => "sha512:" + Convert.ToHexStringLower(SHA512.HashData(content));
+
+    [Fact]
+    public async Task Max_unique_tags_drops_the_oldest_and_tag_retention_keeps_replaced_revisions()
+    {
+        using var admin = server.Admin();
+        using (var created = await admin.PutAsync("/api/repositories/v2-limits", new StringContent(
+            """{"key":"v2-limits","rclass":"local","packageType":"docker","dockerApiVersion":"V2","maxUniqueTags":2,"dockerTagRetention":2}""", Encoding.UTF8, "application/json")))
+        {
+            Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+        }
+
+        const string limits = "/artifactory/api/docker/v2-limits/v2/app/";
+        async Task PushAsync(byte[] content)
+        {
+            using var put = await admin.PostAsync($"{limits}blobs/uploads/?digest={Digest(content)}", new ByteArrayContent(content));
+            Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        }
+
+        async Task TagAsync(string tag, byte[] manifest)
+        {
+            using var body = new ByteArrayContent(manifest);
+            body.Headers.ContentType = new MediaTypeHeaderValue(OciManifest);
+            using var put = await admin.PutAsync($"{limits}manifests/{tag}", body);
+            Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+            await Task.Delay(20); // creation times are in milliseconds
+        }
+
+        async Task<string[]> TagsAsync() =>
+            [.. JsonDocument.Parse(await admin.GetStringAsync($"{limits}tags/list")).RootElement.GetProperty("tags").EnumerateArray().Select(t => t.GetString()!)];
+
+        var config = Encoding.UTF8.GetBytes("{}");
+        byte[][] layers = [[1], [2], [3], [4]];
+        await PushAsync(config);
+        foreach (var layer in layers)
+        {
+            await PushAsync(layer);
+        }
+
+        var manifests = layers.Select(l => ImageManifest(Digest(config), [l])).ToArray();
+        await TagAsync("latest", manifests[0]);
+        await TagAsync("1", manifests[1]);
+        await TagAsync("1", manifests[1]);
+        Assert.Equal(["1", "latest"], await TagsAsync());
+
+        // A third tag: the oldest goes, latest not exempt.
+        await TagAsync("2", manifests[2]);
+        Assert.Equal(["1", "2"], await TagsAsync());
+
+        // Overwrites keep the replaced manifest as a revision, the newest N-1 (here one) of them.
+        await TagAsync("1", manifests[3]);
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"{limits}manifests/{Digest(manifests[1])}")).StatusCode);
+        await TagAsync("1", manifests[0]);
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"{limits}manifests/{Digest(manifests[3])}")).StatusCode);
+        await AssertErrorAsync(await admin.GetAsync($"{limits}manifests/{Digest(manifests[1])}"), HttpStatusCode.NotFound, "MANIFEST_UNKNOWN");
+        Assert.Equal(["1", "2"], await TagsAsync());
+
+        var revision = JsonDocument.Parse(await admin.GetStringAsync($"/api/storage/v2-limits/app/{Digest(manifests[3])}/manifest.json?properties")).RootElement;
+        Assert.Equal("1", revision.GetProperty("properties").GetProperty("docker.manifest")[0].GetString());
+    }
+
+    [Fact]
     public async Task Monolithic_push_mount_tags_catalog_and_the_repository_path_method()
     {
         using var admin = server.Admin();

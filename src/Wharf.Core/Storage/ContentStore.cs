@@ -125,10 +125,10 @@ internal sealed class ContentStore(IBlobDriver driver)
     }
 
     /// <summary>Stores the concatenation of <paramref name="keys"/> (upload chunks) as one blob, hashing it on the way.</summary>
-    public async Task<PutBlobResult> PutConcatenatedAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    public async Task<PutBlobResult> PutConcatenatedAsync(IReadOnlyList<string> keys, IncrementalHash? alsoHash, CancellationToken cancellationToken)
     {
         await using var joined = new ConcatenatedStream(driver, keys);
-        return await PutAsync(joined, long.MaxValue, null, cancellationToken);
+        return await PutAsync(joined, long.MaxValue, alsoHash, cancellationToken);
     }
 
     /// <summary>

@@ -27,16 +27,32 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
         {
             DataSource = databasePath,
             Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
+
+            // Wharf keeps its own idle connections (below), already set up: Microsoft.Data.Sqlite's
+            // pool would hand back connections whose pragmas must be applied again on every open.
+            Pooling = false,
             DefaultTimeout = 60,
         }.ToString();
     }
+
+    /// <summary>Most idle connections kept open; more are opened while the load needs them and closed after.</summary>
+    private const int MaxIdleConnections = 8;
+
+    private readonly System.Collections.Concurrent.ConcurrentQueue<SqliteConnection> _idle = new();
 
     private long _generation;
 
     public long Generation => Interlocked.Read(ref _generation);
 
-    public void Dispose() => _writeGate.Dispose();
+    public void Dispose()
+    {
+        while (_idle.TryDequeue(out var connection))
+        {
+            connection.Dispose();
+        }
+
+        _writeGate.Dispose();
+    }
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {
@@ -54,7 +70,7 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
     }
 
     public async Task<IMetadataSession> OpenAsync(CancellationToken cancellationToken) =>
-        new SqliteSession(await OpenConnectionAsync(cancellationToken), null, null, null);
+        new SqliteSession(this, await RentConnectionAsync(cancellationToken), null, null, null);
 
     public async Task<IMetadataTransaction> BeginAsync(CancellationToken cancellationToken)
     {
@@ -62,12 +78,12 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
         SqliteConnection? connection = null;
         try
         {
-            connection = await OpenConnectionAsync(cancellationToken);
+            connection = await RentConnectionAsync(cancellationToken);
 
             // Microsoft.Data.Sqlite begins non-deferred transactions with BEGIN IMMEDIATE, so the
             // write lock is taken up front and a read-then-write never fails with SQLITE_BUSY.
             var transaction = connection.BeginTransaction(deferred: false);
-            return new SqliteSession(connection, transaction, _writeGate, () => Interlocked.Increment(ref _generation));
+            return new SqliteSession(this, connection, transaction, _writeGate, () => Interlocked.Increment(ref _generation));
         }
         catch
         {
@@ -81,26 +97,43 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
         }
     }
 
+    private async ValueTask<SqliteConnection> RentConnectionAsync(CancellationToken cancellationToken) =>
+        _idle.TryDequeue(out var idle) ? idle : await OpenConnectionAsync(cancellationToken);
+
+    /// <summary>Keeps a connection whose session ended cleanly (no transaction left open) for the next session.</summary>
+    private async ValueTask ReturnConnectionAsync(SqliteConnection connection, bool reusable)
+    {
+        if (reusable && connection.State == System.Data.ConnectionState.Open && _idle.Count < MaxIdleConnections)
+        {
+            _idle.Enqueue(connection);
+            return;
+        }
+
+        await connection.DisposeAsync();
+    }
+
     private async Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
         // FULL: a commit acknowledged to a client survives a power cut (NORMAL could roll it back).
-        // A small page cache per connection: the pool holds one connection per concurrent request,
-        // and the operating system caches the database file for all of them anyway.
+        // A small page cache per connection: a connection is open per concurrent request, and the
+        // operating system caches the database file for all of them anyway.
         await connection.ExecuteAsync("PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL; PRAGMA cache_size=-256;");
         return connection;
     }
 
     private sealed class SqliteSession : IMetadataTransaction
     {
+        private readonly SqliteMetadataStore _store;
         private readonly SqliteConnection _connection;
         private readonly SqliteTransaction? _transaction;
         private readonly Action? _committed;
         private SemaphoreSlim? _writeGate;
 
-        public SqliteSession(SqliteConnection connection, SqliteTransaction? transaction, SemaphoreSlim? writeGate, Action? committed)
+        public SqliteSession(SqliteMetadataStore store, SqliteConnection connection, SqliteTransaction? transaction, SemaphoreSlim? writeGate, Action? committed)
         {
+            _store = store;
             _connection = connection;
             _transaction = transaction;
             _writeGate = writeGate;
@@ -155,12 +188,29 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
         {
             try
             {
+                // A transaction not committed is rolled back by its disposal; a connection whose
+                // rollback failed is closed rather than kept.
+                var reusable = true;
                 if (_transaction is not null)
                 {
-                    await _transaction.DisposeAsync();
+                    try
+                    {
+                        await _transaction.DisposeAsync();
+                    }
+                    catch
+                    {
+                        reusable = false;
+                        throw;
+                    }
+                    finally
+                    {
+                        await _store.ReturnConnectionAsync(_connection, reusable);
+                    }
                 }
-
-                await _connection.DisposeAsync();
+                else
+                {
+                    await _store.ReturnConnectionAsync(_connection, reusable);
+                }
             }
             finally
             {

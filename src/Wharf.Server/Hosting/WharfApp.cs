@@ -66,7 +66,8 @@ internal static class WharfApp
         services.AddMemoryCache(cache => cache.SizeLimit = 10_000);
         services.AddSingleton<IBlobDriver>(new FileSystemBlobDriver(Path.Join(dataDir, "storage")));
         services.AddSingleton<ContentStore>();
-        services.AddSingleton<IMetadataStore>(new SqliteMetadataStore(Path.Join(dataDir, "wharf.db")));
+        // Created by the container so that it is disposed with the application (its open connections closed).
+        services.AddSingleton<IMetadataStore>(_ => new SqliteMetadataStore(Path.Join(dataDir, "wharf.db")));
         services.AddSingleton<IPasswordHasher<UserRecord>, PasswordHasher<UserRecord>>();
         services.AddSingleton<AccessPolicy>();
         services.AddSingleton<LoginThrottle>();

@@ -9,6 +9,9 @@ namespace Wharf.Core.Docker.V2;
 /// &lt;image&gt;/sha256:&lt;hex&gt;/manifest.json …     manifests pushed or referenced by digest
 /// &lt;image&gt;/_uploads/sha256__&lt;hex&gt;               blobs uploaded, not yet named by a manifest
 /// </code>
+/// Content pushed under a sha512 digest is named <c>sha512__&lt;hex&gt;</c> (and its manifests
+/// <c>sha512:&lt;hex&gt;</c>); the item's checksum is still the content's SHA-256, which is how the
+/// content store addresses it.
 /// </summary>
 internal static class V2Layout
 {
@@ -23,12 +26,14 @@ internal static class V2Layout
 
     public static string BlobName(string sha256Hex) => BlobPrefix + sha256Hex;
 
-    public static string UploadedBlob(string image, string sha256Hex) => $"{image}/{UploadsFolder}/{BlobName(sha256Hex)}";
+    public static string BlobName(Digest digest) => $"{digest.Algorithm}__{digest.Hex}";
+
+    public static string UploadedBlob(string image, Digest digest) => $"{image}/{UploadsFolder}/{BlobName(digest)}";
 
     public static bool IsManifestFile(string name) => name is ManifestFile or ListManifestFile;
 
-    /// <summary>Whether a folder directly below an image is a tag (not a digest or the uploads folder).</summary>
-    public static bool IsTagFolderName(string name) => name != UploadsFolder && !name.StartsWith("sha256:", StringComparison.Ordinal);
+    /// <summary>Whether a folder directly below an image is a tag (not a digest or the uploads folder); tags never hold a colon.</summary>
+    public static bool IsTagFolderName(string name) => name != UploadsFolder && !name.Contains(':', StringComparison.Ordinal);
 }
 
 /// <summary>Properties Wharf maintains on V2 trees (rest-api §8.3).</summary>

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Wharf.Core.Naming;
 using Wharf.Core.Repositories;
 using Wharf.Core.Storage;
@@ -20,7 +21,6 @@ internal enum V2Outcome
     ManifestUnsupported,
     ManifestBlobUnknown,
     BlobInUse,
-    Unsupported,
     Denied,
 }
 
@@ -40,6 +40,10 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
 
     private readonly GenerationCache<(string Repo, string Image, string Reference), StoredManifest?> _manifests = new(store, 10_000);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> _manifestBytes = new(StringComparer.Ordinal);
+    private long _manifestBytesTotal;
+
+    /// <summary>Most manifest bytes kept in memory at once.</summary>
+    private const long ManifestBytesBudget = 8 << 20;
     private readonly GenerationCache<(string Repo, string Image), IReadOnlyList<string>?> _tags = new(store, 10_000);
     private readonly GenerationCache<string, IReadOnlyList<string>> _catalogs = new(store, 1024);
 
@@ -51,64 +55,58 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
     /// <summary>The blob as the image names it anywhere in its tree; null when the image does not have it.</summary>
     public async Task<TreeItem?> FindBlobAsync(string repo, string image, Digest digest, CancellationToken cancellationToken)
     {
-        if (digest.Algorithm != Digest.Sha256)
-        {
-            return null;
-        }
-
         await using var session = await store.OpenAsync(cancellationToken);
-        return await FindBlobAsync(session, repo, image, digest.Hex, cancellationToken);
+        return await FindBlobAsync(session, repo, image, digest, cancellationToken);
     }
 
-    private static async Task<TreeItem?> FindBlobAsync(IMetadataSession session, string repo, string image, string hex, CancellationToken cancellationToken) =>
-        (await session.Tree.ListGrandChildrenNamedAsync(repo, image, V2Layout.BlobName(hex), cancellationToken)).FirstOrDefault(i => i.Sha256 == hex);
+    /// <summary>A sha256 name must also carry that checksum; a sha512 name was verified when it was written.</summary>
+    private static async Task<TreeItem?> FindBlobAsync(IMetadataSession session, string repo, string image, Digest digest, CancellationToken cancellationToken) =>
+        (await session.Tree.ListGrandChildrenNamedAsync(repo, image, V2Layout.BlobName(digest), cancellationToken))
+            .FirstOrDefault(i => !i.IsFolder && i.Sha256 is not null && (digest.Algorithm != Digest.Sha256 || i.Sha256 == digest.Hex));
 
     /// <summary>Monolithic upload (POST with <c>?digest=</c>, or PUT with the whole body).</summary>
     public async Task<V2Outcome> PutBlobAsync(string repo, string image, Digest digest, Stream body, long? length, string user, CancellationToken cancellationToken)
     {
-        if (digest.Algorithm != Digest.Sha256)
-        {
-            return V2Outcome.Unsupported;
-        }
-
-        var put = await content.PutAsync(body, long.MaxValue, null, cancellationToken, length);
+        using var sha512 = digest.Algorithm == Digest.Sha512 ? IncrementalHash.CreateHash(HashAlgorithmName.SHA512) : null;
+        var put = await content.PutAsync(body, long.MaxValue, sha512, cancellationToken, length);
         if (put.Blob is not { } blob)
         {
             return V2Outcome.BodyIncomplete;
         }
 
-        if (blob.Sha256 != digest.Hex)
+        if (!Matches(digest, blob, sha512))
         {
             return V2Outcome.DigestInvalid;
         }
 
-        await RecordUploadedBlobAsync(repo, image, blob, user, cancellationToken);
+        await RecordUploadedBlobAsync(repo, image, digest, blob, user, cancellationToken);
         return V2Outcome.Created;
     }
 
-    private async Task RecordUploadedBlobAsync(string repo, string image, StoredBlob blob, string user, CancellationToken cancellationToken)
+    /// <summary>Whether stored content is what <paramref name="digest"/> names; <paramref name="sha512"/> saw the same bytes.</summary>
+    private static bool Matches(Digest digest, StoredBlob blob, IncrementalHash? sha512) =>
+        digest.Algorithm == Digest.Sha512
+            ? sha512 is not null && Convert.ToHexStringLower(sha512.GetHashAndReset()) == digest.Hex
+            : blob.Sha256 == digest.Hex;
+
+    private async Task RecordUploadedBlobAsync(string repo, string image, Digest digest, StoredBlob blob, string user, CancellationToken cancellationToken)
     {
         await using var tx = await store.BeginAsync(cancellationToken);
-        await tx.Tree.PutFileAsync(repo, new NewFile(V2Layout.UploadedBlob(image, blob.Sha256), blob.Sha256, blob.Size, OctetStream), user, time.GetUtcNow(), cancellationToken);
+        await tx.Tree.PutFileAsync(repo, new NewFile(V2Layout.UploadedBlob(image, digest), blob.Sha256, blob.Size, OctetStream), user, time.GetUtcNow(), cancellationToken);
         await tx.CommitAsync(cancellationToken);
     }
 
     /// <summary>Cross-repository mount: names a blob another image of the same repository holds; false when it does not.</summary>
     public async Task<bool> MountAsync(string repo, string image, string fromImage, Digest digest, string user, CancellationToken cancellationToken)
     {
-        if (digest.Algorithm != Digest.Sha256)
-        {
-            return false;
-        }
-
         await using var tx = await store.BeginAsync(cancellationToken);
-        var source = await FindBlobAsync(tx, repo, fromImage, digest.Hex, cancellationToken);
+        var source = await FindBlobAsync(tx, repo, fromImage, digest, cancellationToken);
         if (source is null)
         {
             return false;
         }
 
-        await tx.Tree.PutFileAsync(repo, new NewFile(V2Layout.UploadedBlob(image, digest.Hex), digest.Hex, source.Size, OctetStream), user, time.GetUtcNow(), cancellationToken);
+        await tx.Tree.PutFileAsync(repo, new NewFile(V2Layout.UploadedBlob(image, digest), source.Sha256!, source.Size, OctetStream), user, time.GetUtcNow(), cancellationToken);
         await tx.CommitAsync(cancellationToken);
         return true;
     }
@@ -116,13 +114,8 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
     /// <summary>Deletes a blob from an image unless one of its manifests names it.</summary>
     public async Task<(V2Outcome Outcome, string? UsedBy)> DeleteBlobAsync(string repo, string image, Digest digest, CancellationToken cancellationToken)
     {
-        if (digest.Algorithm != Digest.Sha256)
-        {
-            return (V2Outcome.BlobUnknown, null);
-        }
-
         await using var tx = await store.BeginAsync(cancellationToken);
-        var named = await tx.Tree.ListGrandChildrenNamedAsync(repo, image, V2Layout.BlobName(digest.Hex), cancellationToken);
+        var named = await tx.Tree.ListGrandChildrenNamedAsync(repo, image, V2Layout.BlobName(digest), cancellationToken);
         if (named.Count == 0)
         {
             return (V2Outcome.BlobUnknown, null);
@@ -280,7 +273,7 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
             return (latest is null ? V2Outcome.UploadUnknown : V2Outcome.RangeInvalid, latest ?? upload);
         }
 
-        await tx.Tree.PutFileAsync(upload.Repo, new NewFile(V2Layout.UploadedBlob(upload.Image, chunk.Sha256), chunk.Sha256, chunk.Size, OctetStream), user, time.GetUtcNow(), CancellationToken.None);
+        await tx.Tree.PutFileAsync(upload.Repo, new NewFile(V2Layout.UploadedBlob(upload.Image, digest), chunk.Sha256, chunk.Size, OctetStream), user, time.GetUtcNow(), CancellationToken.None);
         await tx.V2Uploads.DeleteAsync(upload.Id, CancellationToken.None);
         await tx.CommitAsync(CancellationToken.None);
         return (V2Outcome.Created, upload);
@@ -292,14 +285,9 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
     /// </summary>
     public async Task<V2Outcome> CompleteAsync(V2Upload upload, Digest digest, string user, CancellationToken cancellationToken)
     {
-        if (digest.Algorithm != Digest.Sha256)
-        {
-            return V2Outcome.Unsupported;
-        }
-
         var keys = upload.ChunkKeys;
         StoredBlob blob;
-        if (upload.Chunks == 1 && upload.SingleChunkSha256 is { } known && keys.Count == 1)
+        if (digest.Algorithm == Digest.Sha256 && upload.Chunks == 1 && upload.SingleChunkSha256 is { } known && keys.Count == 1)
         {
             if (known != digest.Hex)
             {
@@ -317,13 +305,14 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         }
         else
         {
-            var put = await content.PutConcatenatedAsync(keys, cancellationToken);
+            using var sha512 = digest.Algorithm == Digest.Sha512 ? IncrementalHash.CreateHash(HashAlgorithmName.SHA512) : null;
+            var put = await content.PutConcatenatedAsync(keys, sha512, cancellationToken);
             if (put.Blob is not { } joined)
             {
                 return V2Outcome.UploadUnknown;
             }
 
-            if (joined.Sha256 != digest.Hex)
+            if (!Matches(digest, joined, sha512))
             {
                 return V2Outcome.DigestInvalid;
             }
@@ -334,7 +323,7 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         // Past this point the bytes are published: finish even if the client goes away.
         await using (var tx = await store.BeginAsync(CancellationToken.None))
         {
-            await tx.Tree.PutFileAsync(upload.Repo, new NewFile(V2Layout.UploadedBlob(upload.Image, blob.Sha256), blob.Sha256, blob.Size, OctetStream), user, time.GetUtcNow(), CancellationToken.None);
+            await tx.Tree.PutFileAsync(upload.Repo, new NewFile(V2Layout.UploadedBlob(upload.Image, digest), blob.Sha256, blob.Size, OctetStream), user, time.GetUtcNow(), CancellationToken.None);
             await tx.V2Uploads.DeleteAsync(upload.Id, CancellationToken.None);
             await tx.CommitAsync(CancellationToken.None);
         }
@@ -370,8 +359,11 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         }
 
         var hex = Sha256Hex.Of(bytes);
-        var digest = Digest.OfSha256(hex);
         var byDigest = Digest.TryParse(reference, out var referenced);
+
+        // Pushed by a sha512 digest, the manifest is known by that digest (its folder, header and
+        // properties); otherwise by its SHA-256.
+        var digest = referenced?.Algorithm == Digest.Sha512 ? new Digest(Digest.Sha512, Convert.ToHexStringLower(SHA512.HashData(bytes))) : Digest.OfSha256(hex);
         if (byDigest && referenced != digest)
         {
             return (V2Outcome.DigestInvalid, null, null, $"the manifest's digest is {digest}, not {reference}");
@@ -382,21 +374,20 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         var folder = byDigest ? V2Layout.DigestFolder(image, digest) : V2Layout.TagFolder(image, reference);
         var now = time.GetUtcNow();
         await using var tx = await store.BeginAsync(cancellationToken);
-        var blobs = new List<TreeItem>();
+        var blobs = new Dictionary<Digest, TreeItem>();
         foreach (var descriptor in manifest.Blobs)
         {
-            var found = descriptor.Digest.Algorithm == Digest.Sha256 ? await FindBlobAsync(tx, repo, image, descriptor.Digest.Hex, cancellationToken) : null;
-            if (found is null)
+            if (await FindBlobAsync(tx, repo, image, descriptor.Digest, cancellationToken) is not { } found)
             {
                 return (V2Outcome.ManifestBlobUnknown, null, null, $"blob {descriptor.Digest} is not in {image}");
             }
 
-            blobs.Add(found);
+            blobs[descriptor.Digest] = found;
         }
 
         // Labels come from the config only when the image holds it and it is small (its stored size, not the claimed one).
         IReadOnlyDictionary<string, string> labels = new Dictionary<string, string>();
-        if (manifest.Config is { } config && blobs.FirstOrDefault(b => b.Sha256 == config.Digest.Hex) is { Size: <= 1 << 20 } configItem)
+        if (manifest.Config is { } config && blobs.GetValueOrDefault(config.Digest) is { Size: <= 1 << 20 } configItem)
         {
             labels = Manifests.Labels(await content.ReadAllBytesAsync(configItem.Sha256!, cancellationToken) ?? []);
         }
@@ -411,9 +402,16 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
 
         // Replacing a tag with other content needs delete permission (rest-api §3.2), decided in
         // this transaction so that a tag pushed meanwhile by someone else is not overwritten.
-        if (!byDigest && !mayReplaceTag && await FindManifestAsync(tx, repo, image, reference, cancellationToken) is { } existing && existing.Sha256Hex != hex)
+        var previous = byDigest ? null : await FindManifestAsync(tx, repo, image, reference, cancellationToken);
+        var replaced = previous is not null && previous.Sha256Hex != hex;
+        if (replaced && !mayReplaceTag)
         {
             return (V2Outcome.Denied, null, null, "replacing an existing tag needs delete permission");
+        }
+
+        if (replaced && repository.DockerTagRetention > 1)
+        {
+            await RetainRevisionAsync(tx, repository, image, reference, previous!, now, cancellationToken);
         }
 
         // A tag folder holds one manifest: a re-push replaces what was there (rest-api §3.7: the
@@ -423,13 +421,76 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         var properties = ManifestProperties(byDigest ? digest.ToString() : reference, digest, manifest.MediaType, image, manifest.Subject?.Digest, manifest.ArtifactType, labels);
         var file = manifest.IsIndex ? V2Layout.ListManifestFile : V2Layout.ManifestFile;
         await tx.Tree.PutFileAsync(repo, new NewFile($"{folder}/{file}", stored.Sha256, stored.Size, manifest.MediaType, properties), user, now, cancellationToken);
-        foreach (var blob in blobs.DistinctBy(b => b.Sha256))
+        foreach (var (blobDigest, blob) in blobs)
         {
-            await tx.Tree.PutFileAsync(repo, new NewFile($"{folder}/{V2Layout.BlobName(blob.Sha256!)}", blob.Sha256!, blob.Size, blob.MimeType ?? OctetStream), user, now, cancellationToken);
+            await tx.Tree.PutFileAsync(repo, new NewFile($"{folder}/{V2Layout.BlobName(blobDigest)}", blob.Sha256!, blob.Size, blob.MimeType ?? OctetStream), user, now, cancellationToken);
+        }
+
+        if (!byDigest && previous is null && repository.MaxUniqueTags > 0)
+        {
+            await DropOldestTagsAsync(tx, repo, image, reference, repository.MaxUniqueTags, cancellationToken);
         }
 
         await tx.CommitAsync(cancellationToken);
         return (V2Outcome.Created, digest, manifest.Subject?.Digest, "");
+    }
+
+    /// <summary>
+    /// <c>dockerTagRetention</c> (rest-api §2.2): the manifest a push replaces stays as a revision
+    /// in <c>&lt;image&gt;/sha256:&lt;hex&gt;/</c>, its <c>docker.manifest</c> still naming the tag,
+    /// and only the newest N−1 revisions of the tag are kept. Content already in its digest folder
+    /// (pushed by digest, or retained before) is not copied again.
+    /// </summary>
+    private static async Task RetainRevisionAsync(IMetadataTransaction tx, RepositoryConfig repository, string image, string tag, StoredManifest previous, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var repo = repository.Key;
+        var revision = V2Layout.DigestFolder(image, Digest.OfSha256(previous.Sha256Hex));
+        if (!(await tx.Tree.ListChildrenAsync(repo, revision, cancellationToken)).Any(c => !c.IsFolder && V2Layout.IsManifestFile(c.Name)))
+        {
+            foreach (var file in (await tx.Tree.ListChildrenAsync(repo, V2Layout.TagFolder(image, tag), cancellationToken)).Where(c => !c.IsFolder && c.Sha256 is not null))
+            {
+                var properties = await tx.Tree.GetPropertiesAsync(repo, file.Path, cancellationToken);
+                await tx.Tree.PutFileAsync(repo, new NewFile($"{revision}/{file.Name}", file.Sha256!, file.Size, file.MimeType ?? OctetStream, properties), file.ModifiedBy, now, cancellationToken);
+            }
+        }
+
+        var revisions = new List<TreeItem>();
+        foreach (var name in new[] { V2Layout.ManifestFile, V2Layout.ListManifestFile })
+        {
+            foreach (var file in await tx.Tree.ListGrandChildrenNamedAsync(repo, image, name, cancellationToken))
+            {
+                if (!V2Layout.IsTagFolderName(ItemPath.Name(ItemPath.Parent(file.Path)))
+                    && (await tx.Tree.GetPropertiesAsync(repo, file.Path, cancellationToken)).GetValueOrDefault(V2Properties.Manifest) is [var named] && named == tag)
+                {
+                    revisions.Add(file);
+                }
+            }
+        }
+
+        foreach (var stale in revisions.OrderByDescending(r => r.Created).ThenByDescending(r => r.Path, StringComparer.Ordinal).Skip(repository.DockerTagRetention - 1))
+        {
+            await ClearManifestFolderAsync(tx, repo, ItemPath.Parent(stale.Path), cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// <c>maxUniqueTags</c> (rest-api §2.2): a push that creates a tag beyond the limit deletes the
+    /// image's oldest tags by creation time, <c>latest</c> included; never the tag just pushed.
+    /// </summary>
+    private static async Task DropOldestTagsAsync(IMetadataTransaction tx, string repo, string image, string pushed, int max, CancellationToken cancellationToken)
+    {
+        var tags = new List<TreeItem>();
+        foreach (var name in new[] { V2Layout.ManifestFile, V2Layout.ListManifestFile })
+        {
+            tags.AddRange((await tx.Tree.ListGrandChildrenNamedAsync(repo, image, name, cancellationToken))
+                .Where(f => V2Layout.IsTagFolderName(ItemPath.Name(ItemPath.Parent(f.Path)))));
+        }
+
+        foreach (var oldest in tags.Where(t => ItemPath.Name(ItemPath.Parent(t.Path)) != pushed)
+            .OrderBy(t => t.Created).ThenBy(t => t.Path, StringComparer.Ordinal).Take(Math.Max(0, tags.Count - max)))
+        {
+            await ClearManifestFolderAsync(tx, repo, ItemPath.Parent(oldest.Path), cancellationToken);
+        }
     }
 
     /// <summary>
@@ -504,9 +565,12 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         var bytes = await content.ReadAllBytesAsync(manifest.Sha256Hex, cancellationToken);
         if (bytes is { Length: <= CachedManifestBytes })
         {
-            if (_manifestBytes.Count >= 10_000)
+            // Bounded by bytes, not entries: ten thousand large manifests would otherwise hold
+            // hundreds of megabytes. Starting over is cheap; the bytes are content-addressed.
+            if (Interlocked.Add(ref _manifestBytesTotal, bytes.Length) > ManifestBytesBudget)
             {
                 _manifestBytes.Clear();
+                Interlocked.Exchange(ref _manifestBytesTotal, bytes.Length);
             }
 
             _manifestBytes[manifest.Sha256Hex] = bytes;
@@ -523,12 +587,18 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         {
             if (digest.Algorithm != Digest.Sha256)
             {
-                return null;
+                // Known by a sha512 digest only where it was pushed by it (see PutManifestAsync).
+                var folder = V2Layout.DigestFolder(image, digest);
+                file = await session.Tree.GetAsync(repo, $"{folder}/{V2Layout.ManifestFile}", cancellationToken)
+                    ?? await session.Tree.GetAsync(repo, $"{folder}/{V2Layout.ListManifestFile}", cancellationToken);
             }
 
             foreach (var name in new[] { V2Layout.ManifestFile, V2Layout.ListManifestFile })
             {
-                file ??= (await session.Tree.ListGrandChildrenNamedAsync(repo, image, name, cancellationToken)).FirstOrDefault(i => i.Sha256 == digest.Hex);
+                if (digest.Algorithm == Digest.Sha256)
+                {
+                    file ??= (await session.Tree.ListGrandChildrenNamedAsync(repo, image, name, cancellationToken)).FirstOrDefault(i => i.Sha256 == digest.Hex);
+                }
             }
         }
         else if (V2Name.IsValidTag(reference))
@@ -545,7 +615,8 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
 
         var properties = await session.Tree.GetPropertiesAsync(repo, file.Path, cancellationToken);
         var subject = properties.TryGetValue(V2Properties.Subject, out var s) && s.Count > 0 ? s[0] : null;
-        return new StoredManifest(file.Sha256, file.Size, file.MimeType ?? Manifests.OciManifest, Digest.OfSha256(file.Sha256), subject);
+        var known = digest?.Algorithm == Digest.Sha512 ? digest : Digest.OfSha256(file.Sha256);
+        return new StoredManifest(file.Sha256, file.Size, file.MimeType ?? Manifests.OciManifest, known, subject);
     }
 
     /// <summary>By tag: that tag folder; by digest: every folder of the image holding that manifest.</summary>
@@ -555,10 +626,20 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         var folders = new List<string>();
         if (Digest.TryParse(reference, out var digest))
         {
-            foreach (var name in new[] { V2Layout.ManifestFile, V2Layout.ListManifestFile })
+            if (digest.Algorithm == Digest.Sha512)
             {
-                folders.AddRange((await tx.Tree.ListGrandChildrenNamedAsync(repo, image, name, cancellationToken))
-                    .Where(i => i.Sha256 == digest.Hex).Select(i => ItemPath.Parent(i.Path)));
+                if (await FindManifestAsync(tx, repo, image, reference, cancellationToken) is not null)
+                {
+                    folders.Add(V2Layout.DigestFolder(image, digest));
+                }
+            }
+            else
+            {
+                foreach (var name in new[] { V2Layout.ManifestFile, V2Layout.ListManifestFile })
+                {
+                    folders.AddRange((await tx.Tree.ListGrandChildrenNamedAsync(repo, image, name, cancellationToken))
+                        .Where(i => i.Sha256 == digest.Hex).Select(i => ItemPath.Parent(i.Path)));
+                }
             }
         }
         else if (V2Name.IsValidTag(reference) && await FindManifestAsync(tx, repo, image, reference, cancellationToken) is not null)

@@ -341,7 +341,6 @@ internal static class V2Endpoints
             {
                 V2Outcome.Created => BlobCreated(context, request, digest),
                 V2Outcome.DigestInvalid => V2Errors.Write(V2Errors.DigestInvalid),
-                V2Outcome.Unsupported => V2Errors.Write(V2Errors.DigestInvalid, "only sha256 content is stored", null),
                 _ => V2Errors.Write(V2Errors.BlobUploadInvalid, "the request body ended early", null),
             };
         }
@@ -439,7 +438,6 @@ internal static class V2Endpoints
             V2Outcome.UploadUnknown => V2Errors.Write(V2Errors.BlobUploadUnknown),
             V2Outcome.BodyIncomplete => V2Errors.Write(V2Errors.BlobUploadInvalid, "the request body ended early", null),
             V2Outcome.DigestInvalid => V2Errors.Write(V2Errors.DigestInvalid),
-            V2Outcome.Unsupported => V2Errors.Write(V2Errors.DigestInvalid, "only sha256 content is stored", null),
             _ => V2Errors.Write(V2Errors.BlobUploadUnknown),
         };
     }
