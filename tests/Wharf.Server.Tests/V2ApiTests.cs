@@ -187,6 +187,17 @@ public sealed class V2ApiTests(WharfServer server) : IClassFixture<WharfServer>
         // The same bytes under their sha256 name are not in the image: names are per digest.
         await AssertErrorAsync(await admin.GetAsync($"{Base}v2/s512/blobs/{Digest(layer)}"), HttpStatusCode.NotFound, "BLOB_UNKNOWN");
 
+        // A name is not a proof: content copied to a sha512 name it does not hash to is not served by it.
+        var other = RandomNumberGenerator.GetBytes(100);
+        await PushBlobAsync(admin, "v2/s512", other);
+        var forged = Sha512([42]);
+        using (var copy = await admin.PostAsync($"/api/copy/{Repo}/v2/s512/_uploads/{Digest(other).Replace(":", "__", StringComparison.Ordinal)}?to=/{Repo}/v2/s512/_uploads/{forged.Replace(":", "__", StringComparison.Ordinal)}", null))
+        {
+            Assert.Equal(HttpStatusCode.OK, copy.StatusCode);
+        }
+
+        await AssertErrorAsync(await admin.GetAsync($"{Base}v2/s512/blobs/{forged}"), HttpStatusCode.NotFound, "BLOB_UNKNOWN");
+
         // Chunked, with a wrong digest first (the session survives), then the right one.
         var config = Encoding.UTF8.GetBytes("""{"architecture":"amd64","os":"linux"}""");
         var location = await StartUploadAsync(admin, "v2/s512");
@@ -337,6 +348,9 @@ public sealed class V2ApiTests(WharfServer server) : IClassFixture<WharfServer>
         Assert.Empty(JsonDocument.Parse(await admin.GetStringAsync($"{Base}v2/mono/tags/list?n=0")).RootElement.GetProperty("tags").EnumerateArray());
         await AssertErrorAsync(await admin.GetAsync($"{Base}v2/mono/tags/list?n=-1"), HttpStatusCode.BadRequest, "PAGINATION_NUMBER_INVALID");
         await AssertErrorAsync(await admin.GetAsync($"{Base}v2/nosuch/tags/list"), HttpStatusCode.NotFound, "NAME_UNKNOWN");
+
+        // A folder that is only the path above images is no image.
+        await AssertErrorAsync(await admin.GetAsync($"{Base}v2/tags/list"), HttpStatusCode.NotFound, "NAME_UNKNOWN");
 
         var catalog = JsonDocument.Parse(await admin.GetStringAsync($"{Base}_catalog")).RootElement.GetProperty("repositories").EnumerateArray().Select(r => r.GetString()).ToList();
         Assert.Contains("v2/mono", catalog);

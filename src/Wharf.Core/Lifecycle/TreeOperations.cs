@@ -131,7 +131,7 @@ internal sealed class TreeOperations(IMetadataStore store, AccessPolicy policy, 
     /// <summary>A manifest or blob file of a V2 tag or digest folder: removing it alone would break the image.</summary>
     private static bool IsPartOfV2Image(string path) =>
         ItemPath.Name(ItemPath.Parent(path)) != Docker.V2.V2Layout.UploadsFolder
-        && (Docker.V2.V2Layout.IsManifestFile(ItemPath.Name(path)) || ItemPath.Name(path).StartsWith(Docker.V2.V2Layout.BlobPrefix, StringComparison.Ordinal));
+        && (Docker.V2.V2Layout.IsManifestFile(ItemPath.Name(path)) || Docker.V2.V2Layout.IsBlobName(ItemPath.Name(path)));
 
     private async Task<OperationResult?> V1DeleteProblemAsync(IMetadataTransaction tx, string repo, List<TreeItem> items, CancellationToken cancellationToken)
     {

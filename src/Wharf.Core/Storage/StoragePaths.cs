@@ -8,7 +8,7 @@ namespace Wharf.Core.Storage;
 /// &lt;store root&gt;/
 ///   blobs/sha256/&lt;first two hex&gt;/&lt;64 hex&gt;   content, addressed by its SHA-256; written once
 ///   uploads/&lt;upload id&gt;                      bytes in flight; renamed into blobs/ once verified
-///   uploads/v2/&lt;session id&gt;/&lt;n&gt;-&lt;attempt&gt;    chunk n of a resumable V2 upload session
+///   uploads/v2/&lt;session id&gt;-&lt;n&gt;-&lt;attempt&gt;    chunk n of a resumable V2 upload session
 ///   reclaiming/&lt;64 hex&gt;                      a blob the collector has taken aside to delete
 /// </code>
 /// Repository trees (V1 <c>.images/…</c>, <c>repositories/…</c>) are metadata rows pointing at

@@ -151,6 +151,15 @@ internal sealed record RepositoryUsage(string Repo, long Files, long Folders, lo
 internal interface IBlobRecords
 {
     /// <summary>
+    /// Records the SHA-512 of a catalogued blob once it has been computed from its bytes; a
+    /// <c>sha512</c> name in the tree is trusted only when it equals this (tree names can be copied).
+    /// </summary>
+    Task RecordSha512Async(string sha256, string sha512, CancellationToken cancellationToken);
+
+    /// <summary>The verified SHA-512 of a catalogued blob; null when none was computed.</summary>
+    Task<string?> GetSha512Async(string sha256, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Blobs that no tree item or upload references and that were first recorded before
     /// <paramref name="recordedBefore"/>, up to <paramref name="limit"/>.
     /// </summary>

@@ -44,14 +44,20 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
 
     public long Generation => Interlocked.Read(ref _generation);
 
+    private volatile bool _disposed;
+
+    /// <summary>
+    /// Closes the idle connections. Sessions still running (a request that outlives the host's
+    /// shutdown) finish, and their connections are closed rather than kept. The write gate is
+    /// not disposed: it holds no handle, and such a session still releases it.
+    /// </summary>
     public void Dispose()
     {
+        _disposed = true;
         while (_idle.TryDequeue(out var connection))
         {
             connection.Dispose();
         }
-
-        _writeGate.Dispose();
     }
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
@@ -97,15 +103,25 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
         }
     }
 
-    private async ValueTask<SqliteConnection> RentConnectionAsync(CancellationToken cancellationToken) =>
-        _idle.TryDequeue(out var idle) ? idle : await OpenConnectionAsync(cancellationToken);
+    private async ValueTask<SqliteConnection> RentConnectionAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _idle.TryDequeue(out var idle) ? idle : await OpenConnectionAsync(cancellationToken);
+    }
 
     /// <summary>Keeps a connection whose session ended cleanly (no transaction left open) for the next session.</summary>
     private async ValueTask ReturnConnectionAsync(SqliteConnection connection, bool reusable)
     {
-        if (reusable && connection.State == System.Data.ConnectionState.Open && _idle.Count < MaxIdleConnections)
+        if (reusable && !_disposed && connection.State == System.Data.ConnectionState.Open && _idle.Count < MaxIdleConnections)
         {
             _idle.Enqueue(connection);
+
+            // Disposed meanwhile: the store may have emptied the queue before this connection joined it.
+            while (_disposed && _idle.TryDequeue(out var late))
+            {
+                await late.DisposeAsync();
+            }
+
             return;
         }
 
@@ -130,6 +146,7 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
         private readonly SqliteTransaction? _transaction;
         private readonly Action? _committed;
         private SemaphoreSlim? _writeGate;
+        private int _disposedFlag;
 
         public SqliteSession(SqliteMetadataStore store, SqliteConnection connection, SqliteTransaction? transaction, SemaphoreSlim? writeGate, Action? committed)
         {
@@ -186,6 +203,12 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
 
         public async ValueTask DisposeAsync()
         {
+            // Twice would hand the connection to the idle queue twice.
+            if (Interlocked.Exchange(ref _disposedFlag, 1) == 1)
+            {
+                return;
+            }
+
             try
             {
                 // A transaction not committed is rolled back by its disposal; a connection whose

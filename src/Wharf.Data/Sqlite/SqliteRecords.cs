@@ -215,6 +215,12 @@ internal sealed class SqliteBlobRecords(Db db) : IBlobRecords
         AND NOT EXISTS (SELECT 1 FROM v1_uploads u WHERE u.layer_sha256 = b.sha256)
         """;
 
+    public Task RecordSha512Async(string sha256, string sha512, CancellationToken cancellationToken) =>
+        db.ExecuteAsync("UPDATE blobs SET sha512 = @sha512 WHERE sha256 = @sha256;", new { sha256, sha512 }, cancellationToken);
+
+    public Task<string?> GetSha512Async(string sha256, CancellationToken cancellationToken) =>
+        db.ScalarAsync<string?>("SELECT sha512 FROM blobs WHERE sha256 = @sha256;", new { sha256 }, cancellationToken);
+
     public async Task<IReadOnlyList<StoredBlobRow>> ListUnreferencedAsync(DateTimeOffset recordedBefore, int limit, CancellationToken cancellationToken)
     {
         var rows = await db.QueryAsync<StoredBlobRow>(

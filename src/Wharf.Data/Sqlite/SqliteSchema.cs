@@ -148,5 +148,8 @@ internal static class SqliteSchema
         """
         ALTER TABLE v2_uploads ADD COLUMN chunk_keys TEXT NOT NULL DEFAULT '[]';
         """,
+        """
+        ALTER TABLE blobs ADD COLUMN sha512 TEXT NULL;
+        """,
     ];
 }

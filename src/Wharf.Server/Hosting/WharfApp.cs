@@ -35,8 +35,9 @@ internal static class WharfApp
     {
         // Settings are validated once at start-up, so configuration files are not watched: the
         // watcher would otherwise follow every write below the content root (the default data
-        // directory is there) and cost a core's fraction on busy pushes.
-        var builder = WebApplication.CreateSlimBuilder([.. args, "--hostBuilder:reloadConfigOnChange=false"]);
+        // directory is there) and cost a core's fraction on busy pushes. First, so that an
+        // operator's own --hostBuilder:reloadConfigOnChange still wins.
+        var builder = WebApplication.CreateSlimBuilder(["--hostBuilder:reloadConfigOnChange=false", .. args]);
         configure?.Invoke(builder);
         if (string.IsNullOrEmpty(builder.Configuration["urls"]))
         {

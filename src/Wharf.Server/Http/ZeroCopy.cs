@@ -12,12 +12,21 @@ namespace Wharf.Server.Http;
 /// so the response is written on the connection's socket directly (head and file in one call) and
 /// the connection is then closed (<c>Connection: close</c>): Kestrel never learns of the bytes, and
 /// must not write after them. One new connection per large blob is cheap beside its transfer.
-/// Only plain HTTP/1.x qualifies; TLS and HTTP/2 go through Kestrel.
+/// Only plain HTTP/1.x qualifies; TLS and HTTP/2 go through Kestrel. The head carries the headers
+/// set so far: anything a middleware would add in <c>Response.OnStarting</c> is not sent (none does).
 /// </summary>
 internal static class ZeroCopy
 {
     /// <summary>How long a client may keep the connection open after the whole response and the FIN.</summary>
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Slowest reader served (bytes per second), after a grace period: Kestrel's own minimum
+    /// response rate does not see these bytes, so a client that stops reading is cut off here.
+    /// </summary>
+    private const double MinSendRate = 64 * 1024;
+
+    private static readonly TimeSpan SendGrace = TimeSpan.FromSeconds(30);
 
     public static async Task<bool> TrySendFileAsync(HttpContext context, string path, CancellationToken cancellationToken)
     {
@@ -31,24 +40,45 @@ internal static class ZeroCopy
         }
 
         var time = context.RequestServices.GetRequiredService<TimeProvider>();
+        var stopping = context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         var head = Head(context.Response, time.GetUtcNow());
+        var limit = SendGrace + TimeSpan.FromSeconds((context.Response.ContentLength ?? 0) / MinSendRate);
+        using var tooSlow = new CancellationTokenSource(limit, time);
+        using var sending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.RequestAborted, stopping, tooSlow.Token);
+        var handedOver = true;
         try
         {
-            await socket.SendFileAsync(path, head, ReadOnlyMemory<byte>.Empty, TransmitFileOptions.UseDefaultWorkerThread, cancellationToken);
+            try
+            {
+                await socket.SendFileAsync(path, head, ReadOnlyMemory<byte>.Empty, TransmitFileOptions.UseDefaultWorkerThread, sending.Token);
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                // The file is opened before anything is sent: the connection is still Kestrel's.
+                handedOver = false;
+                return false;
+            }
 
             // The FIN follows the last queued byte. Kestrel closes an aborted connection at once,
             // which would discard bytes still queued, so the connection is left to the client:
             // it closes on the FIN, and Kestrel sees that as the request being aborted.
             socket.Shutdown(SocketShutdown.Send);
-            await Task.Delay(DrainTimeout, time, context.RequestAborted);
+            using var draining = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
+            await Task.Delay(DrainTimeout, time, draining.Token);
         }
         catch (Exception e) when (e is SocketException or IOException or OperationCanceledException or ObjectDisposedException)
         {
-            // The client has closed (or went away): nothing more can be said on this connection.
+            // The client has closed, went away or read too slowly: this connection is done.
+        }
+        finally
+        {
+            // Kestrel would otherwise write its own response after bytes it never saw.
+            if (handedOver)
+            {
+                context.Abort();
+            }
         }
 
-        // Kestrel would otherwise write its own response after the bytes sent above.
-        context.Abort();
         return true;
     }
 
@@ -66,8 +96,9 @@ internal static class ZeroCopy
 
             foreach (var value in values)
             {
-                // Header values are set by Wharf itself; a line break would split the head.
-                if (value is not null && !value.AsSpan().ContainsAny('\r', '\n'))
+                // Header values are set by Wharf itself; anything Kestrel would refuse (a line
+                // break would even split the head) is left out.
+                if (value is not null && value.All(c => c is '\t' or (>= ' ' and <= '~')))
                 {
                     head.Append(name).Append(": ").Append(value).Append("\r\n");
                 }

@@ -247,7 +247,7 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
         }
 
         var now = time.GetUtcNow();
-        var properties = V2Registry.ManifestProperties(tag, digest, Manifests.DockerV2, image, null, null, labels);
+        var properties = V2Registry.ManifestProperties(tag, digest, manifestBlob.Sha256, Manifests.DockerV2, image, null, null, labels);
         await tx.Tree.PutFileAsync(target.Key, new NewFile($"{folder}/{V2Layout.ManifestFile}", manifestBlob.Sha256, manifestBlob.Size, Manifests.DockerV2, properties), user, now, cancellationToken);
         await tx.Tree.PutFileAsync(target.Key, new NewFile($"{folder}/{V2Layout.BlobName(configBlob.Sha256)}", configBlob.Sha256, configBlob.Size, ConfigMediaType), user, now, cancellationToken);
         foreach (var (sha256, size) in layerDescriptors.Distinct())

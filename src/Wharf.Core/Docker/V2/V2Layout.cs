@@ -28,6 +28,10 @@ internal static class V2Layout
 
     public static string BlobName(Digest digest) => $"{digest.Algorithm}__{digest.Hex}";
 
+    /// <summary>Whether a file name is a blob's name in the tree (<c>sha256__…</c> or <c>sha512__…</c>).</summary>
+    public static bool IsBlobName(string name) =>
+        name.StartsWith(BlobPrefix, StringComparison.Ordinal) || name.StartsWith(Digest.Sha512 + "__", StringComparison.Ordinal);
+
     public static string UploadedBlob(string image, Digest digest) => $"{image}/{UploadsFolder}/{BlobName(digest)}";
 
     public static bool IsManifestFile(string name) => name is ManifestFile or ListManifestFile;
@@ -52,4 +56,7 @@ internal static class V2Properties
 
     /// <summary>Wharf's: the manifest's artifact type (its <c>artifactType</c>, else its config media type).</summary>
     public const string ArtifactType = "docker.manifest.artifactType";
+
+    /// <summary>Wharf's: on a revision kept by <c>dockerTagRetention</c>, the tags it is kept for.</summary>
+    public const string RetainedFor = "docker.manifest.retainedFor";
 }

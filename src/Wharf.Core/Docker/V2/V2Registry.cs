@@ -59,10 +59,35 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         return await FindBlobAsync(session, repo, image, digest, cancellationToken);
     }
 
-    /// <summary>A sha256 name must also carry that checksum; a sha512 name was verified when it was written.</summary>
-    private static async Task<TreeItem?> FindBlobAsync(IMetadataSession session, string repo, string image, Digest digest, CancellationToken cancellationToken) =>
-        (await session.Tree.ListGrandChildrenNamedAsync(repo, image, V2Layout.BlobName(digest), cancellationToken))
-            .FirstOrDefault(i => !i.IsFolder && i.Sha256 is not null && (digest.Algorithm != Digest.Sha256 || i.Sha256 == digest.Hex));
+    /// <summary>
+    /// The item must carry the digest, not only its name (names can be copied): a sha256 name its
+    /// checksum, a sha512 name the SHA-512 recorded for its content when that was verified.
+    /// </summary>
+    private static async Task<TreeItem?> FindBlobAsync(IMetadataSession session, string repo, string image, Digest digest, CancellationToken cancellationToken)
+    {
+        foreach (var item in await session.Tree.ListGrandChildrenNamedAsync(repo, image, V2Layout.BlobName(digest), cancellationToken))
+        {
+            if (item.Sha256 is { } sha256 && await CarriesAsync(session, sha256, digest, cancellationToken))
+            {
+                return item;
+            }
+        }
+
+        return null;
+    }
+
+    private static async Task<bool> CarriesAsync(IMetadataSession session, string sha256, Digest digest, CancellationToken cancellationToken) =>
+        digest.Algorithm == Digest.Sha256 ? sha256 == digest.Hex : await session.Blobs.GetSha512Async(sha256, cancellationToken) == digest.Hex;
+
+    /// <summary>Names content by <paramref name="digest"/> (verified by the caller) and, for sha512, records that digest of it.</summary>
+    private static async Task NameBlobAsync(IMetadataTransaction tx, string repo, string path, Digest digest, StoredBlob blob, string mime, string user, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await tx.Tree.PutFileAsync(repo, new NewFile(path, blob.Sha256, blob.Size, mime), user, now, cancellationToken);
+        if (digest.Algorithm == Digest.Sha512)
+        {
+            await tx.Blobs.RecordSha512Async(blob.Sha256, digest.Hex, cancellationToken);
+        }
+    }
 
     /// <summary>Monolithic upload (POST with <c>?digest=</c>, or PUT with the whole body).</summary>
     public async Task<V2Outcome> PutBlobAsync(string repo, string image, Digest digest, Stream body, long? length, string user, CancellationToken cancellationToken)
@@ -92,7 +117,7 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
     private async Task RecordUploadedBlobAsync(string repo, string image, Digest digest, StoredBlob blob, string user, CancellationToken cancellationToken)
     {
         await using var tx = await store.BeginAsync(cancellationToken);
-        await tx.Tree.PutFileAsync(repo, new NewFile(V2Layout.UploadedBlob(image, digest), blob.Sha256, blob.Size, OctetStream), user, time.GetUtcNow(), cancellationToken);
+        await NameBlobAsync(tx, repo, V2Layout.UploadedBlob(image, digest), digest, blob, OctetStream, user, time.GetUtcNow(), cancellationToken);
         await tx.CommitAsync(cancellationToken);
     }
 
@@ -320,10 +345,17 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
             blob = joined;
         }
 
-        // Past this point the bytes are published: finish even if the client goes away.
+        // Past this point the bytes are published: finish even if the client goes away. A session
+        // cancelled or appended to meanwhile is left as it is (the blob is then unreferenced).
         await using (var tx = await store.BeginAsync(CancellationToken.None))
         {
-            await tx.Tree.PutFileAsync(upload.Repo, new NewFile(V2Layout.UploadedBlob(upload.Image, digest), blob.Sha256, blob.Size, OctetStream), user, time.GetUtcNow(), CancellationToken.None);
+            var latest = await tx.V2Uploads.GetAsync(upload.Id, CancellationToken.None);
+            if (latest is null || latest.Chunks != upload.Chunks)
+            {
+                return latest is null ? V2Outcome.UploadUnknown : V2Outcome.RangeInvalid;
+            }
+
+            await NameBlobAsync(tx, upload.Repo, V2Layout.UploadedBlob(upload.Image, digest), digest, blob, OctetStream, user, time.GetUtcNow(), CancellationToken.None);
             await tx.V2Uploads.DeleteAsync(upload.Id, CancellationToken.None);
             await tx.CommitAsync(CancellationToken.None);
         }
@@ -403,24 +435,34 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         // Replacing a tag with other content needs delete permission (rest-api §3.2), decided in
         // this transaction so that a tag pushed meanwhile by someone else is not overwritten.
         var previous = byDigest ? null : await FindManifestAsync(tx, repo, image, reference, cancellationToken);
-        var replaced = previous is not null && previous.Sha256Hex != hex;
-        if (replaced && !mayReplaceTag)
+        if (previous?.Sha256Hex == hex)
         {
-            return (V2Outcome.Denied, null, null, "replacing an existing tag needs delete permission");
+            // The same manifest again: the tag keeps its folder, names and creation time.
+            return (V2Outcome.Created, digest, manifest.Subject?.Digest, "");
         }
 
-        if (replaced && repository.DockerTagRetention > 1)
+        if (previous is not null)
         {
-            await RetainRevisionAsync(tx, repository, image, reference, previous!, now, cancellationToken);
+            if (!mayReplaceTag)
+            {
+                return (V2Outcome.Denied, null, null, "replacing an existing tag needs delete permission");
+            }
+
+            await RetainRevisionAsync(tx, repository, image, reference, previous, user, now, cancellationToken);
         }
 
         // A tag folder holds one manifest: a re-push replaces what was there (rest-api §3.7: the
         // blobs stay in the store until nothing names them).
         await ClearManifestFolderAsync(tx, repo, folder, cancellationToken);
 
-        var properties = ManifestProperties(byDigest ? digest.ToString() : reference, digest, manifest.MediaType, image, manifest.Subject?.Digest, manifest.ArtifactType, labels);
+        var properties = ManifestProperties(byDigest ? digest.ToString() : reference, digest, stored.Sha256, manifest.MediaType, image, manifest.Subject?.Digest, manifest.ArtifactType, labels);
         var file = manifest.IsIndex ? V2Layout.ListManifestFile : V2Layout.ManifestFile;
         await tx.Tree.PutFileAsync(repo, new NewFile($"{folder}/{file}", stored.Sha256, stored.Size, manifest.MediaType, properties), user, now, cancellationToken);
+        if (digest.Algorithm == Digest.Sha512)
+        {
+            await tx.Blobs.RecordSha512Async(stored.Sha256, digest.Hex, cancellationToken);
+        }
+
         foreach (var (blobDigest, blob) in blobs)
         {
             await tx.Tree.PutFileAsync(repo, new NewFile($"{folder}/{V2Layout.BlobName(blobDigest)}", blob.Sha256!, blob.Size, blob.MimeType ?? OctetStream), user, now, cancellationToken);
@@ -436,46 +478,79 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
     }
 
     /// <summary>
-    /// <c>dockerTagRetention</c> (rest-api §2.2): the manifest a push replaces stays as a revision
-    /// in <c>&lt;image&gt;/sha256:&lt;hex&gt;/</c>, its <c>docker.manifest</c> still naming the tag,
-    /// and only the newest N−1 revisions of the tag are kept. Content already in its digest folder
-    /// (pushed by digest, or retained before) is not copied again.
+    /// <c>dockerTagRetention</c> N (rest-api §2.2): the manifest a push replaces stays as a revision in
+    /// <c>&lt;image&gt;/sha256:&lt;hex&gt;/</c>, marked with the tags it was retained for
+    /// (<c>docker.manifest.retainedFor</c>, which only admins may set), and each tag keeps its N−1
+    /// most recently retained revisions. A digest folder that already holds the manifest (pushed by
+    /// digest, or retained for another tag) is marked rather than copied, and is deleted by the
+    /// pruning only when retention created it and no tag still retains it.
     /// </summary>
-    private static async Task RetainRevisionAsync(IMetadataTransaction tx, RepositoryConfig repository, string image, string tag, StoredManifest previous, DateTimeOffset now, CancellationToken cancellationToken)
+    private static async Task RetainRevisionAsync(IMetadataTransaction tx, RepositoryConfig repository, string image, string tag, StoredManifest previous, string user, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var repo = repository.Key;
-        var revision = V2Layout.DigestFolder(image, Digest.OfSha256(previous.Sha256Hex));
-        if (!(await tx.Tree.ListChildrenAsync(repo, revision, cancellationToken)).Any(c => !c.IsFolder && V2Layout.IsManifestFile(c.Name)))
+        if (repository.DockerTagRetention > 1)
         {
-            foreach (var file in (await tx.Tree.ListChildrenAsync(repo, V2Layout.TagFolder(image, tag), cancellationToken)).Where(c => !c.IsFolder && c.Sha256 is not null))
+            var revision = V2Layout.DigestFolder(image, Digest.OfSha256(previous.Sha256Hex));
+            var held = (await tx.Tree.ListChildrenAsync(repo, revision, cancellationToken)).FirstOrDefault(c => !c.IsFolder && V2Layout.IsManifestFile(c.Name));
+            if (held is null)
             {
-                var properties = await tx.Tree.GetPropertiesAsync(repo, file.Path, cancellationToken);
-                await tx.Tree.PutFileAsync(repo, new NewFile($"{revision}/{file.Name}", file.Sha256!, file.Size, file.MimeType ?? OctetStream, properties), file.ModifiedBy, now, cancellationToken);
+                foreach (var file in (await tx.Tree.ListChildrenAsync(repo, V2Layout.TagFolder(image, tag), cancellationToken)).Where(c => !c.IsFolder && c.Sha256 is not null))
+                {
+                    var properties = new Dictionary<string, IReadOnlyList<string>>(await tx.Tree.GetPropertiesAsync(repo, file.Path, cancellationToken), StringComparer.Ordinal);
+                    if (V2Layout.IsManifestFile(file.Name))
+                    {
+                        properties[V2Properties.RetainedFor] = [tag];
+                    }
+
+                    await tx.Tree.PutFileAsync(repo, new NewFile($"{revision}/{file.Name}", file.Sha256!, file.Size, file.MimeType ?? OctetStream, properties), user, now, cancellationToken);
+                }
+            }
+            else
+            {
+                var retainedFor = (await tx.Tree.GetPropertiesAsync(repo, held.Path, cancellationToken)).GetValueOrDefault(V2Properties.RetainedFor) ?? [];
+                await tx.Tree.SetPropertiesAsync(repo, held.Path, new Dictionary<string, IReadOnlyList<string>> { [V2Properties.RetainedFor] = [.. retainedFor.Append(tag).Distinct(StringComparer.Ordinal)] }, cancellationToken);
+                await tx.Tree.TouchAsync(repo, held.Path, user, now, cancellationToken);
             }
         }
 
-        var revisions = new List<TreeItem>();
+        // Pruned on every replacement, so lowering the setting takes effect at the tag's next push.
+        var revisions = new List<(TreeItem File, IReadOnlyDictionary<string, IReadOnlyList<string>> Properties)>();
         foreach (var name in new[] { V2Layout.ManifestFile, V2Layout.ListManifestFile })
         {
             foreach (var file in await tx.Tree.ListGrandChildrenNamedAsync(repo, image, name, cancellationToken))
             {
                 if (!V2Layout.IsTagFolderName(ItemPath.Name(ItemPath.Parent(file.Path)))
-                    && (await tx.Tree.GetPropertiesAsync(repo, file.Path, cancellationToken)).GetValueOrDefault(V2Properties.Manifest) is [var named] && named == tag)
+                    && await tx.Tree.GetPropertiesAsync(repo, file.Path, cancellationToken) is var properties
+                    && properties.GetValueOrDefault(V2Properties.RetainedFor) is { } tags && tags.Contains(tag, StringComparer.Ordinal))
                 {
-                    revisions.Add(file);
+                    revisions.Add((file, properties));
                 }
             }
         }
 
-        foreach (var stale in revisions.OrderByDescending(r => r.Created).ThenByDescending(r => r.Path, StringComparer.Ordinal).Skip(repository.DockerTagRetention - 1))
+        foreach (var (file, properties) in revisions.OrderByDescending(r => r.File.Modified).ThenByDescending(r => r.File.Path, StringComparer.Ordinal).Skip(repository.DockerTagRetention - 1))
         {
-            await ClearManifestFolderAsync(tx, repo, ItemPath.Parent(stale.Path), cancellationToken);
+            var remaining = properties[V2Properties.RetainedFor].Where(t => t != tag).ToList();
+            var createdByRetention = !(properties.GetValueOrDefault(V2Properties.Manifest) is [var named] && Digest.TryParse(named, out _));
+            if (remaining.Count > 0)
+            {
+                await tx.Tree.SetPropertiesAsync(repo, file.Path, new Dictionary<string, IReadOnlyList<string>> { [V2Properties.RetainedFor] = remaining }, cancellationToken);
+            }
+            else if (createdByRetention)
+            {
+                await ClearManifestFolderAsync(tx, repo, ItemPath.Parent(file.Path), cancellationToken);
+            }
+            else
+            {
+                await tx.Tree.DeletePropertiesAsync(repo, file.Path, [V2Properties.RetainedFor], cancellationToken);
+            }
         }
     }
 
     /// <summary>
     /// <c>maxUniqueTags</c> (rest-api §2.2): a push that creates a tag beyond the limit deletes the
-    /// image's oldest tags by creation time, <c>latest</c> included; never the tag just pushed.
+    /// image's oldest tags by creation time, <c>latest</c> included; never the tag just pushed. A tag
+    /// moved to other content counts as created then; pushing the same manifest again keeps its time.
     /// </summary>
     private static async Task DropOldestTagsAsync(IMetadataTransaction tx, string repo, string image, string pushed, int max, CancellationToken cancellationToken)
     {
@@ -514,7 +589,7 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
 
     /// <summary>The V2 properties of a manifest file (rest-api §8.3), with Wharf's subject and artifact type.</summary>
     public static Dictionary<string, IReadOnlyList<string>> ManifestProperties(
-        string manifestName, Digest digest, string mediaType, string image, Digest? subject, string? artifactType, IReadOnlyDictionary<string, string> labels)
+        string manifestName, Digest digest, string sha256Hex, string mediaType, string image, Digest? subject, string? artifactType, IReadOnlyDictionary<string, string> labels)
     {
         var properties = new Dictionary<string, IReadOnlyList<string>>
         {
@@ -522,7 +597,7 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
             [V2Properties.ManifestDigest] = [digest.ToString()],
             [V2Properties.ManifestType] = [mediaType],
             [V2Properties.RepoName] = [image],
-            [V2Properties.Sha256] = [digest.Hex],
+            [V2Properties.Sha256] = [sha256Hex],
             [V2Properties.ContentType] = [mediaType],
         };
         if (subject is not null)
@@ -567,13 +642,16 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         {
             // Bounded by bytes, not entries: ten thousand large manifests would otherwise hold
             // hundreds of megabytes. Starting over is cheap; the bytes are content-addressed.
-            if (Interlocked.Add(ref _manifestBytesTotal, bytes.Length) > ManifestBytesBudget)
+            if (Interlocked.Read(ref _manifestBytesTotal) + bytes.Length > ManifestBytesBudget)
             {
                 _manifestBytes.Clear();
-                Interlocked.Exchange(ref _manifestBytesTotal, bytes.Length);
+                Interlocked.Exchange(ref _manifestBytesTotal, 0);
             }
 
-            _manifestBytes[manifest.Sha256Hex] = bytes;
+            if (_manifestBytes.TryAdd(manifest.Sha256Hex, bytes))
+            {
+                Interlocked.Add(ref _manifestBytesTotal, bytes.Length);
+            }
         }
 
         return bytes;
@@ -608,7 +686,7 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
                 ?? await session.Tree.GetAsync(repo, $"{folder}/{V2Layout.ListManifestFile}", cancellationToken);
         }
 
-        if (file?.Sha256 is null)
+        if (file?.Sha256 is null || (digest?.Algorithm == Digest.Sha512 && !await CarriesAsync(session, file.Sha256, digest, cancellationToken)))
         {
             return null;
         }
@@ -690,7 +768,9 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
 
         // An image whose last tag is gone still exists while its folder does (blobs, digest
         // pushes): the spec answers its tags list with 200 and no tags, not NAME_UNKNOWN.
-        return await session.Tree.GetAsync(repo, image, cancellationToken) is { IsFolder: true } ? [] : null;
+        // (Blobs of an image live in its _uploads or digest folders; any other folder is only a
+        // path above other images, or a tag folder of the image above.)
+        return (await session.Tree.ListChildrenAsync(repo, image, cancellationToken)).Any(c => c.IsFolder && !V2Layout.IsTagFolderName(c.Name)) ? [] : null;
     }
 
     /// <summary>Every image of the repository with at least one tag, in lexical order.</summary>
