@@ -35,8 +35,8 @@ internal sealed class ContentStore(IBlobDriver driver)
     /// Writes <paramref name="source"/> durably to <paramref name="key"/> (an upload chunk) while
     /// hashing it, without publishing it. At most <paramref name="maxLength"/> bytes.
     /// </summary>
-    public Task<PutBlobResult> WriteChunkAsync(string key, Stream source, long maxLength, CancellationToken cancellationToken, long? expectedLength = null) =>
-        WriteHashedAsync(key, source, maxLength, null, expectedLength, cancellationToken);
+    public Task<PutBlobResult> WriteChunkAsync(string key, Stream source, long maxLength, CancellationToken cancellationToken, long? expectedLength = null, IncrementalHash? alsoHash = null) =>
+        WriteHashedAsync(key, source, maxLength, alsoHash, expectedLength, cancellationToken);
 
     /// <summary>Streams <paramref name="source"/> durably to <paramref name="key"/>, hashing it on the way; nothing is published.</summary>
     private async Task<PutBlobResult> WriteHashedAsync(string key, Stream source, long maxLength, IncrementalHash? alsoHash, long? expectedLength, CancellationToken cancellationToken)

@@ -259,7 +259,7 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
     public async Task<(V2Outcome Outcome, V2Upload Upload)> CompleteWithBodyAsync(
         V2Upload upload, long? rangeStart, Stream body, long? length, Digest digest, string user, CancellationToken cancellationToken)
     {
-        if (upload.Chunks > 0 || digest.Algorithm != Digest.Sha256 || length == 0)
+        if (upload.Chunks > 0 || length == 0)
         {
             var (appended, current) = await AppendAsync(upload, rangeStart, body, length, cancellationToken);
             return appended == V2Outcome.Ok ? (await CompleteAsync(current, digest, user, cancellationToken), current) : (appended, current);
@@ -271,14 +271,15 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         }
 
         var key = StoragePaths.UploadChunk(upload.Id, 0, Guid.NewGuid());
-        var written = await content.WriteChunkAsync(key, body, long.MaxValue, cancellationToken, length);
+        using var sha512 = digest.Algorithm == Digest.Sha512 ? IncrementalHash.CreateHash(HashAlgorithmName.SHA512) : null;
+        var written = await content.WriteChunkAsync(key, body, long.MaxValue, cancellationToken, length, sha512);
         if (written.Blob is not { } chunk || chunk.Size == 0)
         {
             await content.DeleteKeysAsync([key], CancellationToken.None);
             return written.Blob is null ? (V2Outcome.BodyIncomplete, upload) : (await CompleteAsync(upload, digest, user, cancellationToken), upload);
         }
 
-        if (chunk.Sha256 != digest.Hex)
+        if (!Matches(digest, chunk, sha512))
         {
             var (recorded, current) = await RecordChunkAsync(upload, key, chunk, cancellationToken);
             return (recorded == V2Outcome.Ok ? V2Outcome.DigestInvalid : recorded, current);
@@ -298,7 +299,7 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
             return (latest is null ? V2Outcome.UploadUnknown : V2Outcome.RangeInvalid, latest ?? upload);
         }
 
-        await tx.Tree.PutFileAsync(upload.Repo, new NewFile(V2Layout.UploadedBlob(upload.Image, digest), chunk.Sha256, chunk.Size, OctetStream), user, time.GetUtcNow(), CancellationToken.None);
+        await NameBlobAsync(tx, upload.Repo, V2Layout.UploadedBlob(upload.Image, digest), digest, chunk, OctetStream, user, time.GetUtcNow(), CancellationToken.None);
         await tx.V2Uploads.DeleteAsync(upload.Id, CancellationToken.None);
         await tx.CommitAsync(CancellationToken.None);
         return (V2Outcome.Created, upload);
