@@ -340,20 +340,10 @@ internal sealed class ContentStore(IBlobDriver driver)
 }
 
 /// <summary>Reads several stored objects one after the other as one stream.</summary>
-internal sealed class ConcatenatedStream(IBlobDriver driver, IReadOnlyList<string> keys) : Stream
+internal sealed class ConcatenatedStream(IBlobDriver driver, IReadOnlyList<string> keys) : ReadOnlyStream
 {
     private int _next;
     private Stream? _current;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -382,16 +372,6 @@ internal sealed class ConcatenatedStream(IBlobDriver driver, IReadOnlyList<strin
     }
 
     public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     public override async ValueTask DisposeAsync()
     {

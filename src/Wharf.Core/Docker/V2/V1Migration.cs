@@ -221,8 +221,7 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
 
         await using var tx = await store.BeginAsync(cancellationToken);
         var folder = V2Layout.TagFolder(image, tag);
-        var existing = await tx.Tree.GetAsync(target.Key, $"{folder}/{V2Layout.ManifestFile}", cancellationToken)
-            ?? await tx.Tree.GetAsync(target.Key, $"{folder}/{V2Layout.ListManifestFile}", cancellationToken);
+        var existing = await V2Registry.ManifestFileInAsync(tx, target.Key, folder, cancellationToken);
         if (existing?.Sha256 == manifestBlob.Sha256)
         {
             report.Unchanged.Add(new MigratedTag(name.FullName, tag, image, digest.ToString(), null));
@@ -354,18 +353,8 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
         await content.OpenReadAsync(sha256, 0, cancellationToken) ?? throw new InvalidDataException($"blob {sha256} is missing");
 
     /// <summary>Passes reads through while hashing them.</summary>
-    private sealed class HashingReadStream(Stream inner, IncrementalHash hash) : Stream
+    private sealed class HashingReadStream(Stream inner, IncrementalHash hash) : ReadOnlyStream
     {
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
             var read = await inner.ReadAsync(buffer, cancellationToken);
@@ -379,15 +368,5 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
             hash.AppendData(buffer, offset, read);
             return read;
         }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

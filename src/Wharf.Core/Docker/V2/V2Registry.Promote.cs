@@ -57,12 +57,8 @@ internal sealed partial class V2Registry
         }
 
         await using var tx = await store.BeginAsync(cancellationToken);
-        var tags = new List<string>();
-        foreach (var name in new[] { V2Layout.ManifestFile, V2Layout.ListManifestFile })
-        {
-            tags.AddRange((await tx.Tree.ListGrandChildrenNamedAsync(source.Key, image, name, cancellationToken))
-                .Select(f => ItemPath.Name(ItemPath.Parent(f.Path))).Where(V2Layout.IsTagFolderName));
-        }
+        var tags = (await ListManifestFilesAsync(tx, source.Key, image, cancellationToken))
+            .Select(f => ItemPath.Name(ItemPath.Parent(f.Path))).Where(V2Layout.IsTagFolderName).ToList();
 
         if (tags.Count == 0)
         {
@@ -84,8 +80,7 @@ internal sealed partial class V2Registry
         {
             var to = request.TargetTag ?? tag;
             var targetFolder = V2Layout.TagFolder(targetImage, to);
-            if (await tx.Tree.GetAsync(target.Key, $"{targetFolder}/{V2Layout.ManifestFile}", cancellationToken) is not null
-                || await tx.Tree.GetAsync(target.Key, $"{targetFolder}/{V2Layout.ListManifestFile}", cancellationToken) is not null)
+            if (await ManifestFileInAsync(tx, target.Key, targetFolder, cancellationToken) is not null)
             {
                 if (!await allowed(target, targetImage, AccessActions.Delete))
                 {

@@ -285,24 +285,14 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
             return (recorded == V2Outcome.Ok ? V2Outcome.DigestInvalid : recorded, current);
         }
 
-        // Published before the session row goes (content first); should the session have moved
-        // on meanwhile, the blob is simply unreferenced and the collector reclaims it.
+        // Published before the session row goes (content first).
         if (!await content.TryPublishChunkAsync(key, chunk.Sha256, CancellationToken.None))
         {
             return (V2Outcome.UploadUnknown, upload);
         }
 
-        await using var tx = await store.BeginAsync(CancellationToken.None);
-        var latest = await tx.V2Uploads.GetAsync(upload.Id, CancellationToken.None);
-        if (latest is null || latest.Chunks != 0)
-        {
-            return (latest is null ? V2Outcome.UploadUnknown : V2Outcome.RangeInvalid, latest ?? upload);
-        }
-
-        await NameBlobAsync(tx, upload.Repo, V2Layout.UploadedBlob(upload.Image, digest), digest, chunk, OctetStream, user, time.GetUtcNow(), CancellationToken.None);
-        await tx.V2Uploads.DeleteAsync(upload.Id, CancellationToken.None);
-        await tx.CommitAsync(CancellationToken.None);
-        return (V2Outcome.Created, upload);
+        var (finished, latest) = await FinishUploadAsync(upload, digest, chunk, user);
+        return (finished, latest ?? upload);
     }
 
     /// <summary>
@@ -346,23 +336,33 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
             blob = joined;
         }
 
-        // Past this point the bytes are published: finish even if the client goes away. A session
-        // cancelled or appended to meanwhile is left as it is (the blob is then unreferenced).
-        await using (var tx = await store.BeginAsync(CancellationToken.None))
+        var (finished, _) = await FinishUploadAsync(upload, digest, blob, user);
+        if (finished == V2Outcome.Created)
         {
-            var latest = await tx.V2Uploads.GetAsync(upload.Id, CancellationToken.None);
-            if (latest is null || latest.Chunks != upload.Chunks)
-            {
-                return latest is null ? V2Outcome.UploadUnknown : V2Outcome.RangeInvalid;
-            }
-
-            await NameBlobAsync(tx, upload.Repo, V2Layout.UploadedBlob(upload.Image, digest), digest, blob, OctetStream, user, time.GetUtcNow(), CancellationToken.None);
-            await tx.V2Uploads.DeleteAsync(upload.Id, CancellationToken.None);
-            await tx.CommitAsync(CancellationToken.None);
+            await content.DeleteKeysAsync(keys, CancellationToken.None);
         }
 
-        await content.DeleteKeysAsync(keys, CancellationToken.None);
-        return V2Outcome.Created;
+        return finished;
+    }
+
+    /// <summary>
+    /// Names the published blob in the image and ends the session, in one transaction, unless the
+    /// session was cancelled or appended to meanwhile (the blob is then unreferenced and collected).
+    /// Past publication the work finishes even if the client goes away.
+    /// </summary>
+    private async Task<(V2Outcome Outcome, V2Upload? Latest)> FinishUploadAsync(V2Upload upload, Digest digest, StoredBlob blob, string user)
+    {
+        await using var tx = await store.BeginAsync(CancellationToken.None);
+        var latest = await tx.V2Uploads.GetAsync(upload.Id, CancellationToken.None);
+        if (latest is null || latest.Chunks != upload.Chunks)
+        {
+            return (latest is null ? V2Outcome.UploadUnknown : V2Outcome.RangeInvalid, latest);
+        }
+
+        await NameBlobAsync(tx, upload.Repo, V2Layout.UploadedBlob(upload.Image, digest), digest, blob, OctetStream, user, time.GetUtcNow(), CancellationToken.None);
+        await tx.V2Uploads.DeleteAsync(upload.Id, CancellationToken.None);
+        await tx.CommitAsync(CancellationToken.None);
+        return (V2Outcome.Created, latest);
     }
 
     public async Task CancelUploadAsync(V2Upload upload, CancellationToken cancellationToken)
@@ -492,7 +492,7 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         if (repository.DockerTagRetention > 1)
         {
             var revision = V2Layout.DigestFolder(image, Digest.OfSha256(previous.Sha256Hex));
-            var held = (await tx.Tree.ListChildrenAsync(repo, revision, cancellationToken)).FirstOrDefault(c => !c.IsFolder && V2Layout.IsManifestFile(c.Name));
+            var held = await ManifestFileInAsync(tx, repo, revision, cancellationToken);
             if (held is null)
             {
                 foreach (var file in (await tx.Tree.ListChildrenAsync(repo, V2Layout.TagFolder(image, tag), cancellationToken)).Where(c => !c.IsFolder && c.Sha256 is not null))
@@ -516,16 +516,13 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
 
         // Pruned on every replacement, so lowering the setting takes effect at the tag's next push.
         var revisions = new List<(TreeItem File, IReadOnlyDictionary<string, IReadOnlyList<string>> Properties)>();
-        foreach (var name in new[] { V2Layout.ManifestFile, V2Layout.ListManifestFile })
+        foreach (var file in await ListManifestFilesAsync(tx, repo, image, cancellationToken))
         {
-            foreach (var file in await tx.Tree.ListGrandChildrenNamedAsync(repo, image, name, cancellationToken))
+            if (!V2Layout.IsTagFolderName(ItemPath.Name(ItemPath.Parent(file.Path)))
+                && await tx.Tree.GetPropertiesAsync(repo, file.Path, cancellationToken) is var properties
+                && properties.GetValueOrDefault(V2Properties.RetainedFor) is { } tags && tags.Contains(tag, StringComparer.Ordinal))
             {
-                if (!V2Layout.IsTagFolderName(ItemPath.Name(ItemPath.Parent(file.Path)))
-                    && await tx.Tree.GetPropertiesAsync(repo, file.Path, cancellationToken) is var properties
-                    && properties.GetValueOrDefault(V2Properties.RetainedFor) is { } tags && tags.Contains(tag, StringComparer.Ordinal))
-                {
-                    revisions.Add((file, properties));
-                }
+                revisions.Add((file, properties));
             }
         }
 
@@ -555,12 +552,7 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
     /// </summary>
     private static async Task DropOldestTagsAsync(IMetadataTransaction tx, string repo, string image, string pushed, int max, CancellationToken cancellationToken)
     {
-        var tags = new List<TreeItem>();
-        foreach (var name in new[] { V2Layout.ManifestFile, V2Layout.ListManifestFile })
-        {
-            tags.AddRange((await tx.Tree.ListGrandChildrenNamedAsync(repo, image, name, cancellationToken))
-                .Where(f => V2Layout.IsTagFolderName(ItemPath.Name(ItemPath.Parent(f.Path)))));
-        }
+        var tags = (await ListManifestFilesAsync(tx, repo, image, cancellationToken)).Where(f => V2Layout.IsTagFolderName(ItemPath.Name(ItemPath.Parent(f.Path)))).ToList();
 
         foreach (var oldest in tags.Where(t => ItemPath.Name(ItemPath.Parent(t.Path)) != pushed)
             .OrderBy(t => t.Created).ThenBy(t => t.Path, StringComparer.Ordinal).Take(Math.Max(0, tags.Count - max)))
@@ -662,29 +654,18 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
     private static async Task<StoredManifest?> FindManifestAsync(IMetadataSession session, string repo, string image, string reference, CancellationToken cancellationToken)
     {
         TreeItem? file = null;
-        if (Digest.TryParse(reference, out var digest))
+        if (!Digest.TryParse(reference, out var digest))
         {
-            if (digest.Algorithm != Digest.Sha256)
-            {
-                // Known by a sha512 digest only where it was pushed by it (see PutManifestAsync).
-                var folder = V2Layout.DigestFolder(image, digest);
-                file = await session.Tree.GetAsync(repo, $"{folder}/{V2Layout.ManifestFile}", cancellationToken)
-                    ?? await session.Tree.GetAsync(repo, $"{folder}/{V2Layout.ListManifestFile}", cancellationToken);
-            }
-
-            foreach (var name in new[] { V2Layout.ManifestFile, V2Layout.ListManifestFile })
-            {
-                if (digest.Algorithm == Digest.Sha256)
-                {
-                    file ??= (await session.Tree.ListGrandChildrenNamedAsync(repo, image, name, cancellationToken)).FirstOrDefault(i => i.Sha256 == digest.Hex);
-                }
-            }
+            file = V2Name.IsValidTag(reference) ? await ManifestFileInAsync(session, repo, V2Layout.TagFolder(image, reference), cancellationToken) : null;
         }
-        else if (V2Name.IsValidTag(reference))
+        else if (digest.Algorithm == Digest.Sha256)
         {
-            var folder = V2Layout.TagFolder(image, reference);
-            file = await session.Tree.GetAsync(repo, $"{folder}/{V2Layout.ManifestFile}", cancellationToken)
-                ?? await session.Tree.GetAsync(repo, $"{folder}/{V2Layout.ListManifestFile}", cancellationToken);
+            file = (await ListManifestFilesAsync(session, repo, image, cancellationToken)).FirstOrDefault(i => i.Sha256 == digest.Hex);
+        }
+        else
+        {
+            // Known by a sha512 digest only where it was pushed by it (see PutManifestAsync).
+            file = await ManifestFileInAsync(session, repo, V2Layout.DigestFolder(image, digest), cancellationToken);
         }
 
         if (file?.Sha256 is null || (digest?.Algorithm == Digest.Sha512 && !await CarriesAsync(session, file.Sha256, digest, cancellationToken)))
@@ -697,6 +678,18 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         var known = digest?.Algorithm == Digest.Sha512 ? digest : Digest.OfSha256(file.Sha256);
         return new StoredManifest(file.Sha256, file.Size, file.MimeType ?? Manifests.OciManifest, known, subject);
     }
+
+    /// <summary>The manifest file of a tag or digest folder (<c>manifest.json</c> or <c>list.manifest.json</c>).</summary>
+    internal static async Task<TreeItem?> ManifestFileInAsync(IMetadataSession session, string repo, string folder, CancellationToken cancellationToken) =>
+        await session.Tree.GetAsync(repo, $"{folder}/{V2Layout.ManifestFile}", cancellationToken)
+            ?? await session.Tree.GetAsync(repo, $"{folder}/{V2Layout.ListManifestFile}", cancellationToken);
+
+    /// <summary>Every manifest file in the folders directly below the image (tags and digests), manifests before lists.</summary>
+    internal static async Task<IReadOnlyList<TreeItem>> ListManifestFilesAsync(IMetadataSession session, string repo, string image, CancellationToken cancellationToken) =>
+        [
+            .. await session.Tree.ListGrandChildrenNamedAsync(repo, image, V2Layout.ManifestFile, cancellationToken),
+            .. await session.Tree.ListGrandChildrenNamedAsync(repo, image, V2Layout.ListManifestFile, cancellationToken),
+        ];
 
     /// <summary>By tag: that tag folder; by digest: every folder of the image holding that manifest.</summary>
     public async Task<V2Outcome> DeleteManifestAsync(string repo, string image, string reference, CancellationToken cancellationToken)
@@ -714,11 +707,8 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
             }
             else
             {
-                foreach (var name in new[] { V2Layout.ManifestFile, V2Layout.ListManifestFile })
-                {
-                    folders.AddRange((await tx.Tree.ListGrandChildrenNamedAsync(repo, image, name, cancellationToken))
-                        .Where(i => i.Sha256 == digest.Hex).Select(i => ItemPath.Parent(i.Path)));
-                }
+                folders.AddRange((await ListManifestFilesAsync(tx, repo, image, cancellationToken))
+                    .Where(i => i.Sha256 == digest.Hex).Select(i => ItemPath.Parent(i.Path)));
             }
         }
         else if (V2Name.IsValidTag(reference) && await FindManifestAsync(tx, repo, image, reference, cancellationToken) is not null)
@@ -749,18 +739,9 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
     private async Task<IReadOnlyList<string>?> ReadTagsAsync(string repo, string image, CancellationToken cancellationToken)
     {
         await using var session = await store.OpenAsync(cancellationToken);
-        var tags = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var name in new[] { V2Layout.ManifestFile, V2Layout.ListManifestFile })
-        {
-            foreach (var file in await session.Tree.ListGrandChildrenNamedAsync(repo, image, name, cancellationToken))
-            {
-                var tag = ItemPath.Name(ItemPath.Parent(file.Path));
-                if (V2Layout.IsTagFolderName(tag))
-                {
-                    tags.Add(tag);
-                }
-            }
-        }
+        var tags = new SortedSet<string>(
+            (await ListManifestFilesAsync(session, repo, image, cancellationToken)).Select(f => ItemPath.Name(ItemPath.Parent(f.Path))).Where(V2Layout.IsTagFolderName),
+            StringComparer.Ordinal);
 
         if (tags.Count > 0)
         {

@@ -31,21 +31,39 @@ internal static class DockerManagementEndpoints
         }
     }
 
-    /// <summary>V1 → V2 migration (rest-api §3.5): copies tags, never changes the source.</summary>
-    private static async Task<IResult> MigrateAsync(
-        HttpContext context, string repoKey, RestAuthenticator authenticator, RepositoryService repositories, V1Migration migration, AccessPolicy policy, CancellationToken cancellationToken)
+    /// <summary>
+    /// The caller and the source repository of a promotion or migration; a repository the caller
+    /// may not read is not found (or 401 for anonymous callers), as if it did not exist.
+    /// </summary>
+    private static async Task<((Principal Caller, RepositoryConfig Source)? Granted, IResult? Denied)> CallerAndSourceAsync(
+        HttpContext context, string repoKey, RestAuthenticator authenticator, RepositoryService repositories, AccessPolicy policy, CancellationToken cancellationToken)
     {
         var caller = await authenticator.AuthenticateAsync(context.Request, cancellationToken);
         if (caller is null)
         {
-            return RestErrors.Unauthorized();
+            return (null, RestErrors.Unauthorized());
         }
 
         var source = await repositories.GetAsync(repoKey, cancellationToken);
         if (source is null || !await policy.AllowsAsync(caller, source, "", isFolder: true, AccessActions.Read, cancellationToken))
         {
-            return caller.IsAnonymous ? RestErrors.Unauthorized() : RestErrors.NotFound($"Repository '{repoKey}' not found.");
+            return (null, caller.IsAnonymous ? RestErrors.Unauthorized() : RestErrors.NotFound($"Repository '{repoKey}' not found."));
         }
+
+        return ((caller, source), null);
+    }
+
+    /// <summary>V1 → V2 migration (rest-api §3.5): copies tags, never changes the source.</summary>
+    private static async Task<IResult> MigrateAsync(
+        HttpContext context, string repoKey, RestAuthenticator authenticator, RepositoryService repositories, V1Migration migration, AccessPolicy policy, CancellationToken cancellationToken)
+    {
+        var (granted, denied) = await CallerAndSourceAsync(context, repoKey, authenticator, repositories, policy, cancellationToken);
+        if (granted is not { } access)
+        {
+            return denied!;
+        }
+
+        var (caller, source) = access;
 
         var (body, failure) = await RestBodies.ReadJsonAsync<MigrateBody>(context, Json, MaxBodyBytes, cancellationToken);
         if (body is null)
@@ -84,17 +102,13 @@ internal static class DockerManagementEndpoints
     private static async Task<IResult> PromoteAsync(
         HttpContext context, string repoKey, DockerApiVersion route, RestAuthenticator authenticator, RepositoryService repositories, V1Registry v1, V2Registry v2, AccessPolicy policy, CancellationToken cancellationToken)
     {
-        var caller = await authenticator.AuthenticateAsync(context.Request, cancellationToken);
-        if (caller is null)
+        var (granted, denied) = await CallerAndSourceAsync(context, repoKey, authenticator, repositories, policy, cancellationToken);
+        if (granted is not { } access)
         {
-            return RestErrors.Unauthorized();
+            return denied!;
         }
 
-        var source = await repositories.GetAsync(repoKey, cancellationToken);
-        if (source is null || !await policy.AllowsAsync(caller, source, "", isFolder: true, AccessActions.Read, cancellationToken))
-        {
-            return caller.IsAnonymous ? RestErrors.Unauthorized() : RestErrors.NotFound($"Repository '{repoKey}' not found.");
-        }
+        var (caller, source) = access;
 
         if (source.DockerApiVersion != route)
         {
