@@ -72,6 +72,40 @@ public sealed class V2ManifestInputTests(WharfServer server) : IClassFixture<Wha
         server.Logs.AssertNoServerErrors(mark);
     }
 
+    [Fact]
+    public async Task Fields_of_the_wrong_type_are_MANIFEST_INVALID_and_nothing_is_stored()
+    {
+        using var admin = server.Admin();
+        var mark = server.Logs.Mark;
+        const string image = "mi/types";
+        var config = await PushBlobAsync(admin, image, "{}"u8.ToArray());
+        var descriptor = $"{{\"mediaType\":\"{ConfigType}\",\"digest\":\"{config}\",\"size\":2}}";
+        string[] manifests =
+        [
+            $"{{\"schemaVersion\":2,\"mediaType\":5,\"config\":{descriptor},\"layers\":[]}}",
+            $"{{\"schemaVersion\":2,\"mediaType\":\"{OciManifest}\",\"artifactType\":[],\"config\":{descriptor},\"layers\":[]}}",
+            $"{{\"schemaVersion\":2,\"mediaType\":\"{OciManifest}\",\"config\":{descriptor},\"layers\":[],\"subject\":\"sha256:{new string('0', 64)}\"}}",
+            $"{{\"schemaVersion\":2,\"mediaType\":\"{OciManifest}\",\"config\":{descriptor},\"layers\":[],\"annotations\":{{\"a\":1}}}}",
+            $"{{\"schemaVersion\":2,\"mediaType\":\"{OciManifest}\",\"config\":{descriptor},\"layers\":[],\"annotations\":[\"a\"]}}",
+            $"{{\"schemaVersion\":2,\"mediaType\":\"{OciManifest}\",\"config\":{{\"mediaType\":\"{ConfigType}\",\"digest\":\"{config}\",\"size\":\"2\"}},\"layers\":[]}}",
+            $"{{\"schemaVersion\":2,\"mediaType\":\"{OciManifest}\",\"config\":{{\"mediaType\":\"{ConfigType}\",\"digest\":\"{config}\",\"size\":2,\"annotations\":{{\"a\":{{}}}}}},\"layers\":[]}}",
+            $"{{\"schemaVersion\":2,\"mediaType\":\"{OciManifest}\",\"config\":{descriptor},\"layers\":{{}}}}",
+            $"{{\"schemaVersion\":\"2\",\"mediaType\":\"{OciManifest}\",\"config\":{descriptor},\"layers\":[]}}",
+            $"{{\"schemaVersion\":2,\"mediaType\":\"{OciIndex}\",\"manifests\":{{}}}}",
+            "[]",
+            "\"manifest\"",
+        ];
+        foreach (var manifest in manifests)
+        {
+            await AssertErrorAsync(await PutRawManifestAsync(admin, image, "1", Encoding.UTF8.GetBytes(manifest), OciManifest), HttpStatusCode.BadRequest, "MANIFEST_INVALID", manifest);
+            await AssertErrorAsync(await admin.GetAsync($"{Base}{image}/manifests/1"), HttpStatusCode.NotFound, "MANIFEST_UNKNOWN", manifest);
+        }
+
+        // Null stands for an absent field, as Go clients without omitempty write it.
+        await PutManifestAsync(admin, image, "1", Encoding.UTF8.GetBytes($"{{\"schemaVersion\":2,\"mediaType\":\"{OciManifest}\",\"artifactType\":null,\"config\":{descriptor},\"layers\":[],\"annotations\":null,\"subject\":null}}"));
+        server.Logs.AssertNoServerErrors(mark);
+    }
+
     [Theory]
     [MemberData(nameof(BadStrings))]
     public async Task Config_labels_with_unreadable_text_refuse_the_manifest(string what, byte[] value)
