@@ -3,6 +3,19 @@ using Wharf.Core.Tree;
 
 namespace Wharf.Core.Security;
 
+/// <summary>
+/// Whether the caller may do <paramref name="actions"/> on exactly <paramref name="path"/> of one
+/// repository (a file, or a folder as an item of its own), as the storage API decides it.
+/// </summary>
+internal delegate ValueTask<bool> ItemAccess(string path, AccessActions actions);
+
+/// <summary>
+/// Asks whether the caller may perform <paramref name="actions"/> on exactly <paramref name="path"/>
+/// of a repository (an item, as the storage API decides it); operations across repositories ask it
+/// for every path they read, write or delete.
+/// </summary>
+internal delegate ValueTask<bool> PathPermission(RepositoryConfig repository, string path, AccessActions actions);
+
 /// <summary>The actions of rest-api §6.3.</summary>
 [Flags]
 internal enum AccessActions
@@ -51,20 +64,59 @@ internal sealed class AccessPolicy(IMetadataStore store, TimeProvider time)
 
     public const string AnonymousAccessSetting = "security.anonymousAccess";
 
-    public async ValueTask<AccessActions> GetActionsAsync(Principal principal, RepositoryConfig repository, string path, bool isFolder, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// The actions on <paramref name="path"/> as an item of its own: a file, or a folder itself.
+    /// A folder (<paramref name="isFolder"/>) is also readable when a permitted path lies below it,
+    /// so that browsing can reach it; that read covers the folder's listing, never what it holds.
+    /// </summary>
+    public ValueTask<AccessActions> GetActionsAsync(Principal principal, RepositoryConfig repository, string path, bool isFolder, CancellationToken cancellationToken) =>
+        ActionsAsync(principal, repository, path, isFolder ? Reach.Browse : Reach.Item, cancellationToken);
+
+    /// <summary>
+    /// Every action the caller holds on <paramref name="folder"/> or on some path below it: an upper
+    /// bound for a request about what the folder holds (the registry gates, registry token scopes),
+    /// to be followed by the check of each exact path the request touches.
+    /// </summary>
+    public ValueTask<AccessActions> GetActionsAtOrBelowAsync(Principal principal, RepositoryConfig repository, string folder, CancellationToken cancellationToken) =>
+        ActionsAsync(principal, repository, folder, Reach.Below, cancellationToken);
+
+    public async ValueTask<bool> AllowsAtOrBelowAsync(Principal principal, RepositoryConfig repository, string folder, AccessActions needed, CancellationToken cancellationToken) =>
+        ((await GetActionsAtOrBelowAsync(principal, repository, folder, cancellationToken)) & needed) == needed;
+
+    /// <summary>The caller's permissions on exact paths of one repository, for services that discover the paths they touch.</summary>
+    public ItemAccess ItemAccessFor(Principal principal, RepositoryConfig repository, CancellationToken cancellationToken) =>
+        (path, actions) => AllowsAsync(principal, repository, path, isFolder: false, actions, cancellationToken);
+
+    /// <summary>The caller's permissions on exact paths of any repository, for operations across repositories.</summary>
+    public PathPermission PermissionFor(Principal principal, CancellationToken cancellationToken) =>
+        (repository, path, actions) => AllowsAsync(principal, repository, path, isFolder: false, actions, cancellationToken);
+
+    /// <summary>How a path is judged: as an item, as a folder to browse, or as everything at or below it.</summary>
+    private enum Reach
+    {
+        Item,
+        Browse,
+        Below,
+    }
+
+    private async ValueTask<AccessActions> ActionsAsync(Principal principal, RepositoryConfig repository, string path, Reach reach, CancellationToken cancellationToken) =>
         repository.BlackedOut
             ? AccessActions.None
-            : RepositoryPatternsAllowDeploy(repository, path, isFolder)
-                ? await GrantedActionsAsync(principal, repository, path, isFolder, cancellationToken)
-                : await GrantedActionsAsync(principal, repository, path, isFolder, cancellationToken) & ~AccessActions.Deploy;
+            : RepositoryPatternsAllowDeploy(repository, path, reach)
+                ? await GrantedActionsAsync(principal, repository, path, reach, cancellationToken)
+                : await GrantedActionsAsync(principal, repository, path, reach, cancellationToken) & ~AccessActions.Deploy;
 
     /// <summary>The repository's own include and exclude patterns limit where anything may be deployed (rest-api §2.2).</summary>
-    private static bool RepositoryPatternsAllowDeploy(RepositoryConfig repository, string path, bool isFolder) =>
-        path.Length == 0
-        || (!AntPattern.MatchesAny(repository.ExcludesPattern, path)
-            && (AntPattern.MatchesAny(repository.IncludesPattern, path) || (isFolder && AntPattern.CouldMatchBelowAny(repository.IncludesPattern, path))));
+    private static bool RepositoryPatternsAllowDeploy(RepositoryConfig repository, string path, Reach reach) =>
+        path.Length == 0 || reach switch
+        {
+            Reach.Below => !AntPattern.CoversAllBelowAny(repository.ExcludesPattern, path)
+                && (AntPattern.MatchesAny(repository.IncludesPattern, path) || AntPattern.CouldMatchBelowAny(repository.IncludesPattern, path)),
+            _ => !AntPattern.MatchesAny(repository.ExcludesPattern, path)
+                && (AntPattern.MatchesAny(repository.IncludesPattern, path) || (reach == Reach.Browse && AntPattern.CouldMatchBelowAny(repository.IncludesPattern, path))),
+        };
 
-    private async ValueTask<AccessActions> GrantedActionsAsync(Principal principal, RepositoryConfig repository, string path, bool isFolder, CancellationToken cancellationToken)
+    private async ValueTask<AccessActions> GrantedActionsAsync(Principal principal, RepositoryConfig repository, string path, Reach reach, CancellationToken cancellationToken)
     {
         if (principal.IsAdmin)
         {
@@ -80,7 +132,10 @@ internal sealed class AccessPolicy(IMetadataStore store, TimeProvider time)
         var actions = principal.IsAnonymous && repository.AnonymousRead ? AccessActions.Read : AccessActions.None;
         foreach (var target in snapshot.Targets)
         {
-            if (!target.CoversRepository(repository.Key) || AntPattern.MatchesAny(target.ExcludesPattern, path))
+            var excluded = reach == Reach.Below
+                ? AntPattern.CoversAllBelowAny(target.ExcludesPattern, path)
+                : AntPattern.MatchesAny(target.ExcludesPattern, path);
+            if (!target.CoversRepository(repository.Key) || excluded)
             {
                 continue;
             }
@@ -90,10 +145,10 @@ internal sealed class AccessPolicy(IMetadataStore store, TimeProvider time)
             {
                 actions |= granted;
             }
-            else if (isFolder && granted != AccessActions.None && AntPattern.CouldMatchBelowAny(target.IncludesPattern, path))
+            else if (reach != Reach.Item && granted != AccessActions.None && AntPattern.CouldMatchBelowAny(target.IncludesPattern, path))
             {
-                // Browsing down to a permitted path needs read on the folders above it.
-                actions |= AccessActions.Read;
+                // Browsing down to a permitted path needs read on the folders above it; below, the grant itself may apply.
+                actions |= reach == Reach.Below ? granted : AccessActions.Read;
             }
         }
 

@@ -15,6 +15,14 @@ internal static class AntPattern
     public static bool CouldMatchBelowAny(string patterns, string folder) =>
         Split(patterns).Any(p => CouldMatchBelow(p, folder));
 
+    /// <summary>
+    /// True when one of the patterns matches <paramref name="folder"/> and everything below it: a
+    /// pattern that ends in <c>/**</c> (or is <c>**</c>) and matches the folder, since its trailing
+    /// <c>**</c> absorbs any further segments.
+    /// </summary>
+    public static bool CoversAllBelowAny(string patterns, string folder) =>
+        Split(patterns).Any(p => (p == "**" || p.EndsWith("/**", StringComparison.Ordinal)) && Matches(p, folder));
+
     public static IEnumerable<string> Split(string patterns) =>
         patterns.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 

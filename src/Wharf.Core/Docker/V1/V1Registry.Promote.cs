@@ -9,16 +9,15 @@ namespace Wharf.Core.Docker.V1;
 /// <summary>A promote request (rest-api §3.4), as sent.</summary>
 internal sealed record PromoteRequest(string? TargetRepo, string? DockerRepository, string? TargetDockerRepository, string? Tag, string? TargetTag, bool Copy);
 
-/// <summary>Asks whether the caller may perform <paramref name="actions"/> at a path of a repository.</summary>
-internal delegate ValueTask<bool> PathPermission(RepositoryConfig repository, string path, AccessActions actions);
-
 internal sealed partial class V1Registry
 {
     /// <summary>
     /// Copies or moves one tag, or every tag, of a V1 repository to another V1 repository key and/or
     /// name (rest-api §3.4): tag files, the merged index and each image of the ancestry chains the
     /// target lacks. Only metadata is written; blobs are shared. One transaction: on any refusal
-    /// source and target stay exactly as they were.
+    /// source and target stay exactly as they were. The caller must be able to read each tag and
+    /// every file of every image of its chain, deploy each file written, delete each tag replaced,
+    /// and, to move, delete what leaves the source.
     /// </summary>
     public async Task<OperationResult> PromoteAsync(
         RepositoryConfig source, RepositoryConfig target, PromoteRequest request, string user, PathPermission allowed, CancellationToken cancellationToken)
@@ -50,21 +49,6 @@ internal sealed partial class V1Registry
         }
 
         var move = !request.Copy;
-        if (!await allowed(source, V1Layout.RepositoryFolder(sourceName), AccessActions.Read))
-        {
-            return OperationResult.Forbidden($"Reading '{sourceName}' in '{source.Key}' is not permitted.");
-        }
-
-        if (!await allowed(target, V1Layout.RepositoryFolder(targetName), AccessActions.Deploy))
-        {
-            return OperationResult.Forbidden($"Deploying '{targetName}' to '{target.Key}' is not permitted.");
-        }
-
-        if (move && !await allowed(source, V1Layout.RepositoryFolder(sourceName), AccessActions.Delete))
-        {
-            return OperationResult.Forbidden($"Deleting '{sourceName}' from '{source.Key}' (needed to move it) is not permitted.");
-        }
-
         await using var tx = await store.BeginAsync(cancellationToken);
         var sourceIndex = await ReadIndexAsync(tx, source.Key, sourceName, cancellationToken);
         if (sourceIndex is null)
@@ -83,13 +67,34 @@ internal sealed partial class V1Registry
         }
 
         var renames = tags.Select(t => (t.Tag, To: request.TargetTag ?? t.Tag, t.ImageId)).ToList();
-        foreach (var (_, to, _) in renames)
+        ItemAccess readable = (path, actions) => allowed(source, path, actions);
+        foreach (var (from, to, imageId) in renames)
         {
+            if (!await allowed(source, V1Layout.Tag(sourceName, from), AccessActions.Read) || !await MayReadChainAsync(tx, source.Key, imageId, readable, cancellationToken))
+            {
+                return OperationResult.Forbidden($"Reading tag '{from}' of '{sourceName}' in '{source.Key}' and every image it reaches is not permitted.");
+            }
+
+            if (!await allowed(target, V1Layout.Tag(targetName, to), AccessActions.Deploy))
+            {
+                return OperationResult.Forbidden($"Deploying tag '{to}' of '{targetName}' to '{target.Key}' is not permitted.");
+            }
+
             if (await ReadTagAsync(tx, target.Key, targetName, to, cancellationToken) is not null
-                && !await allowed(target, V1Layout.TagFolder(targetName, to), AccessActions.Delete))
+                && !await allowed(target, V1Layout.Tag(targetName, to), AccessActions.Delete))
             {
                 return OperationResult.Forbidden($"Replacing tag '{to}' of '{targetName}' in '{target.Key}' needs delete permission.");
             }
+
+            if (move && !await allowed(source, V1Layout.Tag(sourceName, from), AccessActions.Delete))
+            {
+                return OperationResult.Forbidden($"Deleting tag '{from}' of '{sourceName}' from '{source.Key}' (needed to move it) is not permitted.");
+            }
+        }
+
+        if (move && request.Tag is null && !await allowed(source, V1Layout.Index(sourceName), AccessActions.Delete))
+        {
+            return OperationResult.Forbidden($"Deleting the index of '{sourceName}' from '{source.Key}' (needed to move it) is not permitted.");
         }
 
         var now = time.GetUtcNow();
@@ -109,10 +114,20 @@ internal sealed partial class V1Registry
         {
             foreach (var id in images)
             {
-                if (!await IsCompleteAsync(tx, target.Key, id, cancellationToken))
+                if (await IsCompleteAsync(tx, target.Key, id, cancellationToken))
                 {
-                    await CopyImageFolderAsync(tx, source.Key, target.Key, id, user, now, cancellationToken);
+                    continue;
                 }
+
+                foreach (var file in await tx.Tree.ListChildrenAsync(source.Key, V1Layout.ImageFolder(id), cancellationToken))
+                {
+                    if (!await allowed(target, file.Path, AccessActions.Deploy))
+                    {
+                        return OperationResult.Forbidden($"Deploying image {id} to '{target.Key}' is not permitted.");
+                    }
+                }
+
+                await CopyImageFolderAsync(tx, source.Key, target.Key, id, user, now, cancellationToken);
             }
         }
 
@@ -120,6 +135,11 @@ internal sealed partial class V1Registry
         var merged = targetIndex.Concat(images.Where(id => !targetIndex.Contains(id, StringComparer.Ordinal))).ToList();
         if (merged.Count != targetIndex.Count || await tx.Tree.GetAsync(target.Key, V1Layout.Index(targetName), cancellationToken) is null)
         {
+            if (!await allowed(target, V1Layout.Index(targetName), AccessActions.Deploy))
+            {
+                return OperationResult.Forbidden($"Writing the index of '{targetName}' in '{target.Key}' is not permitted.");
+            }
+
             await PutIndexAsync(tx, target.Key, targetName, await WriteIndexBlobAsync(merged, cancellationToken), user, cancellationToken);
         }
 

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Wharf.Core.Json;
 using Wharf.Core.Lifecycle;
 using Wharf.Core.Naming;
+using Wharf.Core.Security;
 using Wharf.Core.Storage;
 using Wharf.Core.Tree;
 
@@ -285,18 +286,40 @@ internal sealed partial class V1Registry(IMetadataStore store, ContentStore cont
 
     // ---------------------------------------------------------------- tags
 
-    /// <summary>Tag → image id; null when the repository is unknown.</summary>
-    public async Task<IReadOnlyList<(string Tag, string ImageId)>?> ListTagsAsync(string repo, V1RepositoryName name, CancellationToken cancellationToken)
+    /// <summary>Tag → image id of the tags whose tag file the caller may read; null when the repository is unknown.</summary>
+    public async Task<IReadOnlyList<(string Tag, string ImageId)>?> ListTagsAsync(string repo, V1RepositoryName name, ItemAccess access, CancellationToken cancellationToken)
     {
         await using var session = await store.OpenAsync(cancellationToken);
-        return await IndexExistsAsync(session, repo, name, cancellationToken)
-            ? await ReadTagsAsync(session, repo, name, cancellationToken)
-            : null;
+        if (!await IndexExistsAsync(session, repo, name, cancellationToken))
+        {
+            return null;
+        }
+
+        var readable = new List<(string Tag, string ImageId)>();
+        foreach (var (tag, imageId) in await ReadTagsAsync(session, repo, name, cancellationToken))
+        {
+            if (await access(V1Layout.Tag(name, tag), AccessActions.Read))
+            {
+                readable.Add((tag, imageId));
+            }
+        }
+
+        return readable;
     }
 
-    public async Task<string?> GetTagAsync(string repo, V1RepositoryName name, string tag, CancellationToken cancellationToken)
+    /// <summary>
+    /// Whether the caller may read the repository at its own depth, as search lists it: its folder
+    /// itself (a pattern covering it, not only a path below it), its index or one of its tags.
+    /// </summary>
+    public async Task<bool> IsReadableAsync(string repo, V1RepositoryName name, ItemAccess access, CancellationToken cancellationToken) =>
+        await access(V1Layout.RepositoryFolder(name), AccessActions.Read)
+        || await access(V1Layout.Index(name), AccessActions.Read)
+        || await ListTagsAsync(repo, name, access, cancellationToken) is { Count: > 0 };
+
+    /// <summary>The image a tag names, when the caller may read the tag file; null otherwise.</summary>
+    public async Task<string?> GetTagAsync(string repo, V1RepositoryName name, string tag, ItemAccess access, CancellationToken cancellationToken)
     {
-        if (!IsStorableTag(tag))
+        if (!IsStorableTag(tag) || !await access(V1Layout.Tag(name, tag), AccessActions.Read))
         {
             return null;
         }
@@ -306,10 +329,13 @@ internal sealed partial class V1Registry(IMetadataStore store, ContentStore cont
     }
 
     /// <summary>
-    /// Sets a tag. With <paramref name="maxUniqueTags"/> above zero, a new tag beyond the limit
-    /// removes the repository's oldest tags (by creation), never <c>latest</c> nor the tag just set.
+    /// Sets a tag. The caller must be able to deploy the tag file, to delete it when the tag names
+    /// another image now (rest-api §6.3: overwriting is deleting), and to read every file of every
+    /// image of the new image's ancestry: a tag must not carry an image out of the caller's reach.
+    /// With <paramref name="maxUniqueTags"/> above zero, a new tag beyond the limit removes the
+    /// repository's oldest tags (by creation), never <c>latest</c> nor the tag just set.
     /// </summary>
-    public async Task<V1Outcome> PutTagAsync(string repo, V1RepositoryName name, string tag, string imageId, string user, CancellationToken cancellationToken, int maxUniqueTags = 0)
+    public async Task<V1Outcome> PutTagAsync(string repo, V1RepositoryName name, string tag, string imageId, string user, ItemAccess access, CancellationToken cancellationToken, int maxUniqueTags = 0)
     {
         if (!IsStorableTag(tag))
         {
@@ -327,6 +353,13 @@ internal sealed partial class V1Registry(IMetadataStore store, ContentStore cont
         if (!await IsCompleteAsync(tx, repo, imageId, cancellationToken))
         {
             return V1Outcome.ImageNotFound;
+        }
+
+        if (!await access(V1Layout.Tag(name, tag), AccessActions.Deploy)
+            || (await ReadTagAsync(tx, repo, name, tag, cancellationToken) is { } previous && previous != imageId && !await access(V1Layout.Tag(name, tag), AccessActions.Delete))
+            || !await MayReadChainAsync(tx, repo, imageId, access, cancellationToken))
+        {
+            return V1Outcome.Denied;
         }
 
         if (!await IndexExistsAsync(tx, repo, name, cancellationToken))
@@ -357,9 +390,10 @@ internal sealed partial class V1Registry(IMetadataStore store, ContentStore cont
         return V1Outcome.Ok;
     }
 
-    public async Task<V1Outcome> DeleteTagAsync(string repo, V1RepositoryName name, string tag, CancellationToken cancellationToken)
+    /// <summary>Deletes a tag; one the caller may not read is not found, one it may not delete is denied.</summary>
+    public async Task<V1Outcome> DeleteTagAsync(string repo, V1RepositoryName name, string tag, ItemAccess access, CancellationToken cancellationToken)
     {
-        if (!IsStorableTag(tag))
+        if (!IsStorableTag(tag) || !await access(V1Layout.Tag(name, tag), AccessActions.Read))
         {
             return V1Outcome.TagNotFound;
         }
@@ -368,6 +402,11 @@ internal sealed partial class V1Registry(IMetadataStore store, ContentStore cont
         if (await ReadTagAsync(tx, repo, name, tag, cancellationToken) is null)
         {
             return V1Outcome.TagNotFound;
+        }
+
+        if (!await access(V1Layout.Tag(name, tag), AccessActions.Delete))
+        {
+            return V1Outcome.Denied;
         }
 
         await DeleteTagFileAsync(tx, repo, V1Layout.Tag(name, tag), cancellationToken);
@@ -379,9 +418,10 @@ internal sealed partial class V1Registry(IMetadataStore store, ContentStore cont
     /// Deletes every tag and the index of a repository (§6.5.6). Images stay: they may be shared.
     /// A tag folder can also hold a nested repository (tag <c>v2</c> of <c>acme/web</c> and the
     /// repository <c>acme/web/v2</c> share <c>repositories/acme/web/v2/</c>), so only tag files are
-    /// deleted and a folder goes only when nothing is left in it.
+    /// deleted and a folder goes only when nothing is left in it. The caller must be able to delete
+    /// each of those files, or nothing is deleted.
     /// </summary>
-    public async Task<V1Outcome> DeleteRepositoryAsync(string repo, V1RepositoryName name, CancellationToken cancellationToken)
+    public async Task<V1Outcome> DeleteRepositoryAsync(string repo, V1RepositoryName name, ItemAccess access, CancellationToken cancellationToken)
     {
         await using var tx = await store.BeginAsync(cancellationToken);
         if (!await IndexExistsAsync(tx, repo, name, cancellationToken))
@@ -390,7 +430,16 @@ internal sealed partial class V1Registry(IMetadataStore store, ContentStore cont
         }
 
         var folder = V1Layout.RepositoryFolder(name);
-        foreach (var tagFile in await tx.Tree.ListGrandChildrenNamedAsync(repo, folder, V1Layout.TagFile, cancellationToken))
+        var tagFiles = await tx.Tree.ListGrandChildrenNamedAsync(repo, folder, V1Layout.TagFile, cancellationToken);
+        foreach (var path in tagFiles.Select(f => f.Path).Append(V1Layout.Index(name)))
+        {
+            if (!await access(path, AccessActions.Delete))
+            {
+                return V1Outcome.Denied;
+            }
+        }
+
+        foreach (var tagFile in tagFiles)
         {
             await DeleteTagFileAsync(tx, repo, tagFile.Path, cancellationToken);
         }
@@ -526,6 +575,44 @@ internal sealed partial class V1Registry(IMetadataStore store, ContentStore cont
     }
 
     private static bool IsStorableTag(string tag) => TagName.IsValid(tag) && tag != V1Layout.IndexFile;
+
+    /// <inheritdoc cref="MayReadChainAsync(IMetadataSession, string, string, ItemAccess, CancellationToken)"/>
+    public async Task<bool> MayReadChainAsync(string repo, string imageId, ItemAccess access, CancellationToken cancellationToken)
+    {
+        await using var session = await store.OpenAsync(cancellationToken);
+        return await MayReadChainAsync(session, repo, imageId, access, cancellationToken);
+    }
+
+    /// <summary>
+    /// Whether the caller may read every file of every image of the ancestry of
+    /// <paramref name="imageId"/> (a complete image): what a tag, a promotion or a migration
+    /// hands on of it.
+    /// </summary>
+    internal async Task<bool> MayReadChainAsync(IMetadataSession session, string repo, string imageId, ItemAccess access, CancellationToken cancellationToken)
+    {
+        foreach (var id in await ReadCompleteAncestryAsync(session, repo, imageId, cancellationToken) ?? [imageId])
+        {
+            if (!ImageId.IsValid(id) || !await MayReadImageAsync(session, repo, id, access, cancellationToken))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static async Task<bool> MayReadImageAsync(IMetadataSession session, string repo, string imageId, ItemAccess access, CancellationToken cancellationToken)
+    {
+        foreach (var file in await session.Tree.ListChildrenAsync(repo, V1Layout.ImageFolder(imageId), cancellationToken))
+        {
+            if (!await access(file.Path, AccessActions.Read))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     private async Task<V1ImageLookup> LookupAsync(IMetadataSession session, string repo, string imageId, CancellationToken cancellationToken)
     {

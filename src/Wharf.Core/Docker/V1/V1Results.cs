@@ -18,6 +18,9 @@ internal enum V1Outcome
     RepositoryNotFound,
     TagNotFound,
     InvalidTag,
+
+    /// <summary>The caller may not write or delete one of the paths the operation touches.</summary>
+    Denied,
 }
 
 /// <summary>A complete image as readers see it.</summary>

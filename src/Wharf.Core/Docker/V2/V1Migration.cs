@@ -64,15 +64,13 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
             names = [.. (await v1.ListRepositoriesAsync(source.Key, cancellationToken)).Select(h => V1RepositoryName.TryParse(h.Name, out var n) ? n : null).OfType<V1RepositoryName>()];
         }
 
+        // Only the tags the caller may read are seen; each must carry nothing the caller may not
+        // read (every file of every image of its chain), and each written file must be deployable.
+        ItemAccess readable = (path, actions) => allowed(source, path, actions);
         var work = new List<(V1RepositoryName Name, string Tag, string ImageId)>();
         foreach (var name in names)
         {
-            if (!await allowed(source, V1Layout.RepositoryFolder(name), AccessActions.Read))
-            {
-                return (null, OperationResult.Forbidden($"Reading '{name}' in '{source.Key}' is not permitted."));
-            }
-
-            var tags = await v1.ListTagsAsync(source.Key, name, cancellationToken);
+            var tags = await v1.ListTagsAsync(source.Key, name, readable, cancellationToken);
             if (tags is null)
             {
                 return (null, OperationResult.NotFound($"Docker repository '{name}' not found in '{source.Key}'."));
@@ -80,6 +78,17 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
 
             foreach (var (tag, imageId) in tags.Where(t => request.Tag is null || t.Tag == request.Tag))
             {
+                if (!await v1.MayReadChainAsync(source.Key, imageId, readable, cancellationToken))
+                {
+                    return (null, OperationResult.Forbidden($"Reading tag '{tag}' of '{name}' in '{source.Key}' and every image it reaches is not permitted."));
+                }
+
+                if (V2Name.IsValidName(TargetImage(name)) && V2Name.IsValidTag(tag)
+                    && !await allowed(target, $"{V2Layout.TagFolder(TargetImage(name), tag)}/{V2Layout.ManifestFile}", AccessActions.Deploy))
+                {
+                    return (null, OperationResult.Forbidden($"Deploying '{TargetImage(name)}:{tag}' to '{target.Key}' is not permitted."));
+                }
+
                 work.Add((name, tag, imageId));
             }
 
@@ -100,14 +109,12 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
                 continue;
             }
 
-            if (!await allowed(target, image, AccessActions.Deploy))
-            {
-                return (null, OperationResult.Forbidden($"Deploying '{image}' to '{target.Key}' is not permitted."));
-            }
-
             try
             {
-                report = await MigrateTagAsync(source, target, name, tag, imageId, image, request.Overwrite, user, allowed, layers, report, cancellationToken);
+                if (await MigrateTagAsync(source, target, name, tag, imageId, image, request.Overwrite, user, allowed, layers, report, cancellationToken) is { } refused)
+                {
+                    return (null, refused);
+                }
             }
             catch (Exception e) when (e is InvalidDataException or JsonException or FormatException)
             {
@@ -121,7 +128,8 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
     /// <summary>V1 name to V2 image: <c>library/ubuntu</c> → <c>ubuntu</c>, others unchanged.</summary>
     public static string TargetImage(V1RepositoryName name) => name.Namespace == "library" ? name.Repository : name.FullName;
 
-    private async Task<MigrationReport> MigrateTagAsync(
+    /// <summary>Migrates one tag into <paramref name="report"/>; a refusal of a path the migration writes ends the whole request.</summary>
+    private async Task<OperationResult?> MigrateTagAsync(
         RepositoryConfig source, RepositoryConfig target, V1RepositoryName name, string tag, string imageId, string image, bool overwrite, string user,
         PathPermission allowed, Dictionary<string, ConvertedLayer> converted, MigrationReport report, CancellationToken cancellationToken)
     {
@@ -129,7 +137,7 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
         if (top.Image is not { } topImage)
         {
             report.Failed.Add(new MigratedTag(name.FullName, tag, image, null, $"image {imageId} is not complete"));
-            return report;
+            return null;
         }
 
         var ancestry = JsonSerializer.Deserialize<string[]>(await ReadAsync(topImage.AncestrySha256, cancellationToken)) ?? [imageId];
@@ -144,7 +152,7 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
             if (lookup.Image is not { } each)
             {
                 report.Failed.Add(new MigratedTag(name.FullName, tag, image, null, $"image {id} of the ancestry is missing"));
-                return report;
+                return null;
             }
 
             // Stored V1 JSON is read defensively: what an older Wharf accepted may not be text.
@@ -152,7 +160,7 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
             if (StrictJson.Check(jsonBytes) != JsonTextProblem.None)
             {
                 report.Failed.Add(new MigratedTag(name.FullName, tag, image, null, $"the JSON of image {id} is not valid JSON text"));
-                return report;
+                return null;
             }
 
             var json = JsonNode.Parse(jsonBytes) as JsonObject ?? throw new InvalidDataException($"image {id} has no JSON object");
@@ -234,7 +242,7 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
         if (existing?.Sha256 == manifestBlob.Sha256)
         {
             report.Unchanged.Add(new MigratedTag(name.FullName, tag, image, digest.ToString(), null));
-            return report;
+            return null;
         }
 
         if (existing is not null)
@@ -242,16 +250,28 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
             if (!overwrite)
             {
                 report.Skipped.Add(new MigratedTag(name.FullName, tag, image, null, "tag exists in target with another digest"));
-                return report;
+                return null;
             }
 
-            if (!await allowed(target, image, AccessActions.Delete))
+            foreach (var replaced in (await tx.Tree.ListChildrenAsync(target.Key, folder, cancellationToken)).Where(c => !c.IsFolder))
             {
-                report.Skipped.Add(new MigratedTag(name.FullName, tag, image, null, "replacing the tag needs delete permission on the target"));
-                return report;
+                if (!await allowed(target, replaced.Path, AccessActions.Delete))
+                {
+                    report.Skipped.Add(new MigratedTag(name.FullName, tag, image, null, "replacing the tag needs delete permission on the target"));
+                    return null;
+                }
             }
 
             await V2Registry.ClearManifestFolderAsync(tx, target.Key, folder, cancellationToken);
+        }
+
+        var written = layerDescriptors.Select(l => l.Sha256).Prepend(configBlob.Sha256).Select(sha256 => $"{folder}/{V2Layout.BlobName(sha256)}");
+        foreach (var path in written)
+        {
+            if (!await allowed(target, path, AccessActions.Deploy))
+            {
+                return OperationResult.Forbidden($"Deploying '{image}:{tag}' to '{target.Key}' is not permitted.");
+            }
         }
 
         var now = time.GetUtcNow();
@@ -265,7 +285,7 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
 
         await tx.CommitAsync(cancellationToken);
         report.Migrated.Add(new MigratedTag(name.FullName, tag, image, digest.ToString(), null));
-        return report;
+        return null;
     }
 
     /// <summary>

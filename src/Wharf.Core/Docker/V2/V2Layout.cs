@@ -34,6 +34,9 @@ internal static class V2Layout
 
     public static string UploadedBlob(string image, Digest digest) => $"{image}/{UploadsFolder}/{BlobName(digest)}";
 
+    /// <summary>The folder an image's uploads land in; upload sessions are authorized on it before their digest is known.</summary>
+    public static string Uploads(string image) => $"{image}/{UploadsFolder}";
+
     public static bool IsManifestFile(string name) => name is ManifestFile or ListManifestFile;
 
     /// <summary>Whether a folder directly below an image is a tag (not a digest or the uploads folder); tags never hold a colon.</summary>

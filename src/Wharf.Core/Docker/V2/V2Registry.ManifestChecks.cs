@@ -1,4 +1,5 @@
 using Wharf.Core.Naming;
+using Wharf.Core.Security;
 using Wharf.Core.Tree;
 
 namespace Wharf.Core.Docker.V2;
@@ -13,20 +14,21 @@ internal sealed partial class V2Registry
 
     /// <summary>
     /// Checks what a manifest names against the image: every blob (config and layers) must be in
-    /// it and every manifest an index names in the repository (<c>MANIFEST_BLOB_UNKNOWN</c>), each
+    /// it and every manifest an index names in the repository, where the caller may read it
+    /// (<c>MANIFEST_BLOB_UNKNOWN</c>), each
     /// descriptor's <c>size</c> must be the stored size, since every client checks it and fails on
     /// a mismatch, and a JSON config's strings must be text (<c>MANIFEST_INVALID</c>, naming the
     /// descriptor). The subject is not checked: it may be pushed after its referrers.
     /// </summary>
     private async Task<(ManifestReferences? References, V2Outcome Outcome, string Message)> CheckReferencesAsync(
-        IMetadataSession session, string repo, string image, ParsedManifest manifest, CancellationToken cancellationToken)
+        IMetadataSession session, string repo, string image, ParsedManifest manifest, ItemAccess access, CancellationToken cancellationToken)
     {
         var blobs = new Dictionary<Digest, TreeItem>();
         for (var i = 0; i < manifest.Blobs.Count; i++)
         {
             var descriptor = manifest.Blobs[i];
             var role = manifest.Config is not null ? (i == 0 ? "config" : $"layers[{i - 1}]") : $"blobs[{i}]";
-            if (await FindBlobAsync(session, repo, image, descriptor.Digest, cancellationToken) is not { } found)
+            if (await FindBlobAsync(session, repo, image, descriptor.Digest, access, cancellationToken) is not { } found)
             {
                 return (null, V2Outcome.ManifestBlobUnknown, $"blob {descriptor.Digest} is not in {image}");
             }
@@ -52,7 +54,7 @@ internal sealed partial class V2Registry
         for (var i = 0; i < manifest.Children.Count; i++)
         {
             var child = manifest.Children[i];
-            if (await FindManifestAsync(session, repo, image, child.Digest.ToString(), cancellationToken) is not { } stored)
+            if (await FindManifestAsync(session, repo, image, child.Digest.ToString(), access, cancellationToken) is not { } stored)
             {
                 return (null, V2Outcome.ManifestBlobUnknown, $"manifest {child.Digest} is not in {image}");
             }

@@ -13,7 +13,9 @@ internal sealed partial class V2Registry
     /// Copies or moves one tag, or every tag, of a V2 image to another V2 repository and/or name
     /// (rest-api §3.4): each tag folder with its manifest and blob names, plus the digest folders a
     /// manifest list names. Blobs are shared, never copied; <c>docker.repoName</c> and
-    /// <c>docker.manifest</c> are rewritten. One transaction.
+    /// <c>docker.manifest</c> are rewritten. One transaction. The caller must be able to read each
+    /// file copied, deploy each file written, delete each file of a tag replaced and, to move,
+    /// delete each file that leaves the source.
     /// </summary>
     public async Task<OperationResult> PromoteAsync(
         RepositoryConfig source, RepositoryConfig target, PromoteRequest request, string user, PathPermission allowed, CancellationToken cancellationToken)
@@ -41,21 +43,6 @@ internal sealed partial class V2Registry
         }
 
         var move = !request.Copy;
-        if (!await allowed(source, image, AccessActions.Read))
-        {
-            return OperationResult.Forbidden($"Reading '{image}' in '{source.Key}' is not permitted.");
-        }
-
-        if (!await allowed(target, targetImage, AccessActions.Deploy))
-        {
-            return OperationResult.Forbidden($"Deploying '{targetImage}' to '{target.Key}' is not permitted.");
-        }
-
-        if (move && !await allowed(source, image, AccessActions.Delete))
-        {
-            return OperationResult.Forbidden($"Deleting '{image}' from '{source.Key}' (needed to move it) is not permitted.");
-        }
-
         await using var tx = await store.BeginAsync(cancellationToken);
         var tags = (await ListManifestFilesAsync(tx, source.Key, image, cancellationToken))
             .Select(f => ItemPath.Name(ItemPath.Parent(f.Path))).Where(V2Layout.IsTagFolderName).ToList();
@@ -82,9 +69,12 @@ internal sealed partial class V2Registry
             var targetFolder = V2Layout.TagFolder(targetImage, to);
             if (await ManifestFileInAsync(tx, target.Key, targetFolder, cancellationToken) is not null)
             {
-                if (!await allowed(target, targetImage, AccessActions.Delete))
+                foreach (var replaced in (await tx.Tree.ListChildrenAsync(target.Key, targetFolder, cancellationToken)).Where(c => !c.IsFolder))
                 {
-                    return OperationResult.Forbidden($"Replacing tag '{to}' of '{targetImage}' in '{target.Key}' needs delete permission.");
+                    if (!await allowed(target, replaced.Path, AccessActions.Delete))
+                    {
+                        return OperationResult.Forbidden($"Replacing tag '{to}' of '{targetImage}' in '{target.Key}' needs delete permission.");
+                    }
                 }
 
                 await ClearManifestFolderAsync(tx, target.Key, targetFolder, cancellationToken);
@@ -112,6 +102,16 @@ internal sealed partial class V2Registry
                     if (file.IsFolder)
                     {
                         continue;
+                    }
+
+                    if (!await allowed(source, file.Path, AccessActions.Read) || (move && from == folders[0].From && !await allowed(source, file.Path, AccessActions.Delete)))
+                    {
+                        return OperationResult.Forbidden($"{(move ? "Moving" : "Reading")} '{image}:{tag}' in '{source.Key}' is not permitted.");
+                    }
+
+                    if (!await allowed(target, $"{toFolder}/{file.Name}", AccessActions.Deploy))
+                    {
+                        return OperationResult.Forbidden($"Deploying '{targetImage}:{to}' to '{target.Key}' is not permitted.");
                     }
 
                     var properties = new Dictionary<string, IReadOnlyList<string>>(await tx.Tree.GetPropertiesAsync(source.Key, file.Path, cancellationToken));

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Wharf.Core.Naming;
 using Wharf.Core.Repositories;
+using Wharf.Core.Security;
 using Wharf.Core.Storage;
 using Wharf.Core.Tree;
 
@@ -25,7 +26,7 @@ internal enum V2Outcome
 }
 
 /// <summary>A stored manifest as GET and HEAD answer it.</summary>
-internal sealed record StoredManifest(string Sha256Hex, long Size, string MediaType, Digest Digest, string? Subject);
+internal sealed record StoredManifest(string Sha256Hex, long Size, string MediaType, Digest Digest, string? Subject, string Path);
 
 /// <summary>
 /// The OCI distribution semantics over the V2 tree (rest-api §8.2). Blobs are content-addressed in
@@ -44,7 +45,7 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
 
     /// <summary>Most manifest bytes kept in memory at once.</summary>
     private const long ManifestBytesBudget = 8 << 20;
-    private readonly GenerationCache<(string Repo, string Image), IReadOnlyList<string>?> _tags = new(store, 10_000);
+    private readonly GenerationCache<(string Repo, string Image), IReadOnlyList<TagEntry>?> _tags = new(store, 10_000);
     private readonly GenerationCache<string, IReadOnlyList<string>> _catalogs = new(store, 1024);
 
     private const string JsonMime = "application/json";
@@ -52,22 +53,24 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
 
     // ---------------------------------------------------------------- blobs
 
-    /// <summary>The blob as the image names it anywhere in its tree; null when the image does not have it.</summary>
-    public async Task<TreeItem?> FindBlobAsync(string repo, string image, Digest digest, CancellationToken cancellationToken)
+    /// <summary>The blob as the image names it anywhere in its tree where the caller may read it; null when there is no such place.</summary>
+    public async Task<TreeItem?> FindBlobAsync(string repo, string image, Digest digest, ItemAccess access, CancellationToken cancellationToken)
     {
         await using var session = await store.OpenAsync(cancellationToken);
-        return await FindBlobAsync(session, repo, image, digest, cancellationToken);
+        return await FindBlobAsync(session, repo, image, digest, access, cancellationToken);
     }
 
     /// <summary>
     /// The item must carry the digest, not only its name (names can be copied): a sha256 name its
-    /// checksum, a sha512 name the SHA-512 recorded for its content when that was verified.
+    /// checksum, a sha512 name the SHA-512 recorded for its content when that was verified. Only
+    /// a place the caller may read counts: a blob is served, mounted or named by a manifest only
+    /// through a path the storage API would serve it from.
     /// </summary>
-    private static async Task<TreeItem?> FindBlobAsync(IMetadataSession session, string repo, string image, Digest digest, CancellationToken cancellationToken)
+    private static async Task<TreeItem?> FindBlobAsync(IMetadataSession session, string repo, string image, Digest digest, ItemAccess access, CancellationToken cancellationToken)
     {
         foreach (var item in await session.Tree.ListGrandChildrenNamedAsync(repo, image, V2Layout.BlobName(digest), cancellationToken))
         {
-            if (item.Sha256 is { } sha256 && await CarriesAsync(session, sha256, digest, cancellationToken))
+            if (item.Sha256 is { } sha256 && await access(item.Path, AccessActions.Read) && await CarriesAsync(session, sha256, digest, cancellationToken))
             {
                 return item;
             }
@@ -121,11 +124,14 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         await tx.CommitAsync(cancellationToken);
     }
 
-    /// <summary>Cross-repository mount: names a blob another image of the same repository holds; false when it does not.</summary>
-    public async Task<bool> MountAsync(string repo, string image, string fromImage, Digest digest, string user, CancellationToken cancellationToken)
+    /// <summary>
+    /// Cross-repository mount: names a blob another image of the same repository holds where the
+    /// caller may read it; false when it holds none there.
+    /// </summary>
+    public async Task<bool> MountAsync(string repo, string image, string fromImage, Digest digest, string user, ItemAccess access, CancellationToken cancellationToken)
     {
         await using var tx = await store.BeginAsync(cancellationToken);
-        var source = await FindBlobAsync(tx, repo, fromImage, digest, cancellationToken);
+        var source = await FindBlobAsync(tx, repo, fromImage, digest, access, cancellationToken);
         if (source is null)
         {
             return false;
@@ -136,19 +142,31 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         return true;
     }
 
-    /// <summary>Deletes a blob from an image unless one of its manifests names it.</summary>
-    public async Task<(V2Outcome Outcome, string? UsedBy)> DeleteBlobAsync(string repo, string image, Digest digest, CancellationToken cancellationToken)
+    /// <summary>
+    /// Deletes a blob from an image unless one of its manifests names it. The caller must be able
+    /// to read one of its places (else it is unknown to them) and delete each upload entry removed;
+    /// the manifest folder that still uses it is named only when the caller may read it.
+    /// </summary>
+    public async Task<(V2Outcome Outcome, string? UsedBy)> DeleteBlobAsync(string repo, string image, Digest digest, ItemAccess access, CancellationToken cancellationToken)
     {
         await using var tx = await store.BeginAsync(cancellationToken);
         var named = await tx.Tree.ListGrandChildrenNamedAsync(repo, image, V2Layout.BlobName(digest), cancellationToken);
-        if (named.Count == 0)
+        if (await FindBlobAsync(tx, repo, image, digest, access, cancellationToken) is null)
         {
             return (V2Outcome.BlobUnknown, null);
         }
 
         if (named.FirstOrDefault(i => ItemPath.Name(ItemPath.Parent(i.Path)) != V2Layout.UploadsFolder) is { } used)
         {
-            return (V2Outcome.BlobInUse, ItemPath.Name(ItemPath.Parent(used.Path)));
+            return (V2Outcome.BlobInUse, await access(used.Path, AccessActions.Read) ? ItemPath.Name(ItemPath.Parent(used.Path)) : null);
+        }
+
+        foreach (var item in named)
+        {
+            if (!await access(item.Path, AccessActions.Delete))
+            {
+                return (V2Outcome.Denied, null);
+            }
         }
 
         foreach (var item in named)
@@ -380,10 +398,12 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
 
     /// <summary>
     /// Stores a manifest under a tag or its digest (OCI "pushing manifests"): every blob it names
-    /// must be in the image already, and every manifest an index names must be in the repository.
+    /// must be in the image already, and every manifest an index names must be in the repository,
+    /// each where the caller may read it. The caller must be able to deploy every file the push
+    /// writes, and to delete the files of a tag it replaces with other content (rest-api §3.2).
     /// </summary>
     public async Task<(V2Outcome Outcome, Digest? Digest, Digest? Subject, string Message)> PutManifestAsync(
-        RepositoryConfig repository, string image, string reference, byte[] bytes, string? contentType, string user, bool mayReplaceTag, CancellationToken cancellationToken)
+        RepositoryConfig repository, string image, string reference, byte[] bytes, string? contentType, string user, ItemAccess access, CancellationToken cancellationToken)
     {
         var (manifest, problem, message) = Manifests.Parse(bytes, contentType, repository.BlockPushingSchema1);
         if (manifest is null)
@@ -402,12 +422,21 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
             return (V2Outcome.DigestInvalid, null, null, $"the manifest's digest is {digest}, not {reference}");
         }
 
-        var stored = await content.PutBytesAsync(bytes, cancellationToken);
         var repo = repository.Key;
         var folder = byDigest ? V2Layout.DigestFolder(image, digest) : V2Layout.TagFolder(image, reference);
+        var file = manifest.IsIndex ? V2Layout.ListManifestFile : V2Layout.ManifestFile;
+        foreach (var written in manifest.Blobs.Select(b => $"{folder}/{V2Layout.BlobName(b.Digest)}").Prepend($"{folder}/{file}"))
+        {
+            if (!await access(written, AccessActions.Deploy))
+            {
+                return (V2Outcome.Denied, null, null, $"deploying {written} is not permitted");
+            }
+        }
+
+        var stored = await content.PutBytesAsync(bytes, cancellationToken);
         var now = time.GetUtcNow();
         await using var tx = await store.BeginAsync(cancellationToken);
-        var (references, refused, why) = await CheckReferencesAsync(tx, repo, image, manifest, cancellationToken);
+        var (references, refused, why) = await CheckReferencesAsync(tx, repo, image, manifest, access, cancellationToken);
         if (references is not { Blobs: var blobs, Labels: var labels })
         {
             return (refused, null, null, why);
@@ -415,7 +444,7 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
 
         // Replacing a tag with other content needs delete permission (rest-api §3.2), decided in
         // this transaction so that a tag pushed meanwhile by someone else is not overwritten.
-        var previous = byDigest ? null : await FindManifestAsync(tx, repo, image, reference, cancellationToken);
+        var previous = byDigest ? null : await FindManifestAsync(tx, repo, image, reference, null, cancellationToken);
         if (previous?.Sha256Hex == hex)
         {
             // The same manifest again: the tag keeps its folder, names and creation time.
@@ -424,9 +453,12 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
 
         if (previous is not null)
         {
-            if (!mayReplaceTag)
+            foreach (var replaced in (await tx.Tree.ListChildrenAsync(repo, folder, cancellationToken)).Where(c => !c.IsFolder))
             {
-                return (V2Outcome.Denied, null, null, "replacing an existing tag needs delete permission");
+                if (!await access(replaced.Path, AccessActions.Delete))
+                {
+                    return (V2Outcome.Denied, null, null, "replacing an existing tag needs delete permission");
+                }
             }
 
             await RetainRevisionAsync(tx, repository, image, reference, previous, user, now, cancellationToken);
@@ -437,7 +469,6 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         await ClearManifestFolderAsync(tx, repo, folder, cancellationToken);
 
         var properties = ManifestProperties(byDigest ? digest.ToString() : reference, digest, stored.Sha256, manifest.MediaType, image, manifest.Subject?.Digest, manifest.ArtifactType, labels);
-        var file = manifest.IsIndex ? V2Layout.ListManifestFile : V2Layout.ManifestFile;
         await tx.Tree.PutFileAsync(repo, new NewFile($"{folder}/{file}", stored.Sha256, stored.Size, manifest.MediaType, properties), user, now, cancellationToken);
         if (digest.Algorithm == Digest.Sha512)
         {
@@ -594,13 +625,31 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         return properties;
     }
 
-    /// <summary>A manifest by tag or digest; cached until the next write, since pulls ask for the same ones over and over.</summary>
-    public ValueTask<StoredManifest?> GetManifestAsync(string repo, string image, string reference, CancellationToken cancellationToken) =>
-        _manifests.GetOrReadAsync((repo.ToLowerInvariant(), image, reference), async (key, ct) =>
+    /// <summary>
+    /// A manifest by tag or digest, where the caller may read it. The first place found is cached
+    /// until the next write, since pulls ask for the same ones over and over; a manifest the caller
+    /// may not read there is looked for in the image's other places (by digest only).
+    /// </summary>
+    public async ValueTask<StoredManifest?> GetManifestAsync(string repo, string image, string reference, ItemAccess access, CancellationToken cancellationToken)
+    {
+        var found = await _manifests.GetOrReadAsync((repo.ToLowerInvariant(), image, reference), async (key, ct) =>
         {
             await using var session = await store.OpenAsync(ct);
-            return await FindManifestAsync(session, key.Repo, key.Image, key.Reference, ct);
+            return await FindManifestAsync(session, key.Repo, key.Image, key.Reference, null, ct);
         }, cancellationToken);
+        if (found is null || await access(found.Path, AccessActions.Read))
+        {
+            return found;
+        }
+
+        if (!Digest.TryParse(reference, out _))
+        {
+            return null;
+        }
+
+        await using var session = await store.OpenAsync(cancellationToken);
+        return await FindManifestAsync(session, repo, image, reference, access, cancellationToken);
+    }
 
     /// <summary>The bytes of a stored manifest (small ones served from memory).</summary>
     public async Task<byte[]?> ReadManifestAsync(StoredManifest manifest, CancellationToken cancellationToken)
@@ -630,8 +679,11 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         return bytes;
     }
 
-    /// <summary>By tag: the tag folder's manifest; by digest: any manifest of the image with that digest.</summary>
-    private static async Task<StoredManifest?> FindManifestAsync(IMetadataSession session, string repo, string image, string reference, CancellationToken cancellationToken)
+    /// <summary>
+    /// By tag: the tag folder's manifest; by digest: any manifest of the image with that digest.
+    /// With <paramref name="access"/>, only a place the caller may read counts.
+    /// </summary>
+    private static async Task<StoredManifest?> FindManifestAsync(IMetadataSession session, string repo, string image, string reference, ItemAccess? access, CancellationToken cancellationToken)
     {
         TreeItem? file = null;
         if (!Digest.TryParse(reference, out var digest))
@@ -640,7 +692,14 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         }
         else if (digest.Algorithm == Digest.Sha256)
         {
-            file = (await ListManifestFilesAsync(session, repo, image, cancellationToken)).FirstOrDefault(i => i.Sha256 == digest.Hex);
+            foreach (var candidate in (await ListManifestFilesAsync(session, repo, image, cancellationToken)).Where(i => i.Sha256 == digest.Hex))
+            {
+                if (access is null || await access(candidate.Path, AccessActions.Read))
+                {
+                    file = candidate;
+                    break;
+                }
+            }
         }
         else
         {
@@ -648,7 +707,8 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
             file = await ManifestFileInAsync(session, repo, V2Layout.DigestFolder(image, digest), cancellationToken);
         }
 
-        if (file?.Sha256 is null || (digest?.Algorithm == Digest.Sha512 && !await CarriesAsync(session, file.Sha256, digest, cancellationToken)))
+        if (file?.Sha256 is null || (access is not null && !await access(file.Path, AccessActions.Read))
+            || (digest?.Algorithm == Digest.Sha512 && !await CarriesAsync(session, file.Sha256, digest, cancellationToken)))
         {
             return null;
         }
@@ -656,7 +716,7 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         var properties = await session.Tree.GetPropertiesAsync(repo, file.Path, cancellationToken);
         var subject = properties.TryGetValue(V2Properties.Subject, out var s) && s.Count > 0 ? s[0] : null;
         var known = digest?.Algorithm == Digest.Sha512 ? digest : Digest.OfSha256(file.Sha256);
-        return new StoredManifest(file.Sha256, file.Size, file.MimeType ?? Manifests.OciManifest, known, subject);
+        return new StoredManifest(file.Sha256, file.Size, file.MimeType ?? Manifests.OciManifest, known, subject, file.Path);
     }
 
     /// <summary>The manifest file of a tag or digest folder (<c>manifest.json</c> or <c>list.manifest.json</c>).</summary>
@@ -671,8 +731,12 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
             .. await session.Tree.ListGrandChildrenNamedAsync(repo, image, V2Layout.ListManifestFile, cancellationToken),
         ];
 
-    /// <summary>By tag: that tag folder; by digest: every folder of the image holding that manifest.</summary>
-    public async Task<V2Outcome> DeleteManifestAsync(string repo, string image, string reference, CancellationToken cancellationToken)
+    /// <summary>
+    /// By tag: that tag folder; by digest: every folder of the image holding that manifest. A
+    /// manifest the caller may read nowhere is unknown to them; every file removed must be one
+    /// the caller may delete, or nothing is.
+    /// </summary>
+    public async Task<V2Outcome> DeleteManifestAsync(string repo, string image, string reference, ItemAccess access, CancellationToken cancellationToken)
     {
         await using var tx = await store.BeginAsync(cancellationToken);
         var folders = new List<string>();
@@ -680,18 +744,18 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         {
             if (digest.Algorithm == Digest.Sha512)
             {
-                if (await FindManifestAsync(tx, repo, image, reference, cancellationToken) is not null)
+                if (await FindManifestAsync(tx, repo, image, reference, access, cancellationToken) is not null)
                 {
                     folders.Add(V2Layout.DigestFolder(image, digest));
                 }
             }
-            else
+            else if (await FindManifestAsync(tx, repo, image, reference, access, cancellationToken) is not null)
             {
                 folders.AddRange((await ListManifestFilesAsync(tx, repo, image, cancellationToken))
                     .Where(i => i.Sha256 == digest.Hex).Select(i => ItemPath.Parent(i.Path)));
             }
         }
-        else if (V2Name.IsValidTag(reference) && await FindManifestAsync(tx, repo, image, reference, cancellationToken) is not null)
+        else if (V2Name.IsValidTag(reference) && await FindManifestAsync(tx, repo, image, reference, access, cancellationToken) is not null)
         {
             folders.Add(V2Layout.TagFolder(image, reference));
         }
@@ -701,7 +765,19 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
             return V2Outcome.ManifestUnknown;
         }
 
-        foreach (var folder in folders.Distinct(StringComparer.Ordinal))
+        folders = [.. folders.Distinct(StringComparer.Ordinal)];
+        foreach (var folder in folders)
+        {
+            foreach (var file in (await tx.Tree.ListChildrenAsync(repo, folder, cancellationToken)).Where(c => !c.IsFolder))
+            {
+                if (!await access(file.Path, AccessActions.Delete))
+                {
+                    return V2Outcome.Denied;
+                }
+            }
+        }
+
+        foreach (var folder in folders)
         {
             await ClearManifestFolderAsync(tx, repo, folder, cancellationToken);
         }
@@ -712,20 +788,46 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
 
     // ---------------------------------------------------------------- discovery
 
-    /// <summary>Tags of an image in lexical order; null when the image has none.</summary>
-    public ValueTask<IReadOnlyList<string>?> ListTagsAsync(string repo, string image, CancellationToken cancellationToken) =>
-        _tags.GetOrReadAsync((repo.ToLowerInvariant(), image), (key, ct) => ReadTagsAsync(key.Repo, key.Image, ct), cancellationToken);
+    /// <summary>A tag and the manifest file that answers it.</summary>
+    private sealed record TagEntry(string Tag, string ManifestPath);
 
-    private async Task<IReadOnlyList<string>?> ReadTagsAsync(string repo, string image, CancellationToken cancellationToken)
+    /// <summary>
+    /// The tags of an image whose manifest the caller may read, in lexical order; null when the
+    /// image does not exist (an image without tags the caller may read lists none).
+    /// </summary>
+    public async ValueTask<IReadOnlyList<string>?> ListTagsAsync(string repo, string image, ItemAccess access, CancellationToken cancellationToken)
+    {
+        var entries = await _tags.GetOrReadAsync((repo.ToLowerInvariant(), image), (key, ct) => ReadTagsAsync(key.Repo, key.Image, ct), cancellationToken);
+        if (entries is null)
+        {
+            return null;
+        }
+
+        var readable = new List<string>(entries.Count);
+        foreach (var entry in entries)
+        {
+            if (await access(entry.ManifestPath, AccessActions.Read))
+            {
+                readable.Add(entry.Tag);
+            }
+        }
+
+        return readable;
+    }
+
+    private async Task<IReadOnlyList<TagEntry>?> ReadTagsAsync(string repo, string image, CancellationToken cancellationToken)
     {
         await using var session = await store.OpenAsync(cancellationToken);
-        var tags = new SortedSet<string>(
-            (await ListManifestFilesAsync(session, repo, image, cancellationToken)).Select(f => ItemPath.Name(ItemPath.Parent(f.Path))).Where(V2Layout.IsTagFolderName),
-            StringComparer.Ordinal);
+        var tags = (await ListManifestFilesAsync(session, repo, image, cancellationToken))
+            .Select(f => new TagEntry(ItemPath.Name(ItemPath.Parent(f.Path)), f.Path))
+            .Where(t => V2Layout.IsTagFolderName(t.Tag))
+            .DistinctBy(t => t.Tag, StringComparer.Ordinal)
+            .OrderBy(t => t.Tag, StringComparer.Ordinal)
+            .ToList();
 
         if (tags.Count > 0)
         {
-            return [.. tags];
+            return tags;
         }
 
         // An image whose last tag is gone still exists while its folder does (blobs, digest
@@ -735,9 +837,38 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         return (await session.Tree.ListChildrenAsync(repo, image, cancellationToken)).Any(c => c.IsFolder && !V2Layout.IsTagFolderName(c.Name)) ? [] : null;
     }
 
-    /// <summary>Every image of the repository with at least one tag, in lexical order.</summary>
-    public ValueTask<IReadOnlyList<string>> CatalogAsync(string repo, CancellationToken cancellationToken) =>
-        _catalogs.GetOrReadAsync(repo.ToLowerInvariant(), ReadCatalogAsync, cancellationToken);
+    /// <summary>
+    /// Every image of the repository with at least one tag, in lexical order, that the caller may
+    /// read at that depth: the image folder itself (a pattern covering it, not only a path below
+    /// it), or else one of its manifests.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> CatalogAsync(string repo, ItemAccess access, CancellationToken cancellationToken)
+    {
+        var readable = new List<string>();
+        foreach (var image in await _catalogs.GetOrReadAsync(repo.ToLowerInvariant(), ReadCatalogAsync, cancellationToken))
+        {
+            if (await access(image, AccessActions.Read) || await AnyManifestReadableAsync(repo, image, access, cancellationToken))
+            {
+                readable.Add(image);
+            }
+        }
+
+        return readable;
+    }
+
+    private async Task<bool> AnyManifestReadableAsync(string repo, string image, ItemAccess access, CancellationToken cancellationToken)
+    {
+        await using var session = await store.OpenAsync(cancellationToken);
+        foreach (var file in await ListManifestFilesAsync(session, repo, image, cancellationToken))
+        {
+            if (await access(file.Path, AccessActions.Read))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private async Task<IReadOnlyList<string>> ReadCatalogAsync(string repo, CancellationToken cancellationToken)
     {
@@ -758,14 +889,15 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         return [.. images];
     }
 
-    /// <summary>Manifests of the image whose subject is <paramref name="subject"/> (OCI referrers API).</summary>
-    public async Task<IReadOnlyList<Descriptor>> ReferrersAsync(string repo, string image, Digest subject, string? artifactType, CancellationToken cancellationToken)
+    /// <summary>Manifests of the image whose subject is <paramref name="subject"/> (OCI referrers API), where the caller may read them.</summary>
+    public async Task<IReadOnlyList<Descriptor>> ReferrersAsync(string repo, string image, Digest subject, string? artifactType, ItemAccess access, CancellationToken cancellationToken)
     {
         await using var session = await store.OpenAsync(cancellationToken);
         var result = new Dictionary<string, Descriptor>(StringComparer.Ordinal);
         foreach (var (path, _) in (await session.Tree.ListPropertyValuesAsync(repo, V2Properties.Subject, cancellationToken)).Where(p => p.Value == subject.ToString()))
         {
-            if (ItemPath.Parent(ItemPath.Parent(path)) != image || await session.Tree.GetAsync(repo, path, cancellationToken) is not { Sha256: { } hex } file)
+            if (ItemPath.Parent(ItemPath.Parent(path)) != image || !await access(path, AccessActions.Read)
+                || await session.Tree.GetAsync(repo, path, cancellationToken) is not { Sha256: { } hex } file)
             {
                 continue;
             }

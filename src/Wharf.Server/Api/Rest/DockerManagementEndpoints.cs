@@ -83,7 +83,7 @@ internal static class DockerManagementEndpoints
         }
 
         var (report, refused) = await migration.MigrateAsync(source, target, new MigrateRequest(body.TargetRepo, body.DockerRepository, body.Tag, body.Overwrite ?? false), caller.DisplayName,
-            (repository, path, actions) => policy.AllowsAsync(caller, repository, path, isFolder: true, actions, cancellationToken), cancellationToken);
+            policy.PermissionFor(caller, cancellationToken), cancellationToken);
         if (report is null)
         {
             return RestResults.Failure(refused!, caller);
@@ -138,7 +138,7 @@ internal static class DockerManagementEndpoints
         }
 
         var request = new PromoteRequest(body.TargetRepo, body.DockerRepository, body.TargetDockerRepository, body.Tag, body.TargetTag, body.Copy ?? false);
-        PathPermission allowed = (repository, path, actions) => policy.AllowsAsync(caller, repository, path, isFolder: true, actions, cancellationToken);
+        var allowed = policy.PermissionFor(caller, cancellationToken);
         var result = source.DockerApiVersion == DockerApiVersion.V2
             ? await v2.PromoteAsync(source, target, request, caller.DisplayName, allowed, cancellationToken)
             : await v1.PromoteAsync(source, target, request, caller.DisplayName, allowed, cancellationToken);

@@ -86,7 +86,7 @@ internal static partial class V1Endpoints
     // ---------------------------------------------------------------- §6.4 images
 
     private static Task<IResult> GetImageJsonAsync(HttpContext context, string id, V1Gate gate, V1Registry registry, ContentStore content, CancellationToken cancellationToken) =>
-        WithCompleteImageAsync(context, id, gate, registry, cancellationToken, async image =>
+        WithCompleteImageAsync(context, id, V1Layout.JsonFile, gate, registry, cancellationToken, async image =>
         {
             var json = await content.ReadAllBytesAsync(image.JsonSha256, cancellationToken)
                 ?? throw new InvalidOperationException($"Blob {image.JsonSha256} is referenced but missing.");
@@ -98,7 +98,7 @@ internal static partial class V1Endpoints
         });
 
     private static Task<IResult> PutImageJsonAsync(HttpContext context, string id, V1Gate gate, V1Registry registry, CancellationToken cancellationToken) =>
-        WithImageAsync(context, id, AccessActions.Deploy, gate, cancellationToken, async (repository, _) =>
+        WithImageAsync(context, id, AccessActions.Deploy, [V1Layout.JsonFile], gate, cancellationToken, async (repository, _) =>
         {
             var (read, body) = await RequestBody.ReadAsync(context.Request, V1Registry.MaxImageJsonBytes, cancellationToken);
             if (read != BodyReadOutcome.Ok)
@@ -111,14 +111,14 @@ internal static partial class V1Endpoints
         });
 
     private static Task<IResult> PutLayerAsync(HttpContext context, string id, V1Gate gate, V1Registry registry, CancellationToken cancellationToken) =>
-        WithImageAsync(context, id, AccessActions.Deploy, gate, cancellationToken, async (repository, _) =>
+        WithImageAsync(context, id, AccessActions.Deploy, [V1Layout.LayerFile], gate, cancellationToken, async (repository, _) =>
         {
             var outcome = await registry.PutLayerAsync(repository.Key, id, context.Request.Body, cancellationToken);
             return outcome == V1Outcome.Ok ? V1Response.True : V1Response.Error(V1Errors.For(outcome));
         });
 
     private static Task<IResult> PutChecksumAsync(HttpContext context, string id, V1Gate gate, V1Registry registry, ILogger<V1Gate> logger, CancellationToken cancellationToken) =>
-        WithImageAsync(context, id, AccessActions.Deploy, gate, cancellationToken, async (repository, caller) =>
+        WithImageAsync(context, id, AccessActions.Deploy, CompletedImageFiles, gate, cancellationToken, async (repository, caller) =>
         {
             var headers = context.Request.Headers;
             if (!headers.TryGetValue("X-Docker-Checksum-Payload", out var payload))
@@ -142,7 +142,7 @@ internal static partial class V1Endpoints
         });
 
     private static Task<IResult> GetLayerAsync(HttpContext context, string id, V1Gate gate, V1Registry registry, ContentStore content, CancellationToken cancellationToken) =>
-        WithCompleteImageAsync(context, id, gate, registry, cancellationToken, async image =>
+        WithCompleteImageAsync(context, id, V1Layout.LayerFile, gate, registry, cancellationToken, async image =>
         {
             // Layers of a complete image never change (§9).
             context.Response.Headers.CacheControl = "public, max-age=31536000";
@@ -151,24 +151,31 @@ internal static partial class V1Endpoints
         });
 
     private static Task<IResult> GetAncestryAsync(HttpContext context, string id, V1Gate gate, V1Registry registry, ContentStore content, CancellationToken cancellationToken) =>
-        WithCompleteImageAsync(context, id, gate, registry, cancellationToken, async image =>
+        WithCompleteImageAsync(context, id, V1Layout.AncestryFile, gate, registry, cancellationToken, async image =>
         {
             return V1Response.Raw(await content.ReadAllBytesAsync(image.AncestrySha256, cancellationToken)
                 ?? throw new InvalidOperationException($"Blob {image.AncestrySha256} is referenced but missing."));
         });
 
-    /// <summary>Image reads: as <see cref="WithImageAsync"/>, then 404 or 400 unless the image is complete (§9).</summary>
+    /// <summary>The files a verified checksum publishes in the image folder.</summary>
+    private static readonly string[] CompletedImageFiles = [V1Layout.JsonFile, V1Layout.LayerFile, V1Layout.AncestryFile, V1Layout.ChecksumFile];
+
+    /// <summary>Image reads of one file: as <see cref="WithImageAsync"/>, then 404 or 400 unless the image is complete (§9).</summary>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1068", Justification = "The handler lambda reads best last.")]
-    private static Task<IResult> WithCompleteImageAsync(HttpContext context, string id, V1Gate gate, V1Registry registry, CancellationToken cancellationToken, Func<V1Image, Task<IResult>> handler) =>
-        WithImageAsync(context, id, AccessActions.Read, gate, cancellationToken, async (repository, _) =>
+    private static Task<IResult> WithCompleteImageAsync(HttpContext context, string id, string file, V1Gate gate, V1Registry registry, CancellationToken cancellationToken, Func<V1Image, Task<IResult>> handler) =>
+        WithImageAsync(context, id, AccessActions.Read, [file], gate, cancellationToken, async (repository, _) =>
         {
             var lookup = await registry.GetImageAsync(repository.Key, id, cancellationToken);
             return lookup.Image is { } image ? await handler(image) : V1Response.Error(V1Errors.For(lookup.Outcome));
         });
 
-    /// <summary>Image routes: repository, credentials, permission, then the id format (the reference order).</summary>
+    /// <summary>
+    /// Image routes: repository, credentials, permission, then the id format (the reference order).
+    /// The route's <paramref name="files"/> of the image folder are checked exactly: a file the
+    /// caller may not read is not found, one it may not write is refused.
+    /// </summary>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1068", Justification = "The handler lambda reads best last.")]
-    private static async Task<IResult> WithImageAsync(HttpContext context, string id, AccessActions needed, V1Gate gate, CancellationToken cancellationToken, Func<RepositoryConfig, V1Caller, Task<IResult>> handler)
+    private static async Task<IResult> WithImageAsync(HttpContext context, string id, AccessActions needed, IReadOnlyList<string> files, V1Gate gate, CancellationToken cancellationToken, Func<RepositoryConfig, V1Caller, Task<IResult>> handler)
     {
         var (caller, invalid) = await gate.AuthenticateAsync(context, V1RouteKind.Registry, disregardToken: false, cancellationToken);
         if (caller is null)
@@ -191,8 +198,21 @@ internal static partial class V1Endpoints
                     ?? V1Response.Error(V1Errors.InvalidImageId);
         }
 
-        return await gate.AuthorizeImageAsync(repository, caller, id, needed, cancellationToken)
-            ?? await handler(repository, caller);
+        if (await gate.AuthorizeImageAsync(repository, caller, id, needed, cancellationToken) is { } refused)
+        {
+            return refused;
+        }
+
+        var items = gate.Items(repository, caller, cancellationToken);
+        foreach (var file in files)
+        {
+            if (!await items(V1Layout.ImageFile(id, file), needed))
+            {
+                return needed == AccessActions.Read ? V1Response.Error(V1Errors.ImageNotFound) : V1Gate.Refusal(caller);
+            }
+        }
+
+        return await handler(repository, caller);
     }
 
     // ---------------------------------------------------------------- §6.6 search
@@ -226,7 +246,7 @@ internal static partial class V1Endpoints
         var readable = new List<V1SearchHit>();
         foreach (var listing in await registry.ListRepositoriesAsync(repository.Key, cancellationToken))
         {
-            if (V1RepositoryName.TryParse(listing.Name, out var name) && await gate.CanReadAsync(repository, caller.Principal, name, cancellationToken))
+            if (V1RepositoryName.TryParse(listing.Name, out var name) && await registry.IsReadableAsync(repository.Key, name, gate.Items(repository, caller, cancellationToken), cancellationToken))
             {
                 readable.Add(listing);
             }
@@ -285,6 +305,11 @@ internal static partial class V1Endpoints
     private static Task<IResult> AnnounceAsync(HttpContext context, string rawName, V1Gate gate, V1Registry registry, V1Tokens tokens, CancellationToken cancellationToken) =>
         WithRepositoryAsync(context, rawName, AccessActions.Deploy, V1RouteKind.Index, tokenAccepted: false, gate, cancellationToken, async (repository, caller, name) =>
         {
+            if (await gate.RequireAsync(repository, caller, V1Layout.Index(name), AccessActions.Deploy, V1RouteKind.Index, cancellationToken) is { } refused)
+            {
+                return refused;
+            }
+
             var (read, body) = await JsonBody.ReadAsync(context.Request, MaxIndexBodyBytes, cancellationToken);
             if (read != JsonBodyOutcome.Ok)
             {
@@ -311,22 +336,26 @@ internal static partial class V1Endpoints
         if (HttpMethods.IsPut(method))
         {
             // Push end (§6.3.2): exactly 204; the body (always [] from docker) is ignored.
-            return await WithRepositoryAsync(context, rawName, AccessActions.Deploy, V1RouteKind.Index, tokenAccepted: true, gate, cancellationToken, async (repository, _, name) =>
-                await registry.GetIndexAsync(repository.Key, name, cancellationToken) is null
-                    ? V1Response.Error(V1Errors.RepositoryNotFound, V1RouteKind.Index)
-                    : V1Response.NoContent());
+            return await WithRepositoryAsync(context, rawName, AccessActions.Deploy, V1RouteKind.Index, tokenAccepted: true, gate, cancellationToken, async (repository, caller, name) =>
+                await gate.RequireAsync(repository, caller, V1Layout.Index(name), AccessActions.Deploy, V1RouteKind.Index, cancellationToken)
+                    ?? (await registry.GetIndexAsync(repository.Key, name, cancellationToken) is null
+                        ? V1Response.Error(V1Errors.RepositoryNotFound, V1RouteKind.Index)
+                        : V1Response.NoContent()));
         }
 
         if (HttpMethods.IsDelete(method))
         {
-            return await WithRepositoryAsync(context, rawName, AccessActions.Delete, V1RouteKind.Index, tokenAccepted: true, gate, cancellationToken, (_, _, _) =>
-                Task.FromResult(V1Response.NoContent()));
+            return await WithRepositoryAsync(context, rawName, AccessActions.Delete, V1RouteKind.Index, tokenAccepted: true, gate, cancellationToken, async (repository, caller, name) =>
+                await gate.RequireAsync(repository, caller, V1Layout.Index(name), AccessActions.Delete, V1RouteKind.Index, cancellationToken)
+                    ?? V1Response.NoContent());
         }
 
         // Pull start (§6.3.3): the id list without tags, a read token and the endpoint.
         return await WithRepositoryAsync(context, rawName, AccessActions.Read, V1RouteKind.Index, tokenAccepted: false, gate, cancellationToken, async (repository, caller, name) =>
         {
-            var ids = await registry.GetIndexAsync(repository.Key, name, cancellationToken);
+            var ids = await gate.Items(repository, caller, cancellationToken)(V1Layout.Index(name), AccessActions.Read)
+                ? await registry.GetIndexAsync(repository.Key, name, cancellationToken)
+                : null;
             if (ids is null)
             {
                 return V1Response.Error(V1Errors.ImagesNotFound, V1RouteKind.Index);
@@ -344,9 +373,9 @@ internal static partial class V1Endpoints
     }
 
     private static Task<IResult> TagListAsync(HttpContext context, string rawName, V1Gate gate, V1Registry registry, CancellationToken cancellationToken) =>
-        WithRepositoryAsync(context, rawName, AccessActions.Read, V1RouteKind.Registry, tokenAccepted: true, gate, cancellationToken, async (repository, _, name) =>
+        WithRepositoryAsync(context, rawName, AccessActions.Read, V1RouteKind.Registry, tokenAccepted: true, gate, cancellationToken, async (repository, caller, name) =>
         {
-            var tags = await registry.ListTagsAsync(repository.Key, name, cancellationToken);
+            var tags = await registry.ListTagsAsync(repository.Key, name, gate.Items(repository, caller, cancellationToken), cancellationToken);
             return tags is null
                 ? V1Response.Error(V1Errors.RepositoryNotFound)
                 : V1Response.Json(200, tags.ToDictionary(t => t.Tag, t => t.ImageId, StringComparer.Ordinal));
@@ -359,9 +388,9 @@ internal static partial class V1Endpoints
         var method = context.Request.Method;
         if (HttpMethods.IsGet(method))
         {
-            return await WithRepositoryAsync(context, rawName, AccessActions.Read, V1RouteKind.Registry, tokenAccepted: true, gate, cancellationToken, async (repository, _, name) =>
+            return await WithRepositoryAsync(context, rawName, AccessActions.Read, V1RouteKind.Registry, tokenAccepted: true, gate, cancellationToken, async (repository, caller, name) =>
             {
-                var id = await registry.GetTagAsync(repository.Key, name, tag, cancellationToken);
+                var id = await registry.GetTagAsync(repository.Key, name, tag, gate.Items(repository, caller, cancellationToken), cancellationToken);
                 return id is null ? V1Response.Error(V1Errors.TagNotFound)
                     : metadataOnly ? V1Response.Json(200, V1TagMetadata.Unknown)
                     : V1Response.Json(200, id);
@@ -372,9 +401,12 @@ internal static partial class V1Endpoints
         {
             return await WithRepositoryAsync(context, rawName, AccessActions.Delete, V1RouteKind.Registry, tokenAccepted: true, gate, cancellationToken, async (repository, caller, name) =>
             {
-                if (await registry.DeleteTagAsync(repository.Key, name, tag, cancellationToken) != V1Outcome.Ok)
+                switch (await registry.DeleteTagAsync(repository.Key, name, tag, gate.Items(repository, caller, cancellationToken), cancellationToken))
                 {
-                    return V1Response.Error(V1Errors.TagNotFoundNamed(tag));
+                    case V1Outcome.Denied:
+                        return V1Gate.Refusal(caller);
+                    case not V1Outcome.Ok:
+                        return V1Response.Error(V1Errors.TagNotFoundNamed(tag));
                 }
 
                 Log.V1Deleted(logger, "tag " + tag, repository.Key, name.FullName, caller.Principal.DisplayName);
@@ -410,10 +442,10 @@ internal static partial class V1Endpoints
                 return V1Response.Error(V1Errors.InvalidData);
             }
 
-            var outcome = await registry.PutTagAsync(repository.Key, name, tag, imageId, caller.Principal.DisplayName, cancellationToken, repository.MaxUniqueTags);
+            var outcome = await registry.PutTagAsync(repository.Key, name, tag, imageId, caller.Principal.DisplayName, gate.Items(repository, caller, cancellationToken), cancellationToken, repository.MaxUniqueTags);
             if (outcome != V1Outcome.Ok)
             {
-                return V1Response.Error(V1Errors.For(outcome));
+                return V1Gate.Failure(outcome, caller);
             }
 
             Log.V1TagSet(logger, repository.Key, name.FullName, tag, imageId, caller.Principal.DisplayName);
@@ -424,9 +456,10 @@ internal static partial class V1Endpoints
     private static Task<IResult> DeleteRepositoryAsync(HttpContext context, string rawName, V1Gate gate, V1Registry registry, ILogger<V1Gate> logger, CancellationToken cancellationToken) =>
         WithRepositoryAsync(context, rawName, AccessActions.Delete, V1RouteKind.Registry, tokenAccepted: true, gate, cancellationToken, async (repository, caller, name) =>
         {
-            if (await registry.DeleteRepositoryAsync(repository.Key, name, cancellationToken) != V1Outcome.Ok)
+            var outcome = await registry.DeleteRepositoryAsync(repository.Key, name, gate.Items(repository, caller, cancellationToken), cancellationToken);
+            if (outcome != V1Outcome.Ok)
             {
-                return V1Response.Error(V1Errors.RepositoryNotFound);
+                return V1Gate.Failure(outcome, caller);
             }
 
             Log.V1Deleted(logger, "repository", repository.Key, name.FullName, caller.Principal.DisplayName);
@@ -434,8 +467,8 @@ internal static partial class V1Endpoints
         });
 
     private static Task<IResult> RepositoryJsonAsync(HttpContext context, string rawName, V1Gate gate, V1Registry registry, CancellationToken cancellationToken) =>
-        WithRepositoryAsync(context, rawName, AccessActions.Read, V1RouteKind.Registry, tokenAccepted: true, gate, cancellationToken, async (repository, _, name) =>
-            await registry.ListTagsAsync(repository.Key, name, cancellationToken) is null
+        WithRepositoryAsync(context, rawName, AccessActions.Read, V1RouteKind.Registry, tokenAccepted: true, gate, cancellationToken, async (repository, caller, name) =>
+            await registry.ListTagsAsync(repository.Key, name, gate.Items(repository, caller, cancellationToken), cancellationToken) is null
                 ? V1Response.Error(V1Errors.RepositoryNotFound)
                 : V1Response.Json(200, V1TagMetadata.Unknown));
 

@@ -67,6 +67,7 @@ internal static class V1Errors
         V1Outcome.RepositoryNotFound => RepositoryNotFound,
         V1Outcome.TagNotFound => TagNotFound,
         V1Outcome.InvalidTag => InvalidTag,
+        V1Outcome.Denied => AccessDenied,
         _ => throw new ArgumentOutOfRangeException(nameof(outcome), outcome, "Not an error outcome."),
     };
 }

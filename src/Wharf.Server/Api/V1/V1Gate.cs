@@ -126,11 +126,15 @@ internal sealed class V1Gate(
         !(repository.ForceDockerAuthentication && principal.IsAnonymous)
         && await policy.AllowsAsync(principal, repository, "", isFolder: true, AccessActions.Read, cancellationToken);
 
-    /// <summary>Whether the caller may read <paramref name="name"/>, for search filtering.</summary>
-    public async Task<bool> CanReadAsync(RepositoryConfig repository, Principal principal, V1RepositoryName name, CancellationToken cancellationToken) =>
-        await policy.AllowsAsync(principal, repository, V1Layout.RepositoryFolder(name), isFolder: true, AccessActions.Read, cancellationToken);
+    /// <summary>What the caller may do on each exact path of the repository: the storage API's answer.</summary>
+    public ItemAccess Items(RepositoryConfig repository, V1Caller caller, CancellationToken cancellationToken) =>
+        policy.ItemAccessFor(caller.Principal, repository, cancellationToken);
 
-    /// <summary>Step 2 of §5.4 on a tree path: 401 for anonymous callers, 403 for authenticated ones.</summary>
+    /// <summary>
+    /// Step 2 of §5.4 on a folder (a repository or an image): the caller must hold
+    /// <paramref name="needed"/> there or somewhere below it; 401 for anonymous callers, 403 for
+    /// authenticated ones. Each route then checks the exact paths it reads or writes.
+    /// </summary>
     public async Task<IResult?> AuthorizePathAsync(RepositoryConfig repository, V1Caller caller, string path, AccessActions needed, V1RouteKind kind, CancellationToken cancellationToken)
     {
         // Force Authentication: anonymous callers get 401 even where anonymous may read, so that
@@ -140,15 +144,25 @@ internal sealed class V1Gate(
             return V1Response.Error(V1Errors.RequiresAuthorization, kind);
         }
 
-        if (await policy.AllowsAsync(caller.Principal, repository, path, isFolder: true, needed, cancellationToken))
-        {
-            return null;
-        }
+        return await policy.AllowsAtOrBelowAsync(caller.Principal, repository, path, needed, cancellationToken) ? null : Refusal(caller, kind);
+    }
 
-        return caller.Principal.IsAnonymous
+    /// <summary>
+    /// The exact-path check of a write: null when the caller may do <paramref name="needed"/> on
+    /// <paramref name="path"/> (an item), else the refusal.
+    /// </summary>
+    public async Task<IResult?> RequireAsync(RepositoryConfig repository, V1Caller caller, string path, AccessActions needed, V1RouteKind kind, CancellationToken cancellationToken) =>
+        await policy.AllowsAsync(caller.Principal, repository, path, isFolder: false, needed, cancellationToken) ? null : Refusal(caller, kind);
+
+    /// <summary>A refusal of §5.4: 401 for anonymous callers, 403 for authenticated ones.</summary>
+    public static IResult Refusal(V1Caller caller, V1RouteKind kind = V1RouteKind.Registry) =>
+        caller.Principal.IsAnonymous
             ? V1Response.Error(V1Errors.RequiresAuthorization, kind)
             : V1Response.Error(V1Errors.AccessDenied, kind);
-    }
+
+    /// <summary>The answer to a failed registry operation: a denial by §5.4, anything else by the error table.</summary>
+    public static IResult Failure(V1Outcome outcome, V1Caller caller, V1RouteKind kind = V1RouteKind.Registry) =>
+        outcome == V1Outcome.Denied ? Refusal(caller, kind) : V1Response.Error(V1Errors.For(outcome), kind);
 
     /// <summary>Read tokens cover reads; write tokens cover reads and deploys; no token covers deletes.</summary>
     private static bool Covers(V1TokenGrant token, AccessActions needed) =>

@@ -171,7 +171,8 @@ internal sealed class V2Access(IMetadataStore store, RestAuthenticator authentic
     }
 
     /// <summary>
-    /// <c>repository:&lt;name&gt;:&lt;actions&gt;</c> narrowed to what the caller holds on the image path;
+    /// <c>repository:&lt;name&gt;:&lt;actions&gt;</c> narrowed to what the caller holds on the image or below it
+    /// (each request is still checked on the exact paths it touches);
     /// null when nothing is left (a scope the caller cannot hold is dropped, never an error).
     /// The name may carry the repository key first (repository-path method); key-less, it must.
     /// </summary>
@@ -203,7 +204,7 @@ internal sealed class V2Access(IMetadataStore store, RestAuthenticator authentic
             return null;
         }
 
-        var held = await policy.GetActionsAsync(caller, repository, image, isFolder: true, cancellationToken);
+        var held = await policy.GetActionsAtOrBelowAsync(caller, repository, image, cancellationToken);
         var wanted = parts[2].Split(',', StringSplitOptions.RemoveEmptyEntries).SelectMany(a => a == "*" ? AllActions : [a]).Distinct();
         var actions = wanted.Where(a => a switch
         {

@@ -27,6 +27,12 @@ internal enum V2Route
 internal sealed record V2Request(RepositoryConfig Repository, V2Route Route, string Image, string ClientName, string Reference, string PathPrefix, bool KeyInName);
 
 /// <summary>
+/// An authorized V2 caller: who, the registry token's grant if one was used, and what the caller
+/// may do on each exact path of the request's repository (the storage API's answer).
+/// </summary>
+internal sealed record V2Caller(Principal Principal, DockerTokenGrant? Grant, ItemAccess Items);
+
+/// <summary>
 /// The OCI distribution API (rest-api §3.8) for V2 repositories, in path mode
 /// (<c>/artifactory/api/docker/&lt;key&gt;/v2/…</c>, <c>/api/docker/&lt;key&gt;/v2/…</c>) and by the
 /// repository-path method (<c>/v2/&lt;key&gt;/&lt;image&gt;/…</c>). V1 repositories answer a plain 404
@@ -96,10 +102,9 @@ internal static class V2Endpoints
                 continue;
             }
 
-            foreach (var image in await registry.CatalogAsync(repository.Key, cancellationToken))
+            foreach (var image in await registry.CatalogAsync(repository.Key, access.Policy.ItemAccessFor(caller, repository, cancellationToken), cancellationToken))
             {
-                if ((grant is null || GrantCovers(grant, repository.Key, image, "pull"))
-                    && await access.Policy.AllowsAsync(caller, repository, image, isFolder: true, AccessActions.Read, cancellationToken))
+                if (grant is null || GrantCovers(grant, repository.Key, image, "pull"))
                 {
                     names.Add($"{repository.Key}/{image}");
                 }
@@ -207,45 +212,61 @@ internal static class V2Endpoints
     // ---------------------------------------------------------------- authorization (rest-api §3.2, §3.3)
 
     /// <summary>
-    /// The caller, if it may do <paramref name="needed"/> on the image: credentials (and a registry
-    /// token's scope) first, then the permission targets. Anonymous callers are challenged (401
-    /// with the scope), authenticated ones denied (403).
+    /// The caller, if it may do <paramref name="needed"/> on the image or somewhere in it:
+    /// credentials (and a registry token's scope) first, then the permission targets. Anonymous
+    /// callers are challenged (401 with the scope), authenticated ones denied (403). Each handler
+    /// then checks the exact paths it reads or writes with <see cref="V2Caller.Items"/>: what the
+    /// caller may not read there is unknown to them, what they may not write is denied.
     /// </summary>
-    private static async Task<(Principal? Caller, IResult? Failure)> AuthorizeAsync(HttpContext context, V2Request request, AccessActions needed, V2Access access, CancellationToken cancellationToken)
+    private static async Task<(V2Caller? Caller, IResult? Failure)> AuthorizeAsync(HttpContext context, V2Request request, AccessActions needed, V2Access access, CancellationToken cancellationToken)
     {
-        var action = needed switch
+        var (caller, grant) = await access.AuthenticateWithGrantAsync(context, request.Repository.Key, cancellationToken);
+        if (caller is null)
         {
-            AccessActions.Deploy => "push",
-            AccessActions.Delete => "delete",
-            _ => "pull",
-        };
-        var challengeKey = request.KeyInName ? null : request.Repository.Key;
-        var scope = request.Route == V2Route.Catalog ? "registry:catalog:*" : $"repository:{request.ClientName}:{action}";
+            return (null, Challenge(context, request, needed, access));
+        }
+
+        var tokenCovers = grant is null || request.Route == V2Route.Catalog || GrantCovers(grant, request.Repository.Key, request.Image, ActionOf(needed));
+        var allowed = tokenCovers
+            && !(request.Repository.ForceDockerAuthentication && caller.IsAnonymous)
+            && await access.Policy.AllowsAtOrBelowAsync(caller, request.Repository, request.Image, needed, cancellationToken);
+        if (allowed)
+        {
+            return (new V2Caller(caller, grant, access.Policy.ItemAccessFor(caller, request.Repository, cancellationToken)), null);
+        }
+
+        return (null, Denied(context, request, caller, needed, access));
+    }
+
+    /// <summary>A refusal: anonymous callers are challenged for the scope the request needs, others denied.</summary>
+    private static IResult Denied(HttpContext context, V2Request request, Principal caller, AccessActions needed, V2Access access) =>
+        caller.IsAnonymous ? Challenge(context, request, needed, access) : V2Errors.Write(V2Errors.Denied);
+
+    private static IResult Challenge(HttpContext context, V2Request request, AccessActions needed, V2Access access)
+    {
+        var scope = request.Route == V2Route.Catalog ? "registry:catalog:*" : $"repository:{request.ClientName}:{ActionOf(needed)}";
         if (request.Route == V2Route.UploadStart && MountSource(context) is { } from)
         {
             // A mount also reads the source image: asking for both lets one token mount (201).
             scope += $" repository:{from}:pull";
         }
 
-        var (caller, grant) = await access.AuthenticateWithGrantAsync(context, request.Repository.Key, cancellationToken);
-        if (caller is null)
-        {
-            return (null, V2Errors.Write(V2Errors.Unauthorized, access.Challenge(context, challengeKey, scope)));
-        }
-
-        var tokenCovers = grant is null || request.Route == V2Route.Catalog || GrantCovers(grant, request.Repository.Key, request.Image, action);
-        var allowed = tokenCovers
-            && !(request.Repository.ForceDockerAuthentication && caller.IsAnonymous)
-            && await access.Policy.AllowsAsync(caller, request.Repository, request.Image, isFolder: true, needed, cancellationToken);
-        if (allowed)
-        {
-            return (caller, null);
-        }
-
-        return caller.IsAnonymous
-            ? (null, V2Errors.Write(V2Errors.Unauthorized, access.Challenge(context, challengeKey, scope)))
-            : (null, V2Errors.Write(V2Errors.Denied));
+        return V2Errors.Write(V2Errors.Unauthorized, access.Challenge(context, request.KeyInName ? null : request.Repository.Key, scope));
     }
+
+    private static string ActionOf(AccessActions needed) => needed switch
+    {
+        AccessActions.Deploy => "push",
+        AccessActions.Delete => "delete",
+        _ => "pull",
+    };
+
+    /// <summary>
+    /// The exact-path check of a write: null when <paramref name="caller"/> may do
+    /// <paramref name="needed"/> on <paramref name="path"/>, else the refusal.
+    /// </summary>
+    private static async Task<IResult?> RequireAsync(HttpContext context, V2Request request, V2Caller caller, string path, AccessActions needed, V2Access access) =>
+        await caller.Items(path, needed) ? null : Denied(context, request, caller.Principal, needed, access);
 
     /// <summary>
     /// Whether a registry token grants <paramref name="action"/> on the image: a key-less token
@@ -260,7 +281,8 @@ internal static class V2Endpoints
 
     private static async Task<IResult> GetBlobAsync(HttpContext context, V2Request request, V2Access access, V2Registry registry, ContentStore content, CancellationToken cancellationToken)
     {
-        if (await AuthorizeAsync(context, request, AccessActions.Read, access, cancellationToken) is (null, var failure))
+        var (caller, failure) = await AuthorizeAsync(context, request, AccessActions.Read, access, cancellationToken);
+        if (caller is null)
         {
             return failure!;
         }
@@ -270,7 +292,7 @@ internal static class V2Endpoints
             return V2Errors.Write(V2Errors.DigestInvalid, "invalid digest", null);
         }
 
-        var blob = await registry.FindBlobAsync(request.Repository.Key, request.Image, digest, cancellationToken);
+        var blob = await registry.FindBlobAsync(request.Repository.Key, request.Image, digest, caller.Items, cancellationToken);
         if (blob is null)
         {
             return V2Errors.Write(V2Errors.BlobUnknown);
@@ -284,7 +306,8 @@ internal static class V2Endpoints
 
     private static async Task<IResult> DeleteBlobAsync(HttpContext context, V2Request request, V2Access access, V2Registry registry, CancellationToken cancellationToken)
     {
-        if (await AuthorizeAsync(context, request, AccessActions.Delete, access, cancellationToken) is (null, var failure))
+        var (caller, failure) = await AuthorizeAsync(context, request, AccessActions.Delete, access, cancellationToken);
+        if (caller is null)
         {
             return failure!;
         }
@@ -294,11 +317,12 @@ internal static class V2Endpoints
             return V2Errors.Write(V2Errors.DigestInvalid, "invalid digest", null);
         }
 
-        var (outcome, usedBy) = await registry.DeleteBlobAsync(request.Repository.Key, request.Image, digest, cancellationToken);
+        var (outcome, usedBy) = await registry.DeleteBlobAsync(request.Repository.Key, request.Image, digest, caller.Items, cancellationToken);
         return outcome switch
         {
             V2Outcome.Ok => Accepted(context),
-            V2Outcome.BlobInUse => V2Errors.Write(V2Errors.Unsupported, $"blob is used by {request.ClientName}:{usedBy}; delete that manifest first", null),
+            V2Outcome.BlobInUse => V2Errors.Write(V2Errors.Unsupported, usedBy is null ? "blob is used by a manifest of the image" : $"blob is used by {request.ClientName}:{usedBy}; delete that manifest first", null),
+            V2Outcome.Denied => Denied(context, request, caller.Principal, AccessActions.Delete, access),
             _ => V2Errors.Write(V2Errors.BlobUnknown),
         };
     }
@@ -320,13 +344,18 @@ internal static class V2Endpoints
             // Mounted only when the caller may read the source; otherwise an ordinary upload starts (202).
             var from = MountSource(context) ?? "";
             var fromImage = request.KeyInName && from.StartsWith(key + "/", StringComparison.Ordinal) ? from[(key.Length + 1)..] : from;
-            var (_, grant) = await access.AuthenticateWithGrantAsync(context, key, cancellationToken);
             if (Digest.TryParse(mount, out var mounted) && V2Name.IsValidName(fromImage)
-                && (grant is null || GrantCovers(grant, key, fromImage, "pull"))
-                && await access.Policy.AllowsAsync(caller, request.Repository, fromImage, isFolder: true, AccessActions.Read, cancellationToken)
-                && await registry.MountAsync(key, request.Image, fromImage, mounted, caller.DisplayName, cancellationToken))
+                && (caller.Grant is null || GrantCovers(caller.Grant, key, fromImage, "pull")))
             {
-                return BlobCreated(context, request, mounted);
+                if (await RequireAsync(context, request, caller, V2Layout.UploadedBlob(request.Image, mounted), AccessActions.Deploy, access) is { } refused)
+                {
+                    return refused;
+                }
+
+                if (await registry.MountAsync(key, request.Image, fromImage, mounted, caller.Principal.DisplayName, caller.Items, cancellationToken))
+                {
+                    return BlobCreated(context, request, mounted);
+                }
             }
         }
         else if (query.TryGetValue("digest", out var digestText))
@@ -336,12 +365,22 @@ internal static class V2Endpoints
                 return V2Errors.Write(V2Errors.DigestInvalid, "invalid digest", null);
             }
 
-            return await registry.PutBlobAsync(key, request.Image, digest, context.Request.Body, context.Request.ContentLength, caller.DisplayName, cancellationToken) switch
+            if (await RequireAsync(context, request, caller, V2Layout.UploadedBlob(request.Image, digest), AccessActions.Deploy, access) is { } refused)
+            {
+                return refused;
+            }
+
+            return await registry.PutBlobAsync(key, request.Image, digest, context.Request.Body, context.Request.ContentLength, caller.Principal.DisplayName, cancellationToken) switch
             {
                 V2Outcome.Created => BlobCreated(context, request, digest),
                 V2Outcome.DigestInvalid => V2Errors.Write(V2Errors.DigestInvalid),
                 _ => V2Errors.Write(V2Errors.BlobUploadInvalid, "the request body ended early", null),
             };
+        }
+
+        if (await RequireAsync(context, request, caller, V2Layout.Uploads(request.Image), AccessActions.Deploy, access) is { } denied)
+        {
+            return denied;
         }
 
         var upload = await registry.StartUploadAsync(key, request.Image, cancellationToken);
@@ -355,12 +394,18 @@ internal static class V2Endpoints
         return query.ContainsKey("mount") && query["from"].ToString() is { Length: > 0 } from && V2Name.IsValidName(from) ? from : null;
     }
 
-    private static async Task<(V2Upload? Upload, IResult? Failure, Principal? Caller)> FindUploadAsync(HttpContext context, V2Request request, AccessActions needed, V2Access access, V2Registry registry, CancellationToken cancellationToken)
+    /// <summary>An upload session of the image, for a caller who may deploy to the image's uploads.</summary>
+    private static async Task<(V2Upload? Upload, IResult? Failure, V2Caller? Caller)> FindUploadAsync(HttpContext context, V2Request request, AccessActions needed, V2Access access, V2Registry registry, CancellationToken cancellationToken)
     {
         var (caller, failure) = await AuthorizeAsync(context, request, needed, access, cancellationToken);
         if (caller is null)
         {
             return (null, failure, null);
+        }
+
+        if (await RequireAsync(context, request, caller, V2Layout.Uploads(request.Image), needed, access) is { } denied)
+        {
+            return (null, denied, null);
         }
 
         var upload = await registry.FindUploadAsync(request.Repository.Key, request.Image, request.Reference, cancellationToken);
@@ -415,13 +460,18 @@ internal static class V2Endpoints
             return V2Errors.Write(V2Errors.DigestInvalid, "the digest parameter is missing or invalid", null);
         }
 
+        if (await RequireAsync(context, request, caller!, V2Layout.UploadedBlob(request.Image, digest), AccessActions.Deploy, access) is { } refused)
+        {
+            return refused;
+        }
+
         // The final chunk is checked as PATCH checks one: before a byte of it is stored.
         if (!TryChunkStart(context.Request, out var start))
         {
             return RangeInvalid(context, request, upload);
         }
 
-        var (outcome, current) = await registry.CompleteWithBodyAsync(upload, start, context.Request.Body, context.Request.ContentLength, digest, caller!.DisplayName, cancellationToken);
+        var (outcome, current) = await registry.CompleteWithBodyAsync(upload, start, context.Request.Body, context.Request.ContentLength, digest, caller!.Principal.DisplayName, cancellationToken);
         return outcome switch
         {
             V2Outcome.Created => BlobCreated(context, request, digest),
@@ -449,7 +499,8 @@ internal static class V2Endpoints
 
     private static async Task<IResult> GetManifestAsync(HttpContext context, V2Request request, V2Access access, V2Registry registry, CancellationToken cancellationToken)
     {
-        if (await AuthorizeAsync(context, request, AccessActions.Read, access, cancellationToken) is (null, var failure))
+        var (caller, failure) = await AuthorizeAsync(context, request, AccessActions.Read, access, cancellationToken);
+        if (caller is null)
         {
             return failure!;
         }
@@ -461,7 +512,7 @@ internal static class V2Endpoints
             return V2Errors.Write(V2Errors.ManifestUnknown);
         }
 
-        var manifest = await registry.GetManifestAsync(request.Repository.Key, request.Image, request.Reference, cancellationToken);
+        var manifest = await registry.GetManifestAsync(request.Repository.Key, request.Image, request.Reference, caller.Items, cancellationToken);
         if (manifest is null)
         {
             return V2Errors.Write(V2Errors.ManifestUnknown);
@@ -504,10 +555,8 @@ internal static class V2Endpoints
                 : V2Errors.Write(V2Errors.ManifestInvalid, "the request body ended early", null);
         }
 
-        // Replacing a tag with other content needs delete as well (rest-api §3.2); the registry
-        // decides whether the push replaces anything.
-        var mayReplace = isDigest || await access.Policy.AllowsAsync(caller, request.Repository, request.Image, isFolder: true, AccessActions.Delete, cancellationToken);
-        var (outcome, digest, subject, message) = await registry.PutManifestAsync(request.Repository, request.Image, request.Reference, bytes, context.Request.ContentType, caller.DisplayName, mayReplace, cancellationToken);
+        // The registry checks each path the push writes, and delete where it replaces a tag with other content (rest-api §3.2).
+        var (outcome, digest, subject, message) = await registry.PutManifestAsync(request.Repository, request.Image, request.Reference, bytes, context.Request.ContentType, caller.Principal.DisplayName, caller.Items, cancellationToken);
         switch (outcome)
         {
             case V2Outcome.Created:
@@ -527,7 +576,7 @@ internal static class V2Endpoints
             case V2Outcome.ManifestUnsupported:
                 return V2Errors.Write(V2Errors.UnsupportedMediaType, message, null);
             case V2Outcome.Denied:
-                return V2Errors.Write(V2Errors.Denied, message, null);
+                return caller.Principal.IsAnonymous ? Challenge(context, request, AccessActions.Deploy, access) : V2Errors.Write(V2Errors.Denied, message, null);
             default:
                 return V2Errors.Write(V2Errors.ManifestInvalid, message, null);
         }
@@ -535,26 +584,31 @@ internal static class V2Endpoints
 
     private static async Task<IResult> DeleteManifestAsync(HttpContext context, V2Request request, V2Access access, V2Registry registry, CancellationToken cancellationToken)
     {
-        if (await AuthorizeAsync(context, request, AccessActions.Delete, access, cancellationToken) is (null, var failure))
+        var (caller, failure) = await AuthorizeAsync(context, request, AccessActions.Delete, access, cancellationToken);
+        if (caller is null)
         {
             return failure!;
         }
 
-        return await registry.DeleteManifestAsync(request.Repository.Key, request.Image, request.Reference, cancellationToken) == V2Outcome.Ok
-            ? Accepted(context)
-            : V2Errors.Write(V2Errors.ManifestUnknown);
+        return await registry.DeleteManifestAsync(request.Repository.Key, request.Image, request.Reference, caller.Items, cancellationToken) switch
+        {
+            V2Outcome.Ok => Accepted(context),
+            V2Outcome.Denied => Denied(context, request, caller.Principal, AccessActions.Delete, access),
+            _ => V2Errors.Write(V2Errors.ManifestUnknown),
+        };
     }
 
     // ---------------------------------------------------------------- discovery
 
     private static async Task<IResult> TagsAsync(HttpContext context, V2Request request, V2Access access, V2Registry registry, CancellationToken cancellationToken)
     {
-        if (await AuthorizeAsync(context, request, AccessActions.Read, access, cancellationToken) is (null, var failure))
+        var (caller, failure) = await AuthorizeAsync(context, request, AccessActions.Read, access, cancellationToken);
+        if (caller is null)
         {
             return failure!;
         }
 
-        var tags = await registry.ListTagsAsync(request.Repository.Key, request.Image, cancellationToken);
+        var tags = await registry.ListTagsAsync(request.Repository.Key, request.Image, caller.Items, cancellationToken);
         if (tags is null)
         {
             return V2Errors.Write(V2Errors.NameUnknown);
@@ -575,11 +629,10 @@ internal static class V2Endpoints
         }
 
         var readable = new List<string>();
-        foreach (var image in await registry.CatalogAsync(request.Repository.Key, cancellationToken))
+        foreach (var image in await registry.CatalogAsync(request.Repository.Key, access.Policy.ItemAccessFor(caller, request.Repository, cancellationToken), cancellationToken))
         {
             // A registry token lists only what it may pull.
-            if ((grant is null || GrantCovers(grant, request.Repository.Key, image, "pull"))
-                && await access.Policy.AllowsAsync(caller, request.Repository, image, isFolder: true, AccessActions.Read, cancellationToken))
+            if (grant is null || GrantCovers(grant, request.Repository.Key, image, "pull"))
             {
                 readable.Add(request.KeyInName ? $"{request.Repository.Key}/{image}" : image);
             }
@@ -591,7 +644,8 @@ internal static class V2Endpoints
 
     private static async Task<IResult> ReferrersAsync(HttpContext context, V2Request request, V2Access access, V2Registry registry, CancellationToken cancellationToken)
     {
-        if (await AuthorizeAsync(context, request, AccessActions.Read, access, cancellationToken) is (null, var failure))
+        var (caller, failure) = await AuthorizeAsync(context, request, AccessActions.Read, access, cancellationToken);
+        if (caller is null)
         {
             return failure!;
         }
@@ -602,7 +656,7 @@ internal static class V2Endpoints
         }
 
         var artifactType = context.Request.Query["artifactType"].ToString() is { Length: > 0 } t ? t : null;
-        var referrers = await registry.ReferrersAsync(request.Repository.Key, request.Image, subject, artifactType, cancellationToken);
+        var referrers = await registry.ReferrersAsync(request.Repository.Key, request.Image, subject, artifactType, caller.Items, cancellationToken);
         if (artifactType is not null)
         {
             context.Response.Headers["OCI-Filters-Applied"] = "artifactType";
