@@ -59,8 +59,9 @@ public sealed class V2ApiTests(WharfServer server) : IClassFixture<WharfServer>
             Assert.Equal(Digest(layer), done.Headers.GetValues("Docker-Content-Digest").Single());
         }
 
-        var config = await PushBlobAsync(admin, "v2/chunked", Encoding.UTF8.GetBytes("""{"architecture":"amd64","os":"linux","config":{"Labels":{"team":"platform"}},"rootfs":{"type":"layers","diff_ids":[]}}"""));
-        var manifest = ImageManifest(config, [layer]);
+        var configBytes = Encoding.UTF8.GetBytes("""{"architecture":"amd64","os":"linux","config":{"Labels":{"team":"platform"}},"rootfs":{"type":"layers","diff_ids":[]}}""");
+        var config = await PushBlobAsync(admin, "v2/chunked", configBytes);
+        var manifest = ImageManifest(config, [layer], configBytes.Length);
         var digest = await PutManifestAsync(admin, "v2/chunked", "1.0", manifest);
 
         foreach (var reference in new[] { "1.0", digest })
@@ -600,12 +601,13 @@ public sealed class V2ApiTests(WharfServer server) : IClassFixture<WharfServer>
 
     internal static string Digest(byte[] content) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(content));
 
-    private static byte[] ImageManifest(string configDigest, IEnumerable<byte[]> layers) =>
+    /// <summary>An OCI image manifest; <paramref name="configSize"/> defaults to the size of <c>{}</c>, the config most tests push.</summary>
+    private static byte[] ImageManifest(string configDigest, IEnumerable<byte[]> layers, int configSize = 2) =>
         JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
         {
             ["schemaVersion"] = 2,
             ["mediaType"] = OciManifest,
-            ["config"] = new { mediaType = "application/vnd.oci.image.config.v1+json", digest = configDigest, size = 2 },
+            ["config"] = new { mediaType = "application/vnd.oci.image.config.v1+json", digest = configDigest, size = configSize },
             ["layers"] = layers.Select(l => new { mediaType = "application/vnd.oci.image.layer.v1.tar", digest = Digest(l), size = l.Length }).ToArray(),
         });
 

@@ -224,6 +224,11 @@ internal sealed class TreeOperations(IMetadataStore store, AccessPolicy policy, 
                 return Failed(OperationResult.Forbidden(refused));
             }
 
+            if (RegistryNames.Problem(target.DockerApiVersion, item, to) is { } misnamed)
+            {
+                return Failed(OperationResult.BadRequest($"Cannot {(move ? "move" : "copy")} '{source.Key}/{item.Path}' to '{target.Key}/{to}': {misnamed}"));
+            }
+
             var problem = await CopyProblemAsync(tx, target, item, to, cancellationToken);
             if (problem is not null)
             {

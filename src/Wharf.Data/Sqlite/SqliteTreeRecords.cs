@@ -284,16 +284,21 @@ internal sealed class SqliteTreeRecords(Db db) : ITreeRecords
             "DELETE FROM items WHERE folder = 0 AND modified < @cutoff AND (parent = '_uploads' OR parent LIKE '%/\\_uploads' ESCAPE '\\');",
             new { cutoff = modifiedBefore.ToUnixTimeMilliseconds() }, cancellationToken);
 
+    /// <summary>
+    /// Read through a row class, not the record's constructor: Dapper picks a constructor by the
+    /// reader's column types, and with no items at all SQLite has no row to take the types of these
+    /// computed columns from and reports them as BLOB, which matches no constructor of longs.
+    /// </summary>
     public async Task<IReadOnlyList<RepositoryUsage>> UsageAsync(CancellationToken cancellationToken)
     {
-        var rows = await db.QueryAsync<RepositoryUsage>(
+        var rows = await db.QueryAsync<UsageRow>(
             """
-            SELECT repo AS Repo, SUM(CASE WHEN folder = 0 THEN 1 ELSE 0 END) AS Files, SUM(folder) AS Folders,
-                   COALESCE(SUM(CASE WHEN folder = 0 THEN size ELSE 0 END), 0) AS UsedBytes
+            SELECT repo, SUM(CASE WHEN folder = 0 THEN 1 ELSE 0 END) AS files, SUM(folder) AS folders,
+                   COALESCE(SUM(CASE WHEN folder = 0 THEN size ELSE 0 END), 0) AS used_bytes
             FROM items GROUP BY repo ORDER BY repo;
             """,
             null, cancellationToken);
-        return [.. rows];
+        return [.. rows.Select(r => new RepositoryUsage(r.repo, r.files, r.folders, r.used_bytes))];
     }
 
     /// <summary>Wildcards <c>*</c> and <c>?</c> to a GLOB pattern; GLOB's own <c>[</c> is taken literally.</summary>
@@ -319,6 +324,17 @@ internal sealed class SqliteTreeRecords(Db db) : ITreeRecords
 
     private static string Prefixed(string alias) =>
         string.Join(", ", ItemColumns.Split(", ").Select(c => alias + "." + c));
+
+    private sealed class UsageRow
+    {
+        public string repo { get; set; } = "";
+
+        public long files { get; set; }
+
+        public long folders { get; set; }
+
+        public long used_bytes { get; set; }
+    }
 
     private sealed class IdItemRow : ItemRow
     {

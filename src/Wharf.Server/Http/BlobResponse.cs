@@ -7,8 +7,10 @@ namespace Wharf.Server.Http;
 /// <summary>
 /// Sends a stored blob with single-range support (RFC 9110 §14): <c>bytes=a-b</c> (b clamped to the
 /// last byte), <c>bytes=a-</c> and <c>bytes=-n</c> answer 206; a start at or past the end answers
-/// 416 with <c>Content-Range: bytes */size</c> and no body. Whole local files of a megabyte or
-/// more go out with sendfile(2) (<see cref="ZeroCopy"/>).
+/// 416 with <c>Content-Range: bytes */size</c> and no body. A request for several ranges is
+/// answered with the whole body (200, which §14.2 allows) when at least one of them is
+/// satisfiable, and 416 only when none is. Whole local files of a megabyte or more go out with
+/// sendfile(2) (<see cref="ZeroCopy"/>).
 /// </summary>
 internal static class BlobResponse
 {
@@ -80,7 +82,7 @@ internal static class BlobResponse
 
         if (parsed.Ranges.Count != 1)
         {
-            return RangeOutcome.Unsatisfiable;
+            return parsed.Ranges.Any(r => IsSatisfiable(r, size)) ? RangeOutcome.Ignore : RangeOutcome.Unsatisfiable;
         }
 
         var range = parsed.Ranges.First();
@@ -111,6 +113,10 @@ internal static class BlobResponse
 
         return RangeOutcome.Unsatisfiable;
     }
+
+    /// <summary>RFC 9110 §14.1.1: a range starting before the end, or a suffix of at least one byte of a non-empty body.</summary>
+    private static bool IsSatisfiable(RangeItemHeaderValue range, long size) =>
+        range.From is { } from ? from < size : range.To is > 0 && size > 0;
 }
 
 /// <summary>Copies a byte count from a stream into a pipe, reading directly into the pipe's memory.</summary>

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using Wharf.Core.Json;
 using Wharf.Core.Lifecycle;
 using Wharf.Core.Naming;
 using Wharf.Core.Security;
@@ -133,11 +134,13 @@ internal sealed partial class V1Registry(IMetadataStore store, ContentStore cont
     /// <summary>PUT json (§6.4.2 steps 3–7).</summary>
     public async Task<V1Outcome> PutImageJsonAsync(string repo, string imageId, byte[] json, CancellationToken cancellationToken)
     {
+        // The JSON is stored and served as sent, and read again by migration: every string in it
+        // must be text (StrictJson), not only the fields read here.
         string? parent;
-        try
+        var (parsed, _) = StrictJson.Parse(json);
+        using (var document = parsed)
         {
-            using var document = JsonDocument.Parse(json);
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            if (document is null || document.RootElement.ValueKind != JsonValueKind.Object)
             {
                 return V1Outcome.InvalidJson;
             }
@@ -157,11 +160,6 @@ internal sealed partial class V1Registry(IMetadataStore store, ContentStore cont
             {
                 return V1Outcome.UnknownParent;
             }
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException)
-        {
-            // InvalidOperationException: a string that is not valid UTF-8 or holds a lone surrogate.
-            return V1Outcome.InvalidJson;
         }
 
         parent = string.IsNullOrEmpty(parent) ? null : parent;

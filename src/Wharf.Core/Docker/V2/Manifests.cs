@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Wharf.Core.Json;
 using Wharf.Core.Naming;
 
 namespace Wharf.Core.Docker.V2;
@@ -39,21 +40,22 @@ internal static class Manifests
 
     public static bool IsIndexType(string mediaType) => mediaType is DockerList or OciIndex;
 
+    /// <summary>The message for a document whose strings are not text (<see cref="JsonTextProblem.InvalidText"/>).</summary>
+    public const string InvalidTextMessage = "is not valid JSON text: a string holds invalid UTF-8 or a lone surrogate (\\ud800-\\udfff without its pair)";
+
     /// <summary>
     /// Parses a pushed manifest. Its type is its <c>mediaType</c> field, else the request's
     /// Content-Type, else inferred (OCI index with <c>manifests</c>, OCI manifest with
-    /// <c>config</c>); a field and a Content-Type that disagree are invalid.
+    /// <c>config</c>); a field and a Content-Type that disagree are invalid. Every string must be
+    /// text every client can read (<see cref="StrictJson"/>), and the fields read here must have
+    /// their spec's types (<c>annotations</c> a map of strings).
     /// </summary>
-    public static (ParsedManifest? Manifest, ManifestProblem Problem, string Message) Parse(ReadOnlySpan<byte> bytes, string? contentType, bool blockSchema1)
+    public static (ParsedManifest? Manifest, ManifestProblem Problem, string Message) Parse(ReadOnlyMemory<byte> bytes, string? contentType, bool blockSchema1)
     {
-        JsonDocument document;
-        try
+        var (document, text) = StrictJson.Parse(bytes);
+        if (document is null)
         {
-            document = JsonDocument.Parse(bytes.ToArray());
-        }
-        catch (JsonException)
-        {
-            return (null, ManifestProblem.Invalid, "manifest is not valid JSON");
+            return (null, ManifestProblem.Invalid, text == JsonTextProblem.InvalidText ? "manifest " + InvalidTextMessage : "manifest is not valid JSON");
         }
 
         using (document)
@@ -62,6 +64,12 @@ internal static class Manifests
             if (root.ValueKind != JsonValueKind.Object)
             {
                 return (null, ManifestProblem.Invalid, "manifest is not a JSON object");
+            }
+
+            if ((WrongType(root, "mediaType", JsonValueKind.String) ?? WrongType(root, "artifactType", JsonValueKind.String)
+                ?? WrongType(root, "subject", JsonValueKind.Object) ?? WrongAnnotations(root, "manifest")) is { } wrong)
+            {
+                return (null, ManifestProblem.Invalid, wrong);
             }
 
             var declared = root.TryGetProperty("mediaType", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
@@ -136,9 +144,28 @@ internal static class Manifests
             throw new FormatException("every descriptor needs a mediaType, a valid digest and a size");
         }
 
+        if ((WrongType(element, "artifactType", JsonValueKind.String) ?? WrongAnnotations(element, $"descriptor {parsed}")) is { } wrong)
+        {
+            throw new FormatException(wrong);
+        }
+
         var artifactType = element.TryGetProperty("artifactType", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString() : null;
         return new Descriptor(mediaType.GetString()!, parsed, length, artifactType);
     }
+
+    /// <summary>A message when <paramref name="name"/> is present with another type than <paramref name="kind"/>; null counts as absent.</summary>
+    private static string? WrongType(JsonElement element, string name, JsonValueKind kind) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind != kind && value.ValueKind != JsonValueKind.Null
+            ? $"'{name}' must be a JSON {kind.ToString().ToLowerInvariant()}"
+            : null;
+
+    /// <summary>A message when <c>annotations</c> is present and not a map of strings to strings (OCI image-spec, annotations); null counts as absent.</summary>
+    private static string? WrongAnnotations(JsonElement element, string owner) =>
+        WrongType(element, "annotations", JsonValueKind.Object) is not null
+        || (element.TryGetProperty("annotations", out var annotations) && annotations.ValueKind == JsonValueKind.Object
+            && annotations.EnumerateObject().Any(p => p.Value.ValueKind != JsonValueKind.String))
+            ? $"the annotations of the {owner} must map strings to strings"
+            : null;
 
     private static string? MediaTypeOf(string? contentType)
     {
@@ -151,30 +178,54 @@ internal static class Manifests
         return (semicolon < 0 ? contentType : contentType[..semicolon]).Trim().ToLowerInvariant();
     }
 
-    /// <summary>The <c>config.Labels</c> of an image config blob, for <c>docker.label.*</c>.</summary>
-    public static IReadOnlyDictionary<string, string> Labels(ReadOnlySpan<byte> config)
+    /// <summary>
+    /// The <c>config.Labels</c> of an image config blob, for <c>docker.label.*</c>. A config that is
+    /// not JSON (an artifact's) has none; a JSON config whose strings are not text is a problem:
+    /// its labels would become properties no client could read.
+    /// </summary>
+    public static (IReadOnlyDictionary<string, string> Labels, string? Problem) Labels(ReadOnlyMemory<byte> config)
     {
-        try
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        var (document, problem) = StrictJson.Parse(config);
+        if (document is null)
         {
-            using var document = JsonDocument.Parse(config.ToArray());
+            return (result, problem == JsonTextProblem.InvalidText ? InvalidTextMessage : null);
+        }
+
+        using (document)
+        {
             if (document.RootElement.ValueKind == JsonValueKind.Object
                 && document.RootElement.TryGetProperty("config", out var c) && c.ValueKind == JsonValueKind.Object
                 && c.TryGetProperty("Labels", out var labels) && labels.ValueKind == JsonValueKind.Object)
             {
-                var result = new Dictionary<string, string>(StringComparer.Ordinal);
                 foreach (var label in labels.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.String))
                 {
                     result[label.Name] = label.Value.GetString()!;
                 }
-
-                return result;
             }
         }
-        catch (JsonException)
-        {
-            // A config that is not JSON has no labels; the manifest is still valid.
-        }
 
-        return new Dictionary<string, string>();
+        return (result, null);
+    }
+
+    /// <summary>
+    /// The <c>annotations</c> of a stored manifest, for the referrers API: its string entries, or
+    /// null when it has none or cannot be read. Stored manifests are read defensively: one written
+    /// before manifests were checked must not fail the listing it appears in.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string>? Annotations(ReadOnlyMemory<byte> manifest)
+    {
+        var (document, _) = StrictJson.Parse(manifest);
+        using (document)
+        {
+            if (document is not { RootElement: { ValueKind: JsonValueKind.Object } root }
+                || !root.TryGetProperty("annotations", out var annotations) || annotations.ValueKind != JsonValueKind.Object)
+            {
+                return null;
+            }
+
+            return annotations.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.String)
+                .ToDictionary(p => p.Name, p => p.Value.GetString()!, StringComparer.Ordinal);
+        }
     }
 }

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Wharf.Core.Docker.V1;
+using Wharf.Core.Json;
 using Wharf.Core.Lifecycle;
 using Wharf.Core.Naming;
 using Wharf.Core.Repositories;
@@ -154,7 +155,15 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
                 return null;
             }
 
-            var json = JsonNode.Parse(await ReadAsync(each.JsonSha256, cancellationToken)) as JsonObject ?? throw new InvalidDataException($"image {id} has no JSON object");
+            // Stored V1 JSON is read defensively: what an older Wharf accepted may not be text.
+            var jsonBytes = await ReadAsync(each.JsonSha256, cancellationToken);
+            if (StrictJson.Check(jsonBytes) != JsonTextProblem.None)
+            {
+                report.Failed.Add(new MigratedTag(name.FullName, tag, image, null, $"the JSON of image {id} is not valid JSON text"));
+                return null;
+            }
+
+            var json = JsonNode.Parse(jsonBytes) as JsonObject ?? throw new InvalidDataException($"image {id} has no JSON object");
             if (!converted.TryGetValue(each.LayerSha256, out var layer))
             {
                 converted[each.LayerSha256] = layer = await ConvertLayerAsync(each.LayerSha256, each.LayerSize, cancellationToken);
@@ -214,7 +223,7 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
         });
         var manifestBlob = await content.PutBytesAsync(manifest, cancellationToken);
         var digest = Digest.OfSha256(manifestBlob.Sha256);
-        var labels = Manifests.Labels(configBytes);
+        var (labels, _) = Manifests.Labels(configBytes);
 
         // A stored gzip layer is named again, not rewritten: refreshed, it stays inside the
         // collector's grace period until the rows below name it, even if its V1 image is deleted

@@ -436,30 +436,10 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         var stored = await content.PutBytesAsync(bytes, cancellationToken);
         var now = time.GetUtcNow();
         await using var tx = await store.BeginAsync(cancellationToken);
-        var blobs = new Dictionary<Digest, TreeItem>();
-        foreach (var descriptor in manifest.Blobs)
+        var (references, refused, why) = await CheckReferencesAsync(tx, repo, image, manifest, access, cancellationToken);
+        if (references is not { Blobs: var blobs, Labels: var labels })
         {
-            if (await FindBlobAsync(tx, repo, image, descriptor.Digest, access, cancellationToken) is not { } found)
-            {
-                return (V2Outcome.ManifestBlobUnknown, null, null, $"blob {descriptor.Digest} is not in {image}");
-            }
-
-            blobs[descriptor.Digest] = found;
-        }
-
-        // Labels come from the config only when the image holds it and it is small (its stored size, not the claimed one).
-        IReadOnlyDictionary<string, string> labels = new Dictionary<string, string>();
-        if (manifest.Config is { } config && blobs.GetValueOrDefault(config.Digest) is { Size: <= 1 << 20 } configItem)
-        {
-            labels = Manifests.Labels(await content.ReadAllBytesAsync(configItem.Sha256!, cancellationToken) ?? []);
-        }
-
-        foreach (var child in manifest.Children)
-        {
-            if (await FindManifestAsync(tx, repo, image, child.Digest.ToString(), access, cancellationToken) is null)
-            {
-                return (V2Outcome.ManifestBlobUnknown, null, null, $"manifest {child.Digest} is not in {image}");
-            }
+            return (refused, null, null, why);
         }
 
         // Replacing a tag with other content needs delete permission (rest-api §3.2), decided in

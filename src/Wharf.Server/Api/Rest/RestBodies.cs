@@ -3,7 +3,7 @@ using Wharf.Server.Http;
 
 namespace Wharf.Server.Api.Rest;
 
-/// <summary>Reading small JSON request bodies, with every failure as a REST error.</summary>
+/// <summary>Reading small JSON request bodies (<see cref="JsonBody"/>), with every failure as a REST error.</summary>
 internal static class RestBodies
 {
     public static async Task<(T? Body, IResult? Failure)> ReadJsonAsync<T>(HttpContext context, JsonSerializerOptions options, int maxBytes, CancellationToken cancellationToken)
@@ -34,26 +34,22 @@ internal static class RestBodies
             return (null, failure);
         }
 
-        try
-        {
-            using var document = JsonDocument.Parse(bytes);
-            return document.RootElement.ValueKind == JsonValueKind.Object
-                ? (document.RootElement.Clone(), null)
-                : (null, RestErrors.BadRequest("A JSON object is required."));
-        }
-        catch (JsonException)
-        {
-            return (null, RestErrors.BadRequest("Malformed JSON: the body could not be read."));
-        }
+        // Checked by JsonBody: it parses, and every string in it reads.
+        using var document = JsonDocument.Parse(bytes);
+        return document.RootElement.ValueKind == JsonValueKind.Object
+            ? (document.RootElement.Clone(), null)
+            : (null, RestErrors.BadRequest("A JSON object is required."));
     }
 
     private static async Task<(byte[]? Bytes, IResult? Failure)> ReadBytesAsync(HttpContext context, int maxBytes, CancellationToken cancellationToken)
     {
-        var (read, bytes) = await RequestBody.ReadAsync(context.Request, maxBytes, cancellationToken);
+        var (read, bytes) = await JsonBody.ReadAsync(context.Request, maxBytes, cancellationToken);
         return read switch
         {
-            BodyReadOutcome.Ok => (bytes, null),
-            BodyReadOutcome.TooLarge => (null, RestErrors.Write(413, "Request body too large.")),
+            JsonBodyOutcome.Ok => (bytes, null),
+            JsonBodyOutcome.TooLarge => (null, RestErrors.Write(413, "Request body too large.")),
+            JsonBodyOutcome.NotJson => (null, RestErrors.BadRequest("Malformed JSON: the body could not be read.")),
+            JsonBodyOutcome.InvalidText => (null, RestErrors.BadRequest(JsonBody.InvalidTextMessage)),
             _ => (null, RestErrors.BadRequest("Request body ended early.")),
         };
     }

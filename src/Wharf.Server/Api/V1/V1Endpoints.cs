@@ -310,10 +310,10 @@ internal static partial class V1Endpoints
                 return refused;
             }
 
-            var (read, body) = await RequestBody.ReadAsync(context.Request, MaxIndexBodyBytes, cancellationToken);
-            if (read != BodyReadOutcome.Ok)
+            var (read, body) = await JsonBody.ReadAsync(context.Request, MaxIndexBodyBytes, cancellationToken);
+            if (read != JsonBodyOutcome.Ok)
             {
-                return V1Response.Error(read == BodyReadOutcome.TooLarge ? V1Errors.BodyTooLarge : V1Errors.BodyTruncated, V1RouteKind.Index);
+                return V1Response.Error(V1Errors.ForBody(read, V1Errors.ErrorDecodingJson), V1RouteKind.Index);
             }
 
             var ids = ParseImageList(body, out var error);
@@ -421,10 +421,10 @@ internal static partial class V1Endpoints
                 return V1Response.Error(V1Errors.InvalidTag);
             }
 
-            var (read, body) = await RequestBody.ReadAsync(context.Request, MaxIndexBodyBytes, cancellationToken);
-            if (read != BodyReadOutcome.Ok)
+            var (read, body) = await JsonBody.ReadAsync(context.Request, MaxIndexBodyBytes, cancellationToken);
+            if (read != JsonBodyOutcome.Ok)
             {
-                return V1Response.Error(read == BodyReadOutcome.TooLarge ? V1Errors.BodyTooLarge : V1Errors.BodyTruncated);
+                return V1Response.Error(V1Errors.ForBody(read, V1Errors.InvalidData));
             }
 
             string? imageId;
@@ -510,52 +510,31 @@ internal static partial class V1Endpoints
         return index < 0 ? "" : path[(index + marker.Length)..];
     }
 
+    /// <summary>The ids of a push start's image list (<c>[{"id":…},…]</c>); <paramref name="body"/> has passed <see cref="JsonBody"/>.</summary>
     private static List<string>? ParseImageList(byte[] body, out V1Error? error)
     {
         error = null;
-        JsonDocument document;
-        try
+        using var document = JsonDocument.Parse(body);
+        if (document.RootElement.ValueKind != JsonValueKind.Array)
         {
-            document = JsonDocument.Parse(body);
-        }
-        catch (JsonException)
-        {
-            error = V1Errors.ErrorDecodingJson;
+            error = V1Errors.InvalidData;
             return null;
         }
 
-        using (document)
+        var ids = new List<string>();
+        foreach (var entry in document.RootElement.EnumerateArray())
         {
-            if (document.RootElement.ValueKind != JsonValueKind.Array)
+            if (entry.ValueKind != JsonValueKind.Object || !entry.TryGetProperty("id", out var id)
+                || id.ValueKind != JsonValueKind.String || id.GetString() is not { } value || !ImageId.IsValid(value))
             {
                 error = V1Errors.InvalidData;
                 return null;
             }
 
-            var ids = new List<string>();
-            try
-            {
-                foreach (var entry in document.RootElement.EnumerateArray())
-                {
-                    if (entry.ValueKind != JsonValueKind.Object || !entry.TryGetProperty("id", out var id)
-                        || id.ValueKind != JsonValueKind.String || id.GetString() is not { } value || !ImageId.IsValid(value))
-                    {
-                        error = V1Errors.InvalidData;
-                        return null;
-                    }
-
-                    ids.Add(value);
-                }
-            }
-            catch (InvalidOperationException)
-            {
-                // A string that is not valid UTF-8 or holds a lone surrogate.
-                error = V1Errors.InvalidData;
-                return null;
-            }
-
-            return ids;
+            ids.Add(value);
         }
+
+        return ids;
     }
 
     [GeneratedRegex(@"^(.+)/tags/([^/]+)/json$")]

@@ -1,5 +1,6 @@
 using Wharf.Core.Docker.V1;
 using Wharf.Core.Naming;
+using Wharf.Server.Http;
 
 namespace Wharf.Server.Api.V1;
 
@@ -40,6 +41,14 @@ internal static class V1Errors
     public static readonly V1Error NotFound = new(404, "Not found");
 
     public static V1Error TagNotFoundNamed(string tag) => new(404, $"Tag not found: {tag}");
+
+    /// <summary>A JSON body that could not be read; <paramref name="malformed"/> is the route's error for one that is not JSON or not text.</summary>
+    public static V1Error ForBody(JsonBodyOutcome outcome, V1Error malformed) => outcome switch
+    {
+        JsonBodyOutcome.TooLarge => BodyTooLarge,
+        JsonBodyOutcome.Truncated => BodyTruncated,
+        _ => malformed,
+    };
 
     /// <summary>The single mapping from domain outcomes to wire errors.</summary>
     public static V1Error For(V1Outcome outcome) => outcome switch

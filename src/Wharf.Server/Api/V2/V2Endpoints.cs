@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Wharf.Core.Docker.V2;
 using Wharf.Core.Naming;
@@ -433,16 +432,9 @@ internal static class V2Endpoints
             return failure!;
         }
 
-        long? start = null;
-        var range = context.Request.Headers.ContentRange.ToString();
-        if (range.Length > 0)
+        if (!TryChunkStart(context.Request, out var start))
         {
-            if (!TryParseContentRange(range, out var from, out var to) || (context.Request.ContentLength is { } length && length != to - from + 1))
-            {
-                return RangeInvalid(context, request, upload);
-            }
-
-            start = from;
+            return RangeInvalid(context, request, upload);
         }
 
         var (outcome, updated) = await registry.AppendAsync(upload, start, context.Request.Body, context.Request.ContentLength, cancellationToken);
@@ -473,9 +465,8 @@ internal static class V2Endpoints
             return refused;
         }
 
-        var range = context.Request.Headers.ContentRange.ToString();
-        long? start = range.Length > 0 && TryParseContentRange(range, out var from, out _) ? from : null;
-        if (range.Length > 0 && start is null)
+        // The final chunk is checked as PATCH checks one: before a byte of it is stored.
+        if (!TryChunkStart(context.Request, out var start))
         {
             return RangeInvalid(context, request, upload);
         }
@@ -680,13 +671,10 @@ internal static class V2Endpoints
                 entry["artifactType"] = type;
             }
 
-            if (await registry.ReadBlobAsync(referrer.Digest.Hex, cancellationToken) is { } bytes)
+            // Read defensively: a manifest stored before manifests were checked must not fail the list.
+            if (await registry.ReadBlobAsync(referrer.Digest.Hex, cancellationToken) is { } bytes && Manifests.Annotations(bytes) is { } annotations)
             {
-                using var document = JsonDocument.Parse(bytes);
-                if (document.RootElement.TryGetProperty("annotations", out var annotations) && annotations.ValueKind == JsonValueKind.Object)
-                {
-                    entry["annotations"] = annotations.Clone();
-                }
+                entry["annotations"] = annotations;
             }
 
             manifests.Add(entry);
@@ -721,6 +709,28 @@ internal static class V2Endpoints
         }
 
         return (page, null);
+    }
+
+    /// <summary>
+    /// The start of a chunk's <c>Content-Range</c> (null without one); false when the header is
+    /// malformed or names another length than the body's <c>Content-Length</c>.
+    /// </summary>
+    private static bool TryChunkStart(HttpRequest request, out long? start)
+    {
+        start = null;
+        var range = request.Headers.ContentRange.ToString();
+        if (range.Length == 0)
+        {
+            return true;
+        }
+
+        if (!TryParseContentRange(range, out var from, out var to) || (request.ContentLength is { } length && length != to - from + 1))
+        {
+            return false;
+        }
+
+        start = from;
+        return true;
     }
 
     private static bool TryParseContentRange(string value, out long from, out long to)
