@@ -19,6 +19,9 @@ internal sealed class DockerTokens(byte[] key, TimeProvider time, TimeSpan lifet
 {
     public const string Issuer = "wharf";
 
+    /// <summary>How far another node's clock may run ahead of this one's for a token it issued.</summary>
+    private static readonly TimeSpan NotBeforeSkew = TimeSpan.FromSeconds(30);
+
     private readonly SymmetricSecurityKey _key = new(key);
     private readonly JsonWebTokenHandler _handler = new();
 
@@ -52,7 +55,15 @@ internal sealed class DockerTokens(byte[] key, TimeProvider time, TimeSpan lifet
             ValidateAudience = false,
             IssuerSigningKey = _key,
             ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
-            ClockSkew = TimeSpan.FromSeconds(30),
+            RequireExpirationTime = true,
+
+            // By the injected clock, the one that issued the token (the handler's own check reads
+            // the system clock): expired at exp exactly; nbf allows other nodes' clocks to run ahead.
+            LifetimeValidator = (notBefore, expires, _, _) =>
+            {
+                var now = time.GetUtcNow().UtcDateTime;
+                return expires is { } exp && now < exp && !(notBefore is { } nbf && now + NotBeforeSkew < nbf);
+            },
         });
         if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt)
         {

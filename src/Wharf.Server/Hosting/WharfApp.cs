@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Wharf.Core.Docker.V1;
 using Wharf.Core.Lifecycle;
@@ -63,9 +64,10 @@ internal static class WharfApp
 
         var services = builder.Services;
         services.AddSingleton<IOptions<WharfOptions>>(Options.Create(options));
-        services.AddSingleton(TimeProvider.System);
+        // Tests put their own clock in first; everything that reads the time takes this one.
+        services.TryAddSingleton(TimeProvider.System);
         services.AddMemoryCache(cache => cache.SizeLimit = 10_000);
-        services.AddSingleton<IBlobDriver>(new FileSystemBlobDriver(Path.Join(dataDir, "storage")));
+        services.AddSingleton<IBlobDriver>(provider => new FileSystemBlobDriver(Path.Join(dataDir, "storage"), provider.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ContentStore>();
         // Created by the container so that it is disposed with the application (its open connections closed).
         services.AddSingleton<IMetadataStore>(_ => new SqliteMetadataStore(Path.Join(dataDir, "wharf.db")));
@@ -104,6 +106,7 @@ internal static class WharfApp
 
         var app = builder.Build();
         await app.Services.GetRequiredService<Bootstrap>().RunAsync(cancellationToken);
+        _ = app.Services.GetRequiredService<IBlobDriver>();
         _ = app.Services.GetRequiredService<V1Tokens>();
         _ = app.Services.GetRequiredService<DockerTokens>();
 

@@ -37,6 +37,9 @@ public sealed class WharfServer : IAsyncLifetime
     /// <summary>Settings added to (or overriding) the defaults below, for suites that need other ones.</summary>
     public IReadOnlyDictionary<string, string?> ExtraSettings { get; init; } = new Dictionary<string, string?>();
 
+    /// <summary>The server's clock, for suites about time; the system clock when null.</summary>
+    public TimeProvider? Clock { get; init; }
+
     public async Task InitializeAsync()
     {
         _app = await WharfApp.BuildAsync([], builder =>
@@ -51,6 +54,10 @@ public sealed class WharfServer : IAsyncLifetime
             });
             builder.Configuration.AddInMemoryCollection(ExtraSettings);
             builder.Logging.AddProvider(Logs);
+            if (Clock is not null)
+            {
+                builder.Services.AddSingleton(Clock);
+            }
         });
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
