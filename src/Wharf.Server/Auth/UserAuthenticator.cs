@@ -14,7 +14,7 @@ internal enum LoginOutcome
     Invalid,
     Disabled,
 
-    /// <summary>Too many attempts for this user or address are already waiting (429).</summary>
+    /// <summary>Too many attempts from this address are already waiting (429); never because of the user alone.</summary>
     Throttled,
 }
 
