@@ -58,8 +58,12 @@ internal static class WharfApp
             kestrel.AddServerHeader = false;
 
             // Layers are unbounded and streamed; small documents are capped where they are read.
+            // Bodies have a minimum average rate and headers a deadline, so that clients that
+            // trickle (or stop) cannot hold connections open forever (WharfOptions.Http).
             kestrel.Limits.MaxRequestBodySize = null;
-            kestrel.Limits.MinRequestBodyDataRate = null;
+            kestrel.Limits.MinRequestBodyDataRate = options.Http.MinRequestBodyBytesPerSecond == 0 ? null
+                : new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(options.Http.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(options.Http.MinRequestBodyGraceSeconds));
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(options.Http.RequestHeadersTimeoutSeconds);
         });
 
         var services = builder.Services;
