@@ -128,6 +128,26 @@ public sealed class DerivedTokenTests(WharfServer server) : IClassFixture<WharfS
     }
 
     [Fact]
+    public async Task A_revocation_written_by_another_node_sharing_the_database_bites_within_seconds()
+    {
+        await CreateUserAsync("nod", "nod-secret-1");
+        var access = await TokenAsync(server.Client("nod", "nod-secret-1"), "expires_in=600");
+        var tokens = await MintAsync(server.Bearer(access), "nod/app");
+        await AssertTokensAsync(tokens, HttpStatusCode.OK);
+
+        // Another node: its own store on the same database file, unseen by this node's write generation.
+        using (var other = new Wharf.Data.Sqlite.SqliteMetadataStore(Path.Combine(server.DataDir, "wharf.db")))
+        {
+            await using var tx = await other.BeginAsync(default);
+            Assert.True(await tx.Credentials.RevokeTokenAsync(null, Wharf.Server.Auth.Secrets.Sha256(access), default));
+            await tx.CommitAsync(default);
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        await AssertTokensAsync(tokens, HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
     public async Task Tokens_never_outlive_the_access_token_they_were_minted_with()
     {
         await CreateUserAsync("eve", "eve-secret-1");

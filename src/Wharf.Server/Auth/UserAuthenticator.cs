@@ -33,8 +33,11 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
     /// <summary>Cached in place of a principal for a correct password of a disabled user.</summary>
     private static readonly Principal DisabledMarker = new("\0disabled", false);
 
-    /// <summary>What each credential origin named by a registry or V1 token stands for now, with when it ends; cached until the next write.</summary>
-    private readonly GenerationCache<CredentialOrigin, (Principal? Principal, DateTimeOffset? Expiry)> _origins = new(store, 10_000);
+    /// <summary>How long a node trusts what it read about a credential, should another node sharing the database revoke it.</summary>
+    private static readonly TimeSpan OriginCacheAge = TimeSpan.FromSeconds(2);
+
+    /// <summary>What each credential origin named by a registry or V1 token stands for now, with when it ends.</summary>
+    private readonly GenerationCache<CredentialOrigin, (Principal? Principal, DateTimeOffset? Expiry)> _origins = new(store, 10_000, time, OriginCacheAge);
 
     private readonly Lazy<string> _nobodyHash = new(() => hasher.HashPassword(Nobody, Convert.ToBase64String(RandomNumberGenerator.GetBytes(16))));
 
@@ -176,7 +179,8 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
     /// origin still exists under that id, is enabled, has the same credential generation, and the
     /// minting credential still stands (the same API key; the access token neither revoked nor
     /// expired). Rights are the current ones, narrowed as the access token narrows them. Cached
-    /// until the next write, so registry requests cost one lookup; expiry is checked every time.
+    /// until this node's next write and at most <see cref="OriginCacheAge"/> (writes of other nodes
+    /// sharing the database), so registry requests rarely cost a query; expiry is checked every time.
     /// </summary>
     public async Task<Principal?> FromOriginAsync(CredentialOrigin origin, CancellationToken cancellationToken)
     {
