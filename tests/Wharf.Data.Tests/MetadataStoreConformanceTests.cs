@@ -196,10 +196,34 @@ public abstract class MetadataStoreConformanceTests : IAsyncLifetime
         await using var tx = await Store.BeginAsync(default);
         Assert.True(await tx.Users.TryCreateAsync(new UserRecord("alice", "h", false, false), default));
         Assert.False(await tx.Users.TryCreateAsync(new UserRecord("ALICE", "h2", true, false), default));
-        Assert.Equal(new UserRecord("alice", "h", false, false), await tx.Users.GetAsync("Alice", default));
+        var alice = await tx.Users.GetAsync("Alice", default);
+        Assert.Equal(new UserRecord("alice", "h", false, false) with { Id = alice!.Id }, alice);
         Assert.Equal(1, await tx.Users.CountAsync(default));
         Assert.Equal("first", await tx.Settings.GetOrAddAsync("k", "first", default));
         Assert.Equal("first", await tx.Settings.GetOrAddAsync("k", "second", default));
+    }
+
+    [Fact]
+    public async Task Users_get_an_immutable_random_id_and_a_credential_generation()
+    {
+        await using var tx = await Store.BeginAsync(default);
+        Assert.True(await tx.Users.TryCreateAsync(new UserRecord("bob", "h", false, false, Id: "chosen", CredentialGeneration: 7), default));
+        var bob = (await tx.Users.GetAsync("bob", default))!;
+        Assert.Matches("^[0-9a-f]{32}$", bob.Id);
+        Assert.Equal(0, bob.CredentialGeneration);
+        Assert.Equal(bob, await tx.Users.GetByIdAsync(bob.Id, default));
+
+        // Updates keep the id and the generation; only a bump moves the generation.
+        Assert.True(await tx.Users.UpdateAsync(bob with { Email = "b@x", Id = "other", CredentialGeneration = 9 }, default));
+        Assert.True(await tx.Users.BumpCredentialGenerationAsync("BOB", default));
+        Assert.Equal(bob with { Email = "b@x", CredentialGeneration = 1 }, await tx.Users.GetAsync("bob", default));
+        Assert.False(await tx.Users.BumpCredentialGenerationAsync("nobody", default));
+
+        // A later user of the same name is someone else.
+        Assert.True(await tx.Users.DeleteAsync("bob", default));
+        Assert.Null(await tx.Users.GetByIdAsync(bob.Id, default));
+        Assert.True(await tx.Users.TryCreateAsync(new UserRecord("bob", "h", false, false), default));
+        Assert.NotEqual(bob.Id, (await tx.Users.GetAsync("bob", default))!.Id);
     }
 
     [Fact]
@@ -229,6 +253,30 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreConformanceTests
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "wharf-db-" + Guid.NewGuid().ToString("N"));
 
     internal override IMetadataStore CreateStore() => new SqliteMetadataStore(Path.Combine(_dir, "wharf.db"));
+
+    [Fact]
+    public async Task Migration_8_gives_every_existing_user_its_own_id()
+    {
+        var path = Path.Combine(_dir, "old.db");
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=false"))
+        {
+            await connection.OpenAsync();
+            var command = connection.CreateCommand();
+            command.CommandText = "CREATE TABLE schema_version (version INTEGER NOT NULL);"
+                + string.Concat(SqliteSchema.Migrations[..7].Select((sql, i) => sql + $";INSERT INTO schema_version (version) VALUES ({i + 1});"))
+                + "INSERT INTO users (name, password_hash, admin, disabled) VALUES ('admin', 'h', 1, 0), ('anonymous', 'h', 0, 0), ('carol', 'h', 0, 0);";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        using var store = new SqliteMetadataStore(path);
+        await store.MigrateAsync(default);
+        await using var session = await store.OpenAsync(default);
+        var users = await session.Users.ListAsync(default);
+        Assert.Equal(3, users.Count);
+        Assert.All(users, u => Assert.Matches("^[0-9a-f]{32}$", u.Id));
+        Assert.Equal(3, users.Select(u => u.Id).Distinct().Count());
+        Assert.Equal("carol", (await session.Users.GetByIdAsync(users.Single(u => u.Name == "carol").Id, default))?.Name);
+    }
 
     public override Task DisposeAsync()
     {

@@ -26,6 +26,15 @@ public sealed class SettingsTests
     }
 
     [Fact]
+    public void Slow_client_limits_are_checked()
+    {
+        var problems = new WharfOptions { Http = new HttpOptions { MinRequestBodyBytesPerSecond = -1, MinRequestBodyGraceSeconds = 1, RequestHeadersTimeoutSeconds = 0 } }.Validate();
+        Assert.Equal(3, problems.Count);
+        Assert.All(problems, p => Assert.StartsWith("Wharf:Http:", p, StringComparison.Ordinal));
+        Assert.Empty(new WharfOptions { Http = new HttpOptions { MinRequestBodyBytesPerSecond = 0 } }.Validate());
+    }
+
+    [Fact]
     public void Defaults_are_valid_and_name_docker_local_on_port_8081()
     {
         var options = new WharfOptions();

@@ -32,9 +32,10 @@ internal enum AccessActions
 /// <summary>
 /// Who is asking: a user with the groups it belongs to, or nobody (anonymous).
 /// <see cref="ViaToken"/> marks a principal derived from an access token: it may not mint
-/// credentials broader than itself.
+/// credentials broader than itself. <see cref="Origin"/> is the credential it proved itself with
+/// (null for anonymous callers): registry and V1 tokens minted for it carry that, and die with it.
 /// </summary>
-internal sealed record Principal(string? UserName, bool IsAdmin, IReadOnlyList<string>? Groups = null, bool ViaToken = false)
+internal sealed record Principal(string? UserName, bool IsAdmin, IReadOnlyList<string>? Groups = null, bool ViaToken = false, CredentialOrigin? Origin = null)
 {
     public const string AnonymousName = "anonymous";
 

@@ -33,6 +33,9 @@ internal interface ICredentialRecords
 
     Task<AccessTokenRecord?> TokenByHashAsync(string tokenSha256, CancellationToken cancellationToken);
 
+    /// <summary>The token of that id, revoked or not; null when unknown.</summary>
+    Task<AccessTokenRecord?> TokenByIdAsync(string id, CancellationToken cancellationToken);
+
     Task<AccessTokenRecord?> TokenByRefreshHashAsync(string refreshSha256, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<AccessTokenRecord>> ListTokensAsync(CancellationToken cancellationToken);

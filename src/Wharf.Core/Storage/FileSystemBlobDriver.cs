@@ -5,7 +5,9 @@ namespace Wharf.Core.Storage;
 
 /// <summary>
 /// Byte store on a local directory. Writers stream into a hidden temp file beside the target, fsync
-/// it and rename it into place on commit, so a reader never sees a partial object.
+/// it and rename it into place on commit, so a reader never sees a partial object. Modification
+/// times (commit, touch) come from the injected clock, the one cleanup computes its cut-offs from,
+/// never from the kernel's.
 /// </summary>
 internal sealed partial class FileSystemBlobDriver : IBlobDriver
 {
@@ -13,9 +15,12 @@ internal sealed partial class FileSystemBlobDriver : IBlobDriver
 
     private readonly string _root;
 
-    public FileSystemBlobDriver(string root)
+    private readonly TimeProvider _time;
+
+    public FileSystemBlobDriver(string root, TimeProvider time)
     {
         _root = Path.GetFullPath(root);
+        _time = time;
         Directory.CreateDirectory(_root);
 
         // One process owns a filesystem store, so a temp file found at start-up was abandoned by a
@@ -50,7 +55,7 @@ internal sealed partial class FileSystemBlobDriver : IBlobDriver
         var path = FullPath(key);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var temp = path + "." + Guid.NewGuid().ToString("N") + TempSuffix;
-        return Task.FromResult<IBlobWriter>(new FileWriter(temp, path));
+        return Task.FromResult<IBlobWriter>(new FileWriter(temp, path, _time));
     }
 
     public Task<BlobStat?> StatAsync(string key, CancellationToken cancellationToken)
@@ -89,7 +94,7 @@ internal sealed partial class FileSystemBlobDriver : IBlobDriver
 
         try
         {
-            File.SetLastWriteTimeUtc(path, DateTime.UtcNow);
+            File.SetLastWriteTimeUtc(path, _time.GetUtcNow().UtcDateTime);
             return Task.FromResult(true);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
@@ -145,7 +150,7 @@ internal sealed partial class FileSystemBlobDriver : IBlobDriver
         return Path.Join(_root, key);
     }
 
-    private sealed class FileWriter(string tempPath, string finalPath) : IBlobWriter
+    private sealed class FileWriter(string tempPath, string finalPath, TimeProvider time) : IBlobWriter
     {
         /// <summary>How much is written before its writeback is started.</summary>
         private const long WritebackStride = 8 << 20;
@@ -173,6 +178,7 @@ internal sealed partial class FileSystemBlobDriver : IBlobDriver
             await _stream.FlushAsync(cancellationToken);
             _stream.Flush(flushToDisk: true);
             await _stream.DisposeAsync();
+            File.SetLastWriteTimeUtc(tempPath, time.GetUtcNow().UtcDateTime);
             File.Move(tempPath, finalPath, overwrite: true);
             _committed = true;
         }

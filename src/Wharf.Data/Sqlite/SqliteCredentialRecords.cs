@@ -44,6 +44,9 @@ internal sealed class SqliteCredentialRecords(Db db) : ICredentialRecords
     public async Task<AccessTokenRecord?> TokenByHashAsync(string tokenSha256, CancellationToken cancellationToken) =>
         (await db.QuerySingleOrDefaultAsync<TokenRow>($"SELECT {TokenColumns} FROM access_tokens WHERE token_sha256 = @tokenSha256;", new { tokenSha256 }, cancellationToken))?.ToRecord();
 
+    public async Task<AccessTokenRecord?> TokenByIdAsync(string id, CancellationToken cancellationToken) =>
+        (await db.QuerySingleOrDefaultAsync<TokenRow>($"SELECT {TokenColumns} FROM access_tokens WHERE id = @id;", new { id }, cancellationToken))?.ToRecord();
+
     public async Task<AccessTokenRecord?> TokenByRefreshHashAsync(string refreshSha256, CancellationToken cancellationToken) =>
         (await db.QuerySingleOrDefaultAsync<TokenRow>($"SELECT {TokenColumns} FROM access_tokens WHERE refresh_sha256 = @refreshSha256;", new { refreshSha256 }, cancellationToken))?.ToRecord();
 

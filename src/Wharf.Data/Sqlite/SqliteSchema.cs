@@ -151,5 +151,14 @@ internal static class SqliteSchema
         """
         ALTER TABLE blobs ADD COLUMN sha512 TEXT NULL;
         """,
+
+        // 8: every user gets an immutable random id (registry and V1 tokens bind to it, not to the
+        // name) and a credential generation (a password change or disabling ends derived tokens).
+        """
+        ALTER TABLE users ADD COLUMN id TEXT NULL;
+        ALTER TABLE users ADD COLUMN credential_generation INTEGER NOT NULL DEFAULT 0;
+        UPDATE users SET id = lower(hex(randomblob(16))) WHERE id IS NULL;
+        CREATE UNIQUE INDEX users_by_id ON users (id);
+        """,
     ];
 }

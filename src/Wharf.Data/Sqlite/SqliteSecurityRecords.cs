@@ -5,18 +5,21 @@ namespace Wharf.Data.Sqlite;
 
 internal sealed class SqliteUserRecords(Db db) : IUserRecords
 {
-    private const string Columns = "name, password_hash, admin, disabled, email, profile_updatable, disable_ui_access, internal_password_disabled, last_logged_in";
+    private const string Columns = "name, password_hash, admin, disabled, email, profile_updatable, disable_ui_access, internal_password_disabled, last_logged_in, id, credential_generation";
 
     public async Task<UserRecord?> GetAsync(string name, CancellationToken cancellationToken) =>
         (await db.QuerySingleOrDefaultAsync<Row>($"SELECT {Columns} FROM users WHERE name = @name;", new { name }, cancellationToken))?.ToRecord();
+
+    public async Task<UserRecord?> GetByIdAsync(string id, CancellationToken cancellationToken) =>
+        (await db.QuerySingleOrDefaultAsync<Row>($"SELECT {Columns} FROM users WHERE id = @id;", new { id }, cancellationToken))?.ToRecord();
 
     public async Task<IReadOnlyList<UserRecord>> ListAsync(CancellationToken cancellationToken) =>
         [.. (await db.QueryAsync<Row>($"SELECT {Columns} FROM users ORDER BY name;", null, cancellationToken)).Select(r => r.ToRecord())];
 
     public async Task<bool> TryCreateAsync(UserRecord user, CancellationToken cancellationToken) =>
         await db.ExecuteAsync(
-            $"INSERT INTO users ({Columns}) VALUES (@Name, @PasswordHash, @Admin, @Disabled, @Email, @ProfileUpdatable, @DisableUIAccess, @InternalPasswordDisabled, @lastLoggedIn) ON CONFLICT (name) DO NOTHING;",
-            Args(user), cancellationToken) == 1;
+            $"INSERT INTO users ({Columns}) VALUES (@Name, @PasswordHash, @Admin, @Disabled, @Email, @ProfileUpdatable, @DisableUIAccess, @InternalPasswordDisabled, @lastLoggedIn, @id, 0) ON CONFLICT (name) DO NOTHING;",
+            Args(user with { Id = NewId() }), cancellationToken) == 1;
 
     public async Task<bool> UpdateAsync(UserRecord user, CancellationToken cancellationToken) =>
         await db.ExecuteAsync(
@@ -28,8 +31,14 @@ internal sealed class SqliteUserRecords(Db db) : IUserRecords
             """,
             Args(user), cancellationToken) == 1;
 
+    public async Task<bool> BumpCredentialGenerationAsync(string name, CancellationToken cancellationToken) =>
+        await db.ExecuteAsync("UPDATE users SET credential_generation = credential_generation + 1 WHERE name = @name;", new { name }, cancellationToken) == 1;
+
     public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken) =>
         await db.ExecuteAsync("DELETE FROM users WHERE name = @name;", new { name }, cancellationToken) == 1;
+
+    /// <summary>A user's immutable id: 128 random bits, as the migration that added ids backfilled them.</summary>
+    private static string NewId() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
     public async Task<int> CountAsync(CancellationToken cancellationToken) =>
         (int)await db.ScalarAsync<long>("SELECT COUNT(*) FROM users;", null, cancellationToken);
@@ -45,6 +54,7 @@ internal sealed class SqliteUserRecords(Db db) : IUserRecords
         user.DisableUIAccess,
         user.InternalPasswordDisabled,
         lastLoggedIn = user.LastLoggedIn?.ToUnixTimeMilliseconds(),
+        id = user.Id,
     };
 
     private sealed class Row
@@ -67,9 +77,14 @@ internal sealed class SqliteUserRecords(Db db) : IUserRecords
 
         public long? last_logged_in { get; set; }
 
+        public string? id { get; set; }
+
+        public long credential_generation { get; set; }
+
         public UserRecord ToRecord() => new(
             name, password_hash, admin != 0, disabled != 0, email, profile_updatable != 0, disable_ui_access != 0,
-            internal_password_disabled != 0, last_logged_in is { } t ? DateTimeOffset.FromUnixTimeMilliseconds(t) : null);
+            internal_password_disabled != 0, last_logged_in is { } t ? DateTimeOffset.FromUnixTimeMilliseconds(t) : null,
+            id ?? "", credential_generation);
     }
 }
 

@@ -26,6 +26,12 @@ internal static class ApiKeys
     public static string New() => Prefix + Secrets.Random(69);
 
     public static bool LooksLikeKey(string secret) => secret.StartsWith(Prefix, StringComparison.Ordinal) && secret.Length == Prefix.Length + 69;
+
+    /// <summary>
+    /// Names one key (of its stored hash) inside the tokens minted with it, so that they die when
+    /// it is regenerated or revoked. A hash of the hash, shortened: it identifies, it proves nothing.
+    /// </summary>
+    public static string Fingerprint(string keySha256) => Secrets.Sha256("apikey-fingerprint:" + keySha256)[..24];
 }
 
 internal static class AccessTokens

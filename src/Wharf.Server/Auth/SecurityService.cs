@@ -123,6 +123,13 @@ internal sealed class SecurityService(
         else
         {
             await tx.Users.UpdateAsync(user, cancellationToken);
+
+            // A new password, disabling, or turning password logins off ends every registry and V1
+            // token minted before, whatever credential minted it (re-enabling revives none).
+            if (body.Password is not null || (user.Disabled && !existing!.Disabled) || (user.InternalPasswordDisabled && !existing!.InternalPasswordDisabled))
+            {
+                await tx.Users.BumpCredentialGenerationAsync(user.Name, cancellationToken);
+            }
         }
 
         if (groups is not null)

@@ -14,7 +14,7 @@ internal enum LoginOutcome
     Invalid,
     Disabled,
 
-    /// <summary>Too many attempts for this user or address are already waiting (429).</summary>
+    /// <summary>Too many attempts from this address are already waiting (429); never because of the user alone.</summary>
     Throttled,
 }
 
@@ -33,7 +33,11 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
     /// <summary>Cached in place of a principal for a correct password of a disabled user.</summary>
     private static readonly Principal DisabledMarker = new("\0disabled", false);
 
-    private readonly GenerationCache<string, Principal?> _active = new(store, 10_000);
+    /// <summary>How long a node trusts what it read about a credential, should another node sharing the database revoke it.</summary>
+    private static readonly TimeSpan OriginCacheAge = TimeSpan.FromSeconds(2);
+
+    /// <summary>What each credential origin named by a registry or V1 token stands for now, with when it ends.</summary>
+    private readonly GenerationCache<CredentialOrigin, (Principal? Principal, DateTimeOffset? Expiry)> _origins = new(store, 10_000, time, OriginCacheAge);
 
     private readonly Lazy<string> _nobodyHash = new(() => hasher.HashPassword(Nobody, Convert.ToBase64String(RandomNumberGenerator.GetBytes(16))));
 
@@ -97,7 +101,7 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
 
         Log.LoginSucceeded(logger, record.Name, address);
 
-        var principal = await PrincipalOfAsync(session, record, cancellationToken);
+        var principal = await PrincipalOfAsync(session, record, new CredentialOrigin(OriginKind.Password, record.Id, record.CredentialGeneration, null), cancellationToken);
         cache.Set(key, principal, new MemoryCacheEntryOptions { AbsoluteExpirationRelativeToNow = CacheFor, Size = 1 });
         return (LoginOutcome.Ok, principal);
     }
@@ -120,7 +124,9 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
     {
         var record = await session.Credentials.ApiKeyByHashAsync(Secrets.Sha256(apiKey), cancellationToken);
         var owner = record is null ? null : await session.Users.GetAsync(record.UserName, cancellationToken);
-        return owner is { Disabled: false } ? await PrincipalOfAsync(session, owner, cancellationToken) : null;
+        return owner is { Disabled: false }
+            ? await PrincipalOfAsync(session, owner, new CredentialOrigin(OriginKind.ApiKey, owner.Id, owner.CredentialGeneration, ApiKeys.Fingerprint(record!.KeySha256)), cancellationToken)
+            : null;
     }
 
     /// <summary>
@@ -136,11 +142,12 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
         }
 
         var subject = await session.Users.GetAsync(record.Subject, cancellationToken);
-        if (subject is { Disabled: true })
-        {
-            return null;
-        }
+        return subject is { Disabled: true } ? null : await TokenPrincipalAsync(session, record, subject, cancellationToken);
+    }
 
+    /// <summary>The principal of a live access token whose subject is <paramref name="subject"/> (null: transient).</summary>
+    private static async Task<Principal> TokenPrincipalAsync(IMetadataSession session, AccessTokenRecord record, UserRecord? subject, CancellationToken cancellationToken)
+    {
         // A token never holds more than its subject does now: listed groups the subject has left no longer count.
         var current = subject is null ? null : await session.Groups.GroupsOfAsync(subject.Name, cancellationToken);
         var groups = record.Groups is null ? current ?? [] : current is null ? record.Groups : [.. record.Groups.Where(g => current.Contains(g, StringComparer.OrdinalIgnoreCase))];
@@ -150,11 +157,12 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
             admin |= (await session.Groups.GetAsync(group, cancellationToken))?.AdminPrivileges == true;
         }
 
-        return new Principal(subject?.Name ?? record.Subject, admin, groups, ViaToken: true);
+        var origin = new CredentialOrigin(OriginKind.AccessToken, subject?.Id, subject?.CredentialGeneration ?? 0, record.Id, record.Expiry);
+        return new Principal(subject?.Name ?? record.Subject, admin, groups, ViaToken: true, origin);
     }
 
     /// <summary>A user's principal: its groups, and admin by its own flag or an admin group's.</summary>
-    private static async Task<Principal> PrincipalOfAsync(IMetadataSession session, UserRecord record, CancellationToken cancellationToken)
+    private static async Task<Principal> PrincipalOfAsync(IMetadataSession session, UserRecord record, CredentialOrigin origin, CancellationToken cancellationToken)
     {
         var groups = await session.Groups.GroupsOfAsync(record.Name, cancellationToken);
         var admin = record.Admin;
@@ -163,16 +171,53 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
             admin |= (await session.Groups.GetAsync(group, cancellationToken))?.AdminPrivileges == true;
         }
 
-        return new Principal(record.Name, admin, groups);
+        return new Principal(record.Name, admin, groups, Origin: origin);
     }
 
-    /// <summary>The current principal of a user named by a token; null when the user is gone or disabled.</summary>
-    /// <summary>The enabled user of that name with its groups; cached until the next write (registry tokens name it on every request).</summary>
-    public async Task<Principal?> FindActiveAsync(string user, CancellationToken cancellationToken) =>
-        await _active.GetOrReadAsync(user.ToLowerInvariant(), async (name, ct) =>
+    /// <summary>
+    /// The principal a registry or V1 token stands for now: null unless the user of the token's
+    /// origin still exists under that id, is enabled, has the same credential generation, and the
+    /// minting credential still stands (the same API key; the access token neither revoked nor
+    /// expired). Rights are the current ones, narrowed as the access token narrows them. Cached
+    /// until this node's next write and at most <see cref="OriginCacheAge"/> (writes of other nodes
+    /// sharing the database), so registry requests rarely cost a query; expiry is checked every time.
+    /// </summary>
+    public async Task<Principal?> FromOriginAsync(CredentialOrigin origin, CancellationToken cancellationToken)
+    {
+        var (principal, expiry) = await _origins.GetOrReadAsync(origin with { Expiry = null }, ReadOriginAsync, cancellationToken);
+        return expiry is { } end && end <= time.GetUtcNow() ? null : principal;
+    }
+
+    private async Task<(Principal?, DateTimeOffset?)> ReadOriginAsync(CredentialOrigin origin, CancellationToken cancellationToken)
+    {
+        await using var session = await store.OpenAsync(cancellationToken);
+        UserRecord? user = null;
+        if (origin.UserId is not null)
         {
-            await using var session = await store.OpenAsync(ct);
-            var record = await session.Users.GetAsync(name, ct);
-            return record is { Disabled: false } ? await PrincipalOfAsync(session, record, ct) : null;
-        }, cancellationToken);
+            user = await session.Users.GetByIdAsync(origin.UserId, cancellationToken);
+            if (user is null || user.Disabled || user.CredentialGeneration != origin.Generation)
+            {
+                return (null, null);
+            }
+        }
+
+        switch (origin.Kind)
+        {
+            case OriginKind.Password when user is { InternalPasswordDisabled: false }:
+                return (await PrincipalOfAsync(session, user, origin, cancellationToken), null);
+            case OriginKind.ApiKey when user is not null:
+                var key = await session.Credentials.ApiKeyOfAsync(user.Name, cancellationToken);
+                return key is not null && ApiKeys.Fingerprint(key.KeySha256) == origin.CredentialId
+                    ? (await PrincipalOfAsync(session, user, origin, cancellationToken), null)
+                    : (null, null);
+            case OriginKind.AccessToken when origin.CredentialId is not null:
+                // A transient subject (no user id) stays transient even if a user of its name appears later.
+                var token = await session.Credentials.TokenByIdAsync(origin.CredentialId, cancellationToken);
+                return token is null || token.Revoked || (user is not null && !string.Equals(token.Subject, user.Name, StringComparison.OrdinalIgnoreCase))
+                    ? (null, null)
+                    : (await TokenPrincipalAsync(session, token, user, cancellationToken), token.Expiry);
+            default:
+                return (null, null);
+        }
+    }
 }

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Wharf.Core.Naming;
+using Wharf.Core.Security;
 
 namespace Wharf.Server.Auth;
 
@@ -13,8 +14,18 @@ internal enum V1Access
     Write,
 }
 
-/// <summary>What a V1 token (docker-v1-protocol §5.3) grants: one access to one repository, for one identity.</summary>
-internal sealed record V1TokenGrant(string User, string RepoKey, string Repository, V1Access Access, long ExpiresUnix);
+/// <summary>
+/// What a V1 token (docker-v1-protocol §5.3) grants: one access to one repository, for one identity,
+/// as long as the credential it was minted with stands (<see cref="Via"/> and the fields after it,
+/// see <see cref="CredentialOrigin"/>; no <see cref="Via"/> for anonymous callers).
+/// </summary>
+internal sealed record V1TokenGrant(
+    string User, string RepoKey, string Repository, V1Access Access, long ExpiresUnix,
+    string? Via = null, string? UserId = null, long Generation = 0, string? CredentialId = null)
+{
+    /// <summary>The minting credential; null for anonymous callers or when the grant names none.</summary>
+    public CredentialOrigin? Origin => Origins.Parse(Via) is { } kind ? new CredentialOrigin(kind, UserId, Generation, CredentialId) : null;
+}
 
 /// <summary>
 /// Issues and verifies V1 tokens. The value keeps the documented shape
@@ -24,9 +35,13 @@ internal sealed record V1TokenGrant(string User, string RepoKey, string Reposito
 /// </summary>
 internal sealed partial class V1Tokens(byte[] key, TimeProvider time, TimeSpan lifetime)
 {
-    public string Issue(string user, string repoKey, V1RepositoryName repository, V1Access access)
+    /// <summary>A token for <paramref name="user"/>, expiring after the lifetime or with <paramref name="origin"/>'s credential if that ends first.</summary>
+    public string Issue(string user, string repoKey, V1RepositoryName repository, V1Access access, CredentialOrigin? origin)
     {
-        var grant = new V1TokenGrant(user, repoKey, repository.FullName, access, time.GetUtcNow().Add(lifetime).ToUnixTimeSeconds());
+        var expires = Origins.Cap(time.GetUtcNow().Add(lifetime), origin).ToUnixTimeSeconds();
+        var grant = new V1TokenGrant(
+            user, repoKey, repository.FullName, access, expires,
+            origin is null ? null : Origins.Name(origin.Kind), origin?.UserId, origin?.Generation ?? 0, origin?.CredentialId);
         var payload = Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(grant));
         var signature = Base64Url.EncodeToString(HMACSHA256.HashData(key, Encoding.ASCII.GetBytes(payload)));
         return $"signature={payload}.{signature},repository=\"{repository.FullName}\",access={(access == V1Access.Write ? "write" : "read")}";

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Wharf.Core.Docker.V1;
 using Wharf.Core.Lifecycle;
@@ -57,15 +58,20 @@ internal static class WharfApp
             kestrel.AddServerHeader = false;
 
             // Layers are unbounded and streamed; small documents are capped where they are read.
+            // Bodies have a minimum average rate and headers a deadline, so that clients that
+            // trickle (or stop) cannot hold connections open forever (WharfOptions.Http).
             kestrel.Limits.MaxRequestBodySize = null;
-            kestrel.Limits.MinRequestBodyDataRate = null;
+            kestrel.Limits.MinRequestBodyDataRate = options.Http.MinRequestBodyBytesPerSecond == 0 ? null
+                : new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(options.Http.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(options.Http.MinRequestBodyGraceSeconds));
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(options.Http.RequestHeadersTimeoutSeconds);
         });
 
         var services = builder.Services;
         services.AddSingleton<IOptions<WharfOptions>>(Options.Create(options));
-        services.AddSingleton(TimeProvider.System);
+        // Tests put their own clock in first; everything that reads the time takes this one.
+        services.TryAddSingleton(TimeProvider.System);
         services.AddMemoryCache(cache => cache.SizeLimit = 10_000);
-        services.AddSingleton<IBlobDriver>(new FileSystemBlobDriver(Path.Join(dataDir, "storage")));
+        services.AddSingleton<IBlobDriver>(provider => new FileSystemBlobDriver(Path.Join(dataDir, "storage"), provider.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ContentStore>();
         // Created by the container so that it is disposed with the application (its open connections closed).
         services.AddSingleton<IMetadataStore>(_ => new SqliteMetadataStore(Path.Join(dataDir, "wharf.db")));
@@ -104,6 +110,7 @@ internal static class WharfApp
 
         var app = builder.Build();
         await app.Services.GetRequiredService<Bootstrap>().RunAsync(cancellationToken);
+        _ = app.Services.GetRequiredService<IBlobDriver>();
         _ = app.Services.GetRequiredService<V1Tokens>();
         _ = app.Services.GetRequiredService<DockerTokens>();
 

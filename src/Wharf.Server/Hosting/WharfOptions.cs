@@ -24,6 +24,8 @@ internal sealed record WharfOptions
 
     public CleanupOptions Cleanup { get; init; } = new();
 
+    public HttpOptions Http { get; init; } = new();
+
     /// <summary>Every problem with the settings, as readable sentences; empty when they are valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -73,6 +75,8 @@ internal sealed record WharfOptions
             problems.Add("Wharf:Cleanup: EmptyFolderMinAgeSeconds must be at least 0, GracePeriodSeconds at least 0.1 and StaleUploadHours above 0.");
         }
 
+        Http.Validate(problems);
+
         return problems;
     }
 }
@@ -114,4 +118,46 @@ internal sealed record DockerOptions
     public string DefaultRepository { get; init; } = "docker-local";
 
     public int TokenLifetimeSeconds { get; init; } = 3600;
+}
+
+/// <summary>
+/// Limits on slow clients (issue #10): a request body must arrive at a minimum average rate once
+/// its grace period is over, and request headers must be complete within their timeout, so a
+/// client that trickles cannot hold a connection (and a request's resources) open indefinitely.
+/// </summary>
+internal sealed record HttpOptions
+{
+    /// <summary>
+    /// Least average rate of a request body, measured from its start while the server waits for
+    /// data; 0 turns the minimum off. Kestrel's own default: far below any real link.
+    /// </summary>
+    public double MinRequestBodyBytesPerSecond { get; init; } = 240;
+
+    /// <summary>
+    /// How long a body may run below the rate before it is cut off. Generous, so that a push over a
+    /// slow or briefly stalled link, or a client slow to produce its first bytes, survives.
+    /// </summary>
+    public double MinRequestBodyGraceSeconds { get; init; } = 60;
+
+    /// <summary>Most time from a request's first byte to the end of its headers.</summary>
+    public double RequestHeadersTimeoutSeconds { get; init; } = 30;
+
+    public void Validate(List<string> problems)
+    {
+        if (MinRequestBodyBytesPerSecond is < 0 or > 1_000_000_000 || double.IsNaN(MinRequestBodyBytesPerSecond))
+        {
+            problems.Add("Wharf:Http:MinRequestBodyBytesPerSecond must be between 0 (off) and 1000000000.");
+        }
+
+        // Kestrel checks rates once a second, so a grace period must be longer than that.
+        if (MinRequestBodyGraceSeconds is <= 1 or > 3600 || double.IsNaN(MinRequestBodyGraceSeconds))
+        {
+            problems.Add("Wharf:Http:MinRequestBodyGraceSeconds must be above 1 and at most 3600.");
+        }
+
+        if (RequestHeadersTimeoutSeconds is < 1 or > 3600 || double.IsNaN(RequestHeadersTimeoutSeconds))
+        {
+            problems.Add("Wharf:Http:RequestHeadersTimeoutSeconds must be between 1 and 3600.");
+        }
+    }
 }

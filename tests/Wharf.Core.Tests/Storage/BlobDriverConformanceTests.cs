@@ -184,7 +184,7 @@ public sealed class FileSystemBlobDriverTests : BlobDriverConformanceTests
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "wharf-fs-" + Guid.NewGuid().ToString("N"));
 
-    internal override IBlobDriver CreateDriver() => new FileSystemBlobDriver(_root);
+    internal override IBlobDriver CreateDriver() => new FileSystemBlobDriver(_root, TimeProvider.System);
 
     protected override IEnumerable<string> LeftoverFiles() => Directory.EnumerateFiles(_root, "*", SearchOption.AllDirectories);
 

@@ -10,7 +10,7 @@ public sealed class ContentStoreTests : IDisposable
     private readonly string _root = Path.Combine(Path.GetTempPath(), "wharf-cs-" + Guid.NewGuid().ToString("N"));
     private readonly ContentStore _store;
 
-    public ContentStoreTests() => _store = new ContentStore(new FileSystemBlobDriver(_root));
+    public ContentStoreTests() => _store = new ContentStore(new FileSystemBlobDriver(_root, TimeProvider.System));
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 

@@ -1,4 +1,6 @@
+using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Sockets;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -37,6 +39,9 @@ public sealed class WharfServer : IAsyncLifetime
     /// <summary>Settings added to (or overriding) the defaults below, for suites that need other ones.</summary>
     public IReadOnlyDictionary<string, string?> ExtraSettings { get; init; } = new Dictionary<string, string?>();
 
+    /// <summary>The server's clock, for suites about time; the system clock when null.</summary>
+    public TimeProvider? Clock { get; init; }
+
     public async Task InitializeAsync()
     {
         _app = await WharfApp.BuildAsync([], builder =>
@@ -51,6 +56,10 @@ public sealed class WharfServer : IAsyncLifetime
             });
             builder.Configuration.AddInMemoryCollection(ExtraSettings);
             builder.Logging.AddProvider(Logs);
+            if (Clock is not null)
+            {
+                builder.Services.AddSingleton(Clock);
+            }
         });
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -112,6 +121,41 @@ public sealed class WharfServer : IAsyncLifetime
     }
 
     public HttpClient Admin() => Client("admin", AdminPassword);
+
+    /// <summary>
+    /// A client whose connections leave from <paramref name="local"/> (a loopback address such as
+    /// 127.0.0.2), so that the server sees another real source address.
+    /// </summary>
+    public HttpClient ClientFrom(IPAddress local, string? user = null, string? password = null)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            UseCookies = false,
+            AllowAutoRedirect = false,
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    socket.Bind(new IPEndPoint(local, 0));
+                    await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        var client = new HttpClient(handler) { BaseAddress = BaseAddress };
+        if (user is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = Basic(user, password ?? "");
+        }
+
+        return client;
+    }
 
     public static AuthenticationHeaderValue Basic(string user, string password) =>
         new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));

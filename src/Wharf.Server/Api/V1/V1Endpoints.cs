@@ -325,7 +325,7 @@ internal static partial class V1Endpoints
             await registry.AnnounceAsync(repository.Key, name, ids, caller.Principal.DisplayName, cancellationToken);
             return V1Response.Json(200, "",
             [
-                new("X-Docker-Token", tokens.Issue(caller.Principal.UserName ?? "", repository.Key, name, V1Access.Write)),
+                new("X-Docker-Token", tokens.Issue(caller.Principal.UserName ?? "", repository.Key, name, V1Access.Write, caller.Principal.Origin)),
                 new("X-Docker-Endpoints", PublicUrls.DockerEndpoint(context)),
             ]);
         });
@@ -364,7 +364,7 @@ internal static partial class V1Endpoints
             var headers = new List<KeyValuePair<string, string>>();
             if (string.Equals(context.Request.Headers["X-Docker-Token"].ToString(), "true", StringComparison.OrdinalIgnoreCase))
             {
-                headers.Add(new("X-Docker-Token", tokens.Issue(caller.Principal.UserName ?? "", repository.Key, name, V1Access.Read)));
+                headers.Add(new("X-Docker-Token", tokens.Issue(caller.Principal.UserName ?? "", repository.Key, name, V1Access.Read, caller.Principal.Origin)));
             }
 
             headers.Add(new("X-Docker-Endpoints", PublicUrls.DockerEndpoint(context)));

@@ -76,7 +76,9 @@ internal sealed class V1Gate(
             case CredentialKind.Token:
                 if (tokens.Verify(credentials.Secret) is { } grant)
                 {
-                    var holder = grant.User.Length == 0 ? Principal.Anonymous : await users.FindActiveAsync(grant.User, cancellationToken);
+                    // Anonymous tokens name no one; any other holds only while its minting credential stands.
+                    var holder = grant.Origin is { } origin ? await users.FromOriginAsync(origin, cancellationToken)
+                        : grant.User.Length == 0 ? Principal.Anonymous : null;
                     if (holder is not null)
                     {
                         return (new V1Caller(holder, grant), null);

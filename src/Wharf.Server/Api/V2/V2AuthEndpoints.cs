@@ -77,13 +77,15 @@ internal static class V2AuthEndpoints
         }
 
         var service = context.Request.Query["service"].ToString() is { Length: > 0 } s ? s : access.Service(context);
-        var token = access.Tokens.Issue(caller.DisplayName, repoKey ?? "", service, granted);
+        // Never longer than the credential it is minted with (an access token's expiry), and only while that stands.
+        var now = access.Now;
+        var (token, expires) = access.Tokens.Issue(caller.DisplayName, repoKey ?? "", service, granted, caller.Origin);
         return Results.Json(new
         {
             token,
             access_token = token,
-            expires_in = (int)access.Tokens.Lifetime.TotalSeconds,
-            issued_at = Rest.StorageEndpoints.Iso(access.Now),
+            expires_in = (int)Math.Max(0, Math.Floor((expires - now).TotalSeconds)),
+            issued_at = Rest.StorageEndpoints.Iso(now),
         });
     }
 }
@@ -138,7 +140,9 @@ internal sealed class V2Access(IMetadataStore store, RestAuthenticator authentic
                 return (null, null);
             }
 
-            var holder = grant.Subject == Principal.AnonymousName ? Principal.Anonymous : await users.FindActiveAsync(grant.Subject, cancellationToken);
+            // Anonymous tokens name no one; any other holds only while its minting credential stands.
+            var holder = grant.Origin is { } origin ? await users.FromOriginAsync(origin, cancellationToken)
+                : grant.Subject == Principal.AnonymousName ? Principal.Anonymous : null;
             return (holder, holder is null ? null : grant);
         }
 
