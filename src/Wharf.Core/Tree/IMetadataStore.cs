@@ -130,8 +130,10 @@ internal interface ITreeRecords
     Task<int> PruneEmptyFoldersAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Deletes files in V2 <c>_uploads</c> folders (blobs uploaded but never named by a manifest)
-    /// last modified before <paramref name="modifiedBefore"/>; returns how many.
+    /// Deletes the blob names (<c>sha256__…</c>, <c>sha512__…</c>) in <c>&lt;image&gt;/_uploads/</c>
+    /// folders of V2 repositories (blobs uploaded but never named by a manifest) last modified before
+    /// <paramref name="modifiedBefore"/>; returns how many. Nothing else: a V1 tree may hold a tag or
+    /// a repository named <c>_uploads</c>.
     /// </summary>
     Task<int> DeleteUploadEntriesAsync(DateTimeOffset modifiedBefore, CancellationToken cancellationToken);
 
