@@ -64,6 +64,56 @@ public sealed class UploadSafetyTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"{V2Base}safety/stale/blobs/{digest}")).StatusCode);
     }
 
+    /// <summary>
+    /// Deleting a repository ends its upload sessions: the repository created again under the same
+    /// key does not know the old session, and the session's chunks are gone at once.
+    /// </summary>
+    [Fact]
+    public async Task Deleting_a_repository_ends_its_upload_sessions()
+    {
+        const string Key = "safety-recreated";
+        var prefix = $"/artifactory/api/docker/{Key}/v2/safety/img/blobs/uploads/";
+        using var admin = _server.Admin();
+        var repository = $$"""{"key":"{{Key}}","rclass":"local","packageType":"docker","dockerApiVersion":"V2"}""";
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync($"/api/repositories/{Key}", Json(repository))).StatusCode);
+        string id;
+        using (var start = await admin.PostAsync(prefix, null))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, start.StatusCode);
+            id = start.Headers.GetValues("Docker-Upload-UUID").Single();
+        }
+
+        var chunk = RandomNumberGenerator.GetBytes(5000);
+        using (var patch = await admin.PatchAsync(prefix + id, new ByteArrayContent(chunk)))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, patch.StatusCode);
+        }
+
+        Assert.NotEmpty(ChunkFiles(id));
+        Assert.Equal(HttpStatusCode.OK, (await admin.DeleteAsync($"/api/repositories/{Key}")).StatusCode);
+        Assert.Empty(ChunkFiles(id));
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync($"/api/repositories/{Key}", Json(repository))).StatusCode);
+
+        await AssertUploadUnknownAsync(await admin.GetAsync(prefix + id));
+        await AssertUploadUnknownAsync(await admin.PatchAsync(prefix + id, new ByteArrayContent(chunk)));
+        await AssertUploadUnknownAsync(await admin.PutAsync($"{prefix}{id}?digest={V2ApiTests.Digest(chunk)}", null));
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/artifactory/api/docker/{Key}/v2/safety/img/blobs/{V2ApiTests.Digest(chunk)}")).StatusCode);
+    }
+
+    private static async Task AssertUploadUnknownAsync(HttpResponseMessage response)
+    {
+        using (response)
+        {
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.NotFound, $"{response.StatusCode}: {body}");
+            Assert.Equal("BLOB_UPLOAD_UNKNOWN", JsonDocument.Parse(body).RootElement.GetProperty("errors")[0].GetProperty("code").GetString());
+        }
+    }
+
+    /// <summary>The chunk objects of a V2 upload session in the byte store.</summary>
+    private IReadOnlyList<string> ChunkFiles(string uploadId) =>
+        [.. _server.StoredFiles().Where(f => f.Contains($"{Path.DirectorySeparatorChar}uploads{Path.DirectorySeparatorChar}", StringComparison.Ordinal) && Path.GetFileName(f).StartsWith(uploadId, StringComparison.Ordinal))];
+
     private async Task<IReadOnlyList<TestImage>> PushV1Async(string name, string tag, IReadOnlyList<TestImage> chain)
     {
         using var docker = new DockerV1Client(_server.BaseAddress, "/v1/", DockerVersion.V1_12, AuthStyle.BasicEverywhere, "alice", WharfServer.AlicePassword);

@@ -65,7 +65,7 @@ internal interface IRepositoryRecords
     /// <summary>Replaces every mutable field of an existing repository; false when it does not exist.</summary>
     Task<bool> UpdateAsync(RepositoryConfig config, CancellationToken cancellationToken);
 
-    /// <summary>Deletes the repository, its tree and its uploads; false when it did not exist.</summary>
+    /// <summary>Deletes the repository, its tree and its V1 uploads (V2 sessions: <see cref="Docker.V2.IV2UploadRecords.DeleteForRepositoryAsync"/>); false when it did not exist.</summary>
     Task<bool> DeleteAsync(string key, CancellationToken cancellationToken);
 }
 
