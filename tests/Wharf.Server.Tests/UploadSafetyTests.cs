@@ -100,6 +100,85 @@ public sealed class UploadSafetyTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/artifactory/api/docker/{Key}/v2/safety/img/blobs/{V2ApiTests.Digest(chunk)}")).StatusCode);
     }
 
+    /// <summary>
+    /// A PATCH racing the PUT that completes a one-chunk session: whichever wins, nothing answers
+    /// 5xx, the session (when it survives) names only chunks that exist and completes, the blob is
+    /// right, and the same digest uploads again afterwards.
+    /// </summary>
+    [Fact]
+    public async Task Patch_racing_put_on_one_session_never_leaves_it_naming_a_missing_chunk()
+    {
+        using var admin = _server.Admin();
+        using var other = _server.Admin();
+        var outcomes = new List<(HttpStatusCode Put, HttpStatusCode Patch)>();
+        for (var i = 0; i < 40; i++)
+        {
+            var first = RandomNumberGenerator.GetBytes(64 * 1024);
+            var second = RandomNumberGenerator.GetBytes(16 * 1024);
+            byte[] both = [.. first, .. second];
+            var location = $"{V2Base}safety/race/blobs/uploads/";
+            string id;
+            using (var start = await admin.PostAsync(location, null))
+            {
+                id = start.Headers.GetValues("Docker-Upload-UUID").Single();
+                location = start.Headers.Location!.ToString();
+            }
+
+            using (var patch = await admin.PatchAsync(location, Chunk(first, 0)))
+            {
+                Assert.Equal(HttpStatusCode.Accepted, patch.StatusCode);
+            }
+
+            var putting = Task.Run(async () =>
+            {
+                await Task.Delay(i % 3);
+                using var put = await admin.PutAsync($"{location}?digest={V2ApiTests.Digest(first)}", null);
+                return put.StatusCode;
+            });
+            var patching = Task.Run(async () =>
+            {
+                using var patch = await other.PatchAsync(location, Chunk(second, first.Length));
+                return patch.StatusCode;
+            });
+            var (put, patched) = (await putting, await patching);
+            outcomes.Add((put, patched));
+            Assert.True((int)put < 500 && (int)patched < 500, $"PUT {put}, PATCH {patched}");
+
+            await using (var session = await _server.Store.OpenAsync(default))
+            {
+                if (await session.V2Uploads.GetAsync(id, default) is { } left)
+                {
+                    Assert.All(left.ChunkKeys, key => Assert.True(File.Exists(Path.Combine(_server.DataDir, "storage", key)), $"session names missing {key} (PUT {put}, PATCH {patched})"));
+                    using var complete = await admin.PutAsync($"{location}?digest={V2ApiTests.Digest(both)}", null);
+                    Assert.True(complete.StatusCode == HttpStatusCode.Created, $"completing the survivor: {complete.StatusCode} (PUT {put}, PATCH {patched})");
+                    Assert.Equal(both, await admin.GetByteArrayAsync($"{V2Base}safety/race/blobs/{V2ApiTests.Digest(both)}"));
+                }
+            }
+
+            if (put == HttpStatusCode.Created)
+            {
+                Assert.Equal(first, await admin.GetByteArrayAsync($"{V2Base}safety/race/blobs/{V2ApiTests.Digest(first)}"));
+            }
+
+            using (var again = await admin.PostAsync($"{V2Base}safety/again/blobs/uploads/?digest={V2ApiTests.Digest(first)}", new ByteArrayContent(first)))
+            {
+                Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+            }
+
+            Assert.Equal(first, await admin.GetByteArrayAsync($"{V2Base}safety/again/blobs/{V2ApiTests.Digest(first)}"));
+        }
+
+        // Both orders happened, or the race was not a race.
+        Assert.Contains(outcomes, o => o.Put == HttpStatusCode.Created);
+    }
+
+    private static ByteArrayContent Chunk(byte[] bytes, long start)
+    {
+        var content = new ByteArrayContent(bytes);
+        content.Headers.TryAddWithoutValidation("Content-Range", $"{start}-{start + bytes.Length - 1}");
+        return content;
+    }
+
     private static async Task AssertUploadUnknownAsync(HttpResponseMessage response)
     {
         using (response)
