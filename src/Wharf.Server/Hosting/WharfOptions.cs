@@ -1,4 +1,5 @@
 using Wharf.Core.Naming;
+using Wharf.Server.Http;
 
 namespace Wharf.Server.Hosting;
 
@@ -23,6 +24,8 @@ internal sealed record WharfOptions
     public SearchOptions Search { get; init; } = new();
 
     public CleanupOptions Cleanup { get; init; } = new();
+
+    public HttpOptions Http { get; init; } = new();
 
     /// <summary>Every problem with the settings, as readable sentences; empty when they are valid.</summary>
     public IReadOnlyList<string> Validate()
@@ -73,8 +76,25 @@ internal sealed record WharfOptions
             problems.Add("Wharf:Cleanup: EmptyFolderMinAgeSeconds must be at least 0, GracePeriodSeconds at least 0.1 and StaleUploadHours above 0.");
         }
 
+        _ = TrustedProxies.Parse(Http.TrustedProxies, out var notProxies);
+        if (notProxies.Count > 0)
+        {
+            problems.Add($"Wharf:Http:TrustedProxies: {string.Join(", ", notProxies.Select(p => $"'{p}'"))} must be IP addresses or CIDR networks (e.g. 10.0.0.0/8), comma-separated.");
+        }
+
         return problems;
     }
+}
+
+/// <summary>The HTTP front (rest-api §1.1 base URLs behind a reverse proxy).</summary>
+internal sealed record HttpOptions
+{
+    /// <summary>
+    /// Comma-separated addresses or CIDR networks of the reverse proxies whose forwarded headers
+    /// (<c>X-Forwarded-*</c>, <c>X-JFrog-Override-Base-Url</c>, <c>X-Artifactory-Override-Base-Url</c>)
+    /// are believed; from any other peer they are ignored. Empty: no one's.
+    /// </summary>
+    public string TrustedProxies { get; init; } = Wharf.Server.Http.TrustedProxies.Default;
 }
 
 internal sealed record SearchOptions
