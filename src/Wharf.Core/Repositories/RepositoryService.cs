@@ -1,15 +1,17 @@
 using Wharf.Core.Lifecycle;
 using Wharf.Core.Naming;
 using Wharf.Core.Security;
+using Wharf.Core.Storage;
 using Wharf.Core.Tree;
 
 namespace Wharf.Core.Repositories;
 
 /// <summary>
 /// Creating, changing and deleting repositories (rest-api §2). Deleting one removes its tree and
-/// uploads at once; the content nobody else references is reclaimed by <see cref="Cleanup"/>.
+/// uploads (V1 images in flight and V2 upload sessions) at once, and the sessions' chunks after
+/// that; the content nobody else references is reclaimed by <see cref="Cleanup"/>.
 /// </summary>
-internal sealed class RepositoryService(IMetadataStore store, AccessPolicy policy, TimeProvider time)
+internal sealed class RepositoryService(IMetadataStore store, ContentStore content, AccessPolicy policy, TimeProvider time)
 {
     public async Task<RepositoryConfig?> GetAsync(string key, CancellationToken cancellationToken)
     {
@@ -64,27 +66,45 @@ internal sealed class RepositoryService(IMetadataStore store, AccessPolicy polic
         return OperationResult.Ok($"Repository {config.Key} update successful.");
     }
 
-    /// <summary>Deletes the repository, its tree and uploads, and its key from permission targets.</summary>
+    /// <summary>
+    /// Deletes the repository, its tree and uploads, and its key from permission targets. Its V2
+    /// upload sessions go in the same transaction (a repository created again under the key must not
+    /// accept them), and their chunks right after it: no row names them any more.
+    /// </summary>
     public async Task<OperationResult> DeleteAsync(string key, CancellationToken cancellationToken)
     {
-        await using var tx = await store.BeginAsync(cancellationToken);
-        var existing = await tx.Repositories.GetAsync(key, cancellationToken);
-        if (existing is null || !await tx.Repositories.DeleteAsync(existing.Key, cancellationToken))
+        IReadOnlyList<Docker.V2.V2Upload> sessions;
+        RepositoryConfig? existing;
+        await using (var tx = await store.BeginAsync(cancellationToken))
         {
-            return OperationResult.NotFound($"Repository '{key}' not found.");
+            existing = await tx.Repositories.GetAsync(key, cancellationToken);
+            if (existing is null || !await tx.Repositories.DeleteAsync(existing.Key, cancellationToken))
+            {
+                return OperationResult.NotFound($"Repository '{key}' not found.");
+            }
+
+            sessions = await tx.V2Uploads.DeleteForRepositoryAsync(existing.Key, cancellationToken);
+            await RemoveFromPermissionTargetsAsync(tx, existing.Key, cancellationToken);
+            await tx.CommitAsync(cancellationToken);
         }
+
+        policy.Invalidate();
+
+        // Chunks a PATCH still writes are its own: it finds the session gone and deletes them.
+        await content.DeleteKeysAsync(sessions.SelectMany(s => s.ChunkKeys), CancellationToken.None);
+        return OperationResult.Ok($"Repository '{existing.Key}' and all its content have been removed successfully.");
+    }
+
+    private static async Task RemoveFromPermissionTargetsAsync(IMetadataTransaction tx, string key, CancellationToken cancellationToken)
+    {
 
         foreach (var target in await tx.Permissions.ListAsync(cancellationToken))
         {
-            if (target.Repositories.Contains(existing.Key, StringComparer.OrdinalIgnoreCase))
+            if (target.Repositories.Contains(key, StringComparer.OrdinalIgnoreCase))
             {
-                await tx.Permissions.UpsertAsync(target with { Repositories = [.. target.Repositories.Where(r => !r.Equals(existing.Key, StringComparison.OrdinalIgnoreCase))] }, cancellationToken);
+                await tx.Permissions.UpsertAsync(target with { Repositories = [.. target.Repositories.Where(r => !r.Equals(key, StringComparison.OrdinalIgnoreCase))] }, cancellationToken);
             }
         }
-
-        await tx.CommitAsync(cancellationToken);
-        policy.Invalidate();
-        return OperationResult.Ok($"Repository '{existing.Key}' and all its content have been removed successfully.");
     }
 
     private static async Task<OperationResult?> PortTakenAsync(IMetadataSession session, RepositoryConfig config, CancellationToken cancellationToken)

@@ -33,10 +33,21 @@ internal sealed class ContentStore(IBlobDriver driver)
 
     /// <summary>
     /// Writes <paramref name="source"/> durably to <paramref name="key"/> (an upload chunk) while
-    /// hashing it, without publishing it. At most <paramref name="maxLength"/> bytes.
+    /// hashing it, without publishing it. At most <paramref name="maxLength"/> bytes. The session
+    /// records the key as soon as this returns, so the chunk is staged and then moved into place,
+    /// which makes its name durable too, as publishing a blob does.
     /// </summary>
-    public Task<PutBlobResult> WriteChunkAsync(string key, Stream source, long maxLength, CancellationToken cancellationToken, long? expectedLength = null, IncrementalHash? alsoHash = null) =>
-        WriteHashedAsync(key, source, maxLength, alsoHash, expectedLength, cancellationToken);
+    public async Task<PutBlobResult> WriteChunkAsync(string key, Stream source, long maxLength, CancellationToken cancellationToken, long? expectedLength = null, IncrementalHash? alsoHash = null)
+    {
+        var staging = StoragePaths.Upload(Guid.NewGuid());
+        var written = await WriteHashedAsync(staging, source, maxLength, alsoHash, expectedLength, cancellationToken);
+        if (written.Blob is not null)
+        {
+            await driver.MoveAsync(staging, key, cancellationToken);
+        }
+
+        return written;
+    }
 
     /// <summary>Streams <paramref name="source"/> durably to <paramref name="key"/>, hashing it on the way; nothing is published.</summary>
     private async Task<PutBlobResult> WriteHashedAsync(string key, Stream source, long maxLength, IncrementalHash? alsoHash, long? expectedLength, CancellationToken cancellationToken)
@@ -229,7 +240,8 @@ internal sealed class ContentStore(IBlobDriver driver)
     }
 
     /// <summary>
-    /// Renames the verified upload over <c>blobs/…</c>, replacing an identical copy if there is one.
+    /// Renames the verified upload over <c>blobs/…</c>, replacing an identical copy if there is one;
+    /// the move makes the name durable before any row names the blob.
     /// Replacing (rather than keeping the old file) gives the blob a fresh modification time: the
     /// collector never reclaims a blob written within its grace period, which covers the time
     /// between this rename and the commit of the rows that refer to it.

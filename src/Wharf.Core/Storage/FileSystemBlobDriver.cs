@@ -17,11 +17,15 @@ internal sealed partial class FileSystemBlobDriver : IBlobDriver
 
     private readonly TimeProvider _time;
 
-    public FileSystemBlobDriver(string root, TimeProvider time)
+    /// <summary>Told the full path of every directory fsynced, after the fsync (durability tests).</summary>
+    private readonly Action<string>? _directorySynced;
+
+    public FileSystemBlobDriver(string root, TimeProvider time, Action<string>? directorySynced = null)
     {
+        _directorySynced = directorySynced;
         _root = Path.GetFullPath(root);
         _time = time;
-        Directory.CreateDirectory(_root);
+        EnsureDirectory(_root);
 
         // One process owns a filesystem store, so a temp file found at start-up was abandoned by a
         // crash (or a kill) in the middle of a write and will never be committed.
@@ -53,7 +57,7 @@ internal sealed partial class FileSystemBlobDriver : IBlobDriver
     public Task<IBlobWriter> CreateWriterAsync(string key, CancellationToken cancellationToken)
     {
         var path = FullPath(key);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        EnsureDirectory(Path.GetDirectoryName(path)!);
         var temp = path + "." + Guid.NewGuid().ToString("N") + TempSuffix;
         return Task.FromResult<IBlobWriter>(new FileWriter(temp, path, _time));
     }
@@ -65,23 +69,44 @@ internal sealed partial class FileSystemBlobDriver : IBlobDriver
     }
 
     /// <summary>
-    /// Renames, then fsyncs the destination's directory (and its parent when the directory is new),
-    /// so the new name survives a power cut before any metadata that refers to it is committed.
+    /// Renames, then fsyncs the destination's directory (every directory it needed was made durable
+    /// when created), so the new name survives a power cut before any metadata that refers to it is
+    /// committed. The source's directory is not fsynced: after a power cut the old name may be back
+    /// beside the new one, which costs only a stale file the purge removes.
     /// </summary>
     public Task MoveAsync(string source, string destination, CancellationToken cancellationToken)
     {
         var target = FullPath(destination);
         var folder = Path.GetDirectoryName(target)!;
-        var created = !Directory.Exists(folder);
-        Directory.CreateDirectory(folder);
+        EnsureDirectory(folder);
         File.Move(FullPath(source), target, overwrite: true);
         FsyncDirectory(folder);
-        if (created)
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Creates <paramref name="folder"/> and its missing ancestors, each made durable in its parent
+    /// (the parent fsynced) before this returns: a name fsynced into a directory that itself
+    /// vanishes at a power cut is lost with it. Costs nothing once the folders exist.
+    /// </summary>
+    private void EnsureDirectory(string folder)
+    {
+        if (Directory.Exists(folder))
         {
-            FsyncDirectory(Path.GetDirectoryName(folder)!);
+            return;
         }
 
-        return Task.CompletedTask;
+        var missing = new List<string>();
+        for (var at = folder; at is not null && !Directory.Exists(at); at = Path.GetDirectoryName(at))
+        {
+            missing.Add(at);
+        }
+
+        Directory.CreateDirectory(folder);
+        foreach (var created in missing)
+        {
+            FsyncDirectory(Path.GetDirectoryName(created) ?? created);
+        }
     }
 
     public Task<bool> TouchAsync(string key, CancellationToken cancellationToken)
@@ -209,7 +234,7 @@ internal sealed partial class FileSystemBlobDriver : IBlobDriver
     private const uint SyncFileRangeWrite = 2;
     private const int OpenReadOnlyDirectory = 0x10000; // O_RDONLY | O_DIRECTORY on Linux
 
-    private static void FsyncDirectory(string path)
+    private void FsyncDirectory(string path)
     {
         if (!OperatingSystem.IsLinux())
         {
@@ -233,6 +258,8 @@ internal sealed partial class FileSystemBlobDriver : IBlobDriver
         {
             _ = Close(fd);
         }
+
+        _directorySynced?.Invoke(path);
     }
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]

@@ -16,7 +16,11 @@ internal interface IBlobDriver
     /// <summary>Size and time of <paramref name="key"/>; null when absent.</summary>
     Task<BlobStat?> StatAsync(string key, CancellationToken cancellationToken);
 
-    /// <summary>Atomically renames <paramref name="source"/> to <paramref name="destination"/>, replacing it; the modification time moves with it.</summary>
+    /// <summary>
+    /// Atomically renames <paramref name="source"/> to <paramref name="destination"/>, replacing it;
+    /// the modification time moves with it. The new name is durable when this returns (it survives a
+    /// power cut), so a metadata row may name it: this is how every key a row names is made.
+    /// </summary>
     Task MoveAsync(string source, string destination, CancellationToken cancellationToken);
 
     /// <summary>Sets the modification time of <paramref name="key"/> to now; false when it does not exist.</summary>
@@ -42,7 +46,11 @@ internal interface IBlobWriter : IAsyncDisposable
 
     ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken);
 
-    /// <summary>Makes the bytes durable and visible at the writer's key.</summary>
+    /// <summary>
+    /// Makes the bytes durable and visible at the writer's key. The name itself is not made durable
+    /// (its directory is not fsynced): an object a metadata row will name is written to a staging key
+    /// and then moved into place (<see cref="IBlobDriver.MoveAsync"/>).
+    /// </summary>
     Task CommitAsync(CancellationToken cancellationToken);
 }
 

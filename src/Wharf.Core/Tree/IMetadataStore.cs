@@ -65,7 +65,7 @@ internal interface IRepositoryRecords
     /// <summary>Replaces every mutable field of an existing repository; false when it does not exist.</summary>
     Task<bool> UpdateAsync(RepositoryConfig config, CancellationToken cancellationToken);
 
-    /// <summary>Deletes the repository, its tree and its uploads; false when it did not exist.</summary>
+    /// <summary>Deletes the repository, its tree and its V1 uploads (V2 sessions: <see cref="Docker.V2.IV2UploadRecords.DeleteForRepositoryAsync"/>); false when it did not exist.</summary>
     Task<bool> DeleteAsync(string key, CancellationToken cancellationToken);
 }
 
@@ -130,8 +130,10 @@ internal interface ITreeRecords
     Task<int> PruneEmptyFoldersAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Deletes files in V2 <c>_uploads</c> folders (blobs uploaded but never named by a manifest)
-    /// last modified before <paramref name="modifiedBefore"/>; returns how many.
+    /// Deletes the blob names (<c>sha256__…</c>, <c>sha512__…</c>) in <c>&lt;image&gt;/_uploads/</c>
+    /// folders of V2 repositories (blobs uploaded but never named by a manifest) last modified before
+    /// <paramref name="modifiedBefore"/>; returns how many. Nothing else: a V1 tree may hold a tag or
+    /// a repository named <c>_uploads</c>.
     /// </summary>
     Task<int> DeleteUploadEntriesAsync(DateTimeOffset modifiedBefore, CancellationToken cancellationToken);
 

@@ -286,6 +286,12 @@ internal sealed class SqliteV2UploadRecords(Db db) : Wharf.Core.Docker.V2.IV2Upl
     public Task DeleteAsync(string id, CancellationToken cancellationToken) =>
         db.ExecuteAsync("DELETE FROM v2_uploads WHERE id = @id;", new { id }, cancellationToken);
 
+    public async Task<IReadOnlyList<Wharf.Core.Docker.V2.V2Upload>> DeleteForRepositoryAsync(string repo, CancellationToken cancellationToken)
+    {
+        var rows = await db.QueryAsync<Row>($"DELETE FROM v2_uploads WHERE repo = @repo COLLATE NOCASE RETURNING {Columns};", new { repo }, cancellationToken);
+        return [.. rows.Select(r => r.ToUpload())];
+    }
+
     public async Task<IReadOnlyList<Wharf.Core.Docker.V2.V2Upload>> DeleteStaleAsync(DateTimeOffset updatedBefore, CancellationToken cancellationToken)
     {
         var rows = await db.QueryAsync<Row>(

@@ -279,9 +279,19 @@ internal sealed class SqliteTreeRecords(Db db) : ITreeRecords
         }
     }
 
+    /// <summary>
+    /// Only blob names (<c>sha256__…</c>, <c>sha512__…</c>) directly in <c>&lt;image&gt;/_uploads/</c> of
+    /// V2 repositories: V1 trees may hold a tag or a repository named <c>_uploads</c>
+    /// (<c>repositories/ns/name/_uploads/tag.json</c>, <c>repositories/ns/_uploads/_index_images.json</c>).
+    /// </summary>
     public Task<int> DeleteUploadEntriesAsync(DateTimeOffset modifiedBefore, CancellationToken cancellationToken) =>
         db.ExecuteAsync(
-            "DELETE FROM items WHERE folder = 0 AND modified < @cutoff AND (parent = '_uploads' OR parent LIKE '%/\\_uploads' ESCAPE '\\');",
+            """
+            DELETE FROM items WHERE folder = 0 AND modified < @cutoff
+            AND parent LIKE '%/\_uploads' ESCAPE '\'
+            AND (name GLOB 'sha256__*' OR name GLOB 'sha512__*')
+            AND EXISTS (SELECT 1 FROM repositories r WHERE r.key = items.repo AND r.docker_api_version = 'V2');
+            """,
             new { cutoff = modifiedBefore.ToUnixTimeMilliseconds() }, cancellationToken);
 
     /// <summary>

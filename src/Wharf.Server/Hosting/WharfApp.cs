@@ -81,6 +81,9 @@ internal static class WharfApp
         services.AddSingleton<UserAuthenticator>();
         services.AddSingleton<RestAuthenticator>();
         services.AddSingleton<PublicUrls>();
+        var proxies = TrustedProxies.Parse(options.Http.TrustedProxies, out _);
+        services.AddSingleton(proxies);
+        services.Configure<ForwardedHeadersOptions>(proxies.Configure);
         services.AddSingleton(new CleanupSettings(
             TimeSpan.FromSeconds(options.Cleanup.GracePeriodSeconds),
             TimeSpan.FromHours(options.Cleanup.StaleUploadHours),
@@ -114,6 +117,10 @@ internal static class WharfApp
         _ = app.Services.GetRequiredService<V1Tokens>();
         _ = app.Services.GetRequiredService<DockerTokens>();
 
+        // Forwarded headers count only from trusted proxies: the peer is checked (and marked) before
+        // ASP.NET Core's middleware replaces the connection's remote address with the client's.
+        app.Use(proxies.MarkAsync);
+        app.UseForwardedHeaders();
         app.UseWharfErrorBodies();
         V1Endpoints.Map(app);
         StorageEndpoints.Map(app);

@@ -81,6 +81,7 @@ internal sealed record WharfOptions
     }
 }
 
+/// <summary>The HTTP front (rest-api §1.1 base URLs behind a reverse proxy).</summary>
 internal sealed record SearchOptions
 {
     /// <summary>Most hits one search returns (rest-api §5).</summary>
@@ -128,6 +129,13 @@ internal sealed record DockerOptions
 internal sealed record HttpOptions
 {
     /// <summary>
+    /// Comma-separated addresses or CIDR networks of the reverse proxies whose forwarded headers
+    /// (<c>X-Forwarded-*</c>, <c>X-JFrog-Override-Base-Url</c>, <c>X-Artifactory-Override-Base-Url</c>)
+    /// are believed; from any other peer they are ignored. Empty: no one's.
+    /// </summary>
+    public string TrustedProxies { get; init; } = Wharf.Server.Http.TrustedProxies.Default;
+
+    /// <summary>
     /// Least average rate of a request body, measured from its start while the server waits for
     /// data; 0 turns the minimum off. Kestrel's own default: far below any real link.
     /// </summary>
@@ -158,6 +166,12 @@ internal sealed record HttpOptions
         if (RequestHeadersTimeoutSeconds is < 1 or > 3600 || double.IsNaN(RequestHeadersTimeoutSeconds))
         {
             problems.Add("Wharf:Http:RequestHeadersTimeoutSeconds must be between 1 and 3600.");
+        }
+
+        _ = Wharf.Server.Http.TrustedProxies.Parse(TrustedProxies, out var notProxies);
+        if (notProxies.Count > 0)
+        {
+            problems.Add($"Wharf:Http:TrustedProxies: {string.Join(", ", notProxies.Select(p => $"'{p}'"))} must be IP addresses or CIDR networks (e.g. 10.0.0.0/8), comma-separated.");
         }
     }
 }

@@ -11,25 +11,34 @@ internal sealed class PublicUrls(IOptions<WharfOptions> options)
 {
     public const string ContextPath = "/artifactory";
 
-    /// <summary>The public base URL including the context path, without a trailing slash.</summary>
+    /// <summary>
+    /// The public base URL including the context path, without a trailing slash. From a trusted
+    /// proxy (<see cref="ProxyPeer"/>), its JFrog override headers, then its forwarded scheme and host
+    /// (already applied to the request) with <c>X-Forwarded-Port</c>, come before
+    /// <c>Wharf:BaseUrl</c>; from anyone else those headers are ignored.
+    /// </summary>
     public string BaseUrl(HttpRequest request)
     {
-        foreach (var header in new[] { "X-JFrog-Override-Base-Url", "X-Artifactory-Override-Base-Url" })
+        if (ProxyPeer.Of(request.HttpContext) is { } proxy)
         {
-            if (request.Headers[header].ToString() is { Length: > 0 } overridden
-                && Uri.TryCreate(overridden, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
+            foreach (var header in new[] { "X-JFrog-Override-Base-Url", "X-Artifactory-Override-Base-Url" })
             {
-                return overridden.TrimEnd('/');
+                if (request.Headers[header].ToString() is { Length: > 0 } overridden
+                    && Uri.TryCreate(overridden, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
+                {
+                    return overridden.TrimEnd('/');
+                }
             }
-        }
 
-        var forwardedProto = request.Headers["X-Forwarded-Proto"].ToString();
-        if (forwardedProto is "http" or "https" && request.Host.HasValue)
-        {
-            var host = request.Host.Host;
-            var port = request.Headers["X-Forwarded-Port"].ToString();
-            var authority = int.TryParse(port, out var p) && p is > 0 and < 65536 && !IsDefaultPort(forwardedProto, p) ? $"{host}:{p}" : host;
-            return $"{forwardedProto}://{authority}{ContextPath}";
+            if ((proxy.ForwardedProto || proxy.ForwardedHost) && request.Scheme is "http" or "https" && request.Host.HasValue)
+            {
+                // A forwarded host keeps its own port unless X-Forwarded-Port names one; the request's
+                // own Host names the proxy's side of the connection, so only X-Forwarded-Port counts.
+                var port = proxy.ForwardedPort ?? (proxy.ForwardedHost ? request.Host.Port : null);
+                var host = request.Host.Host;
+                var authority = port is { } p && !IsDefaultPort(request.Scheme, p) ? $"{host}:{p}" : host;
+                return $"{request.Scheme}://{authority}{ContextPath}";
+            }
         }
 
         if (options.Value.BaseUrl is { } configured)

@@ -1,7 +1,3 @@
-using System.Formats.Tar;
-using System.IO.Compression;
-using System.IO.Pipelines;
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Wharf.Core.Docker.V1;
@@ -34,7 +30,7 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
     private const string ConfigMediaType = "application/vnd.docker.container.image.v1+json";
     private static readonly string[] KeptConfigFields = ["architecture", "os", "config", "container_config", "created", "docker_version", "author", "container"];
 
-    private readonly record struct ConvertedLayer(string BlobSha256, long BlobSize, string? DiffId);
+    private readonly V1LayerConverter _layers = new(content);
 
     public async Task<(MigrationReport? Report, OperationResult? Failure)> MigrateAsync(
         RepositoryConfig source, RepositoryConfig target, MigrateRequest request, string user, PathPermission allowed, CancellationToken cancellationToken)
@@ -166,7 +162,7 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
             var json = JsonNode.Parse(jsonBytes) as JsonObject ?? throw new InvalidDataException($"image {id} has no JSON object");
             if (!converted.TryGetValue(each.LayerSha256, out var layer))
             {
-                converted[each.LayerSha256] = layer = await ConvertLayerAsync(each.LayerSha256, each.LayerSize, cancellationToken);
+                converted[each.LayerSha256] = layer = await _layers.ConvertAsync(each.LayerSha256, each.LayerSize, cancellationToken);
             }
 
             var entry = new JsonObject();
@@ -288,114 +284,6 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
         return null;
     }
 
-    /// <summary>
-    /// A V1 layer as a V2 layer: its diff_id (SHA-256 of the uncompressed tar; null for a tar
-    /// without entries) and a gzip blob, the stored layer itself when it is gzip already, else
-    /// compressed deterministically (no name, no time, level 6) while being stored.
-    /// </summary>
-    private async Task<ConvertedLayer> ConvertLayerAsync(string layerSha256, long layerSize, CancellationToken cancellationToken)
-    {
-        bool gzip;
-        await using (var probe = await OpenAsync(layerSha256, cancellationToken))
-        {
-            var magic = new byte[2];
-            gzip = await probe.ReadAtLeastAsync(magic, 2, throwOnEndOfStream: false, cancellationToken) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
-        }
-
-        bool empty;
-        string diffId;
-        await using (var raw = await OpenAsync(layerSha256, cancellationToken))
-        await using (var tar = gzip ? new GZipStream(raw, CompressionMode.Decompress) : raw)
-        using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
-        {
-            var hashing = new HashingReadStream(tar, hash);
-            empty = await IsEmptyTarAsync(hashing, cancellationToken);
-            await hashing.CopyToAsync(Stream.Null, cancellationToken);
-            diffId = "sha256:" + Sha256Hex.Format(hash.GetHashAndReset());
-        }
-
-        if (empty)
-        {
-            return new ConvertedLayer("", 0, null);
-        }
-
-        if (gzip)
-        {
-            return new ConvertedLayer(layerSha256, layerSize, diffId);
-        }
-
-        var pipe = new Pipe();
-        var compressing = Task.Run(async () =>
-        {
-            try
-            {
-                await using var source = await OpenAsync(layerSha256, cancellationToken);
-                await using (var gz = new GZipStream(pipe.Writer.AsStream(leaveOpen: true), CompressionLevel.Optimal, leaveOpen: true))
-                {
-                    await source.CopyToAsync(gz, cancellationToken);
-                }
-
-                await pipe.Writer.CompleteAsync();
-            }
-            catch (Exception e)
-            {
-                await pipe.Writer.CompleteAsync(e);
-            }
-        }, cancellationToken);
-        var put = await content.PutAsync(pipe.Reader.AsStream(), long.MaxValue, null, cancellationToken);
-        await compressing;
-        return put.Blob is { } blob ? new ConvertedLayer(blob.Sha256, blob.Size, diffId) : throw new InvalidDataException($"layer {layerSha256} could not be compressed");
-    }
-
-    /// <summary>Whether the stream starts a tar archive with no entries (e.g. 1024 zero bytes, or nothing at all).</summary>
-    private static async Task<bool> IsEmptyTarAsync(Stream stream, CancellationToken cancellationToken)
-    {
-        var header = new byte[512];
-        var read = await stream.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken);
-        if (read == 0)
-        {
-            return true;
-        }
-
-        if (header.All(b => b == 0))
-        {
-            return true;
-        }
-
-        using var probe = new MemoryStream(header, 0, read);
-        try
-        {
-            using var reader = new TarReader(probe);
-            return reader.GetNextEntry() is null;
-        }
-        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException)
-        {
-            // Not a tar header at all: keep the layer as it is.
-            return false;
-        }
-    }
-
     private async Task<byte[]> ReadAsync(string sha256, CancellationToken cancellationToken) =>
         await content.ReadAllBytesAsync(sha256, cancellationToken) ?? throw new InvalidDataException($"blob {sha256} is missing");
-
-    private async Task<Stream> OpenAsync(string sha256, CancellationToken cancellationToken) =>
-        await content.OpenReadAsync(sha256, 0, cancellationToken) ?? throw new InvalidDataException($"blob {sha256} is missing");
-
-    /// <summary>Passes reads through while hashing them.</summary>
-    private sealed class HashingReadStream(Stream inner, IncrementalHash hash) : ReadOnlyStream
-    {
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            var read = await inner.ReadAsync(buffer, cancellationToken);
-            hash.AppendData(buffer.Span[..read]);
-            return read;
-        }
-
-        public override int Read(byte[] buffer, int offset, int count)
-        {
-            var read = inner.Read(buffer, offset, count);
-            hash.AppendData(buffer, offset, read);
-            return read;
-        }
-    }
 }

@@ -320,38 +320,23 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
     public async Task<V2Outcome> CompleteAsync(V2Upload upload, Digest digest, string user, CancellationToken cancellationToken)
     {
         var keys = upload.ChunkKeys;
-        StoredBlob blob;
         if (digest.Algorithm == Digest.Sha256 && upload.Chunks == 1 && upload.SingleChunkSha256 is { } known && keys.Count == 1)
         {
-            if (known != digest.Hex)
-            {
-                return V2Outcome.DigestInvalid;
-            }
-
-            // The chunk was hashed while this session's own attempt wrote it; a retry after a lost
-            // commit finds it published already.
-            if (!await content.TryPublishChunkAsync(keys[0], known, CancellationToken.None))
-            {
-                return V2Outcome.UploadUnknown;
-            }
-
-            blob = new StoredBlob(known, upload.Size);
+            // The chunk was hashed while this session's own attempt wrote it, so it becomes the blob
+            // by a rename, decided in the transaction that ends the session (FinishUploadAsync).
+            return known == digest.Hex ? (await FinishUploadAsync(upload, digest, new StoredBlob(known, upload.Size), user, publishChunk: keys[0])).Outcome : V2Outcome.DigestInvalid;
         }
-        else
+
+        using var sha512 = digest.Algorithm == Digest.Sha512 ? IncrementalHash.CreateHash(HashAlgorithmName.SHA512) : null;
+        var put = await content.PutConcatenatedAsync(keys, sha512, cancellationToken);
+        if (put.Blob is not { } blob)
         {
-            using var sha512 = digest.Algorithm == Digest.Sha512 ? IncrementalHash.CreateHash(HashAlgorithmName.SHA512) : null;
-            var put = await content.PutConcatenatedAsync(keys, sha512, cancellationToken);
-            if (put.Blob is not { } joined)
-            {
-                return V2Outcome.UploadUnknown;
-            }
+            return V2Outcome.UploadUnknown;
+        }
 
-            if (!Matches(digest, joined, sha512))
-            {
-                return V2Outcome.DigestInvalid;
-            }
-
-            blob = joined;
+        if (!Matches(digest, blob, sha512))
+        {
+            return V2Outcome.DigestInvalid;
         }
 
         var (finished, _) = await FinishUploadAsync(upload, digest, blob, user);
@@ -366,15 +351,30 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
     /// <summary>
     /// Names the published blob in the image and ends the session, in one transaction, unless the
     /// session was cancelled or appended to meanwhile (the blob is then unreferenced and collected).
-    /// Past publication the work finishes even if the client goes away.
+    /// <paramref name="publishChunk"/>, the session's only chunk, is renamed into the blob store only
+    /// inside that transaction, after the check: chunks are recorded under the same write lock
+    /// (RecordChunkAsync), so a racing PATCH either lands first (this answers 416 and moves nothing)
+    /// or finds the session gone (it answers BLOB_UPLOAD_UNKNOWN and deletes its own chunk), and no
+    /// session ever names a chunk that became a blob. Past this point the work finishes even if the
+    /// client goes away.
     /// </summary>
-    private async Task<(V2Outcome Outcome, V2Upload? Latest)> FinishUploadAsync(V2Upload upload, Digest digest, StoredBlob blob, string user)
+    private async Task<(V2Outcome Outcome, V2Upload? Latest)> FinishUploadAsync(V2Upload upload, Digest digest, StoredBlob blob, string user, string? publishChunk = null)
     {
         await using var tx = await store.BeginAsync(CancellationToken.None);
         var latest = await tx.V2Uploads.GetAsync(upload.Id, CancellationToken.None);
         if (latest is null || latest.Chunks != upload.Chunks)
         {
             return (latest is null ? V2Outcome.UploadUnknown : V2Outcome.RangeInvalid, latest);
+        }
+
+        // Content first: the rename (and its directory fsync) completes before the row naming the blob commits.
+        if (publishChunk is not null && !await content.TryPublishChunkAsync(publishChunk, blob.Sha256, CancellationToken.None))
+        {
+            // Neither the chunk nor the blob it became is stored (collected after a crash long ago):
+            // the session cannot complete any more, so it ends.
+            await tx.V2Uploads.DeleteAsync(upload.Id, CancellationToken.None);
+            await tx.CommitAsync(CancellationToken.None);
+            return (V2Outcome.UploadUnknown, null);
         }
 
         await NameBlobAsync(tx, upload.Repo, V2Layout.UploadedBlob(upload.Image, digest), digest, blob, OctetStream, user, time.GetUtcNow(), CancellationToken.None);

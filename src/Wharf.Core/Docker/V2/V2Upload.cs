@@ -29,6 +29,12 @@ internal interface IV2UploadRecords
 
     Task DeleteAsync(string id, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Deletes every session of the repository <paramref name="repo"/> (compared case-insensitively)
+    /// and returns them, so that their chunks can be deleted once this commits.
+    /// </summary>
+    Task<IReadOnlyList<V2Upload>> DeleteForRepositoryAsync(string repo, CancellationToken cancellationToken);
+
     /// <summary>Deletes sessions untouched since <paramref name="updatedBefore"/> and returns them (their chunks go next).</summary>
     Task<IReadOnlyList<V2Upload>> DeleteStaleAsync(DateTimeOffset updatedBefore, CancellationToken cancellationToken);
 }
