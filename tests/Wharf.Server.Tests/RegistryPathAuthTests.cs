@@ -161,6 +161,23 @@ public sealed class RegistryPathAuthTests(RegistryPathAuthTests.Fixture fixture)
         Assert.Equal(HttpStatusCode.OK, (await admin.DeleteAsync("/v1/repositories/acme/web/tags/fresh")).StatusCode);
     }
 
+    [Fact]
+    public async Task A_folder_reached_only_by_browsing_shows_its_listing_but_not_its_properties()
+    {
+        using var admin = fixture.Server.Admin();
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.PutAsync("/api/storage/docker-local/repositories/acme/web/1.0?properties=qa.secret=folder-only&recursive=0", null)).StatusCode);
+        using var reader = fixture.Client("latest-reader");
+
+        // Browsing passes through the tag folder (a pattern could match below it) ...
+        Assert.Equal(HttpStatusCode.OK, (await reader.GetAsync("/api/storage/docker-local/repositories/acme/web")).StatusCode);
+
+        // ... but what the folder itself carries is read like a file: not covered, not there.
+        Assert.Equal(HttpStatusCode.NotFound, (await reader.GetAsync("/api/storage/docker-local/repositories/acme/web/1.0?properties")).StatusCode);
+        var found = JsonDocument.Parse(await reader.GetStringAsync("/api/search/prop?qa.secret=folder-only")).RootElement.GetProperty("results");
+        Assert.Equal(0, found.GetArrayLength());
+        Assert.Equal(1, JsonDocument.Parse(await admin.GetStringAsync("/api/search/prop?qa.secret=folder-only")).RootElement.GetProperty("results").GetArrayLength());
+    }
+
     private static async Task<List<string?>> TagsAsync(HttpClient client, string image)
     {
         using var response = await client.GetAsync($"{V2}{image}/tags/list");

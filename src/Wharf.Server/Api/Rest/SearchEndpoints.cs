@@ -100,8 +100,11 @@ internal sealed class SearchContext(IMetadataStore store, RestAuthenticator auth
             foreach (var (id, item) in page)
             {
                 after = id;
+
+                // A hit is read for what it carries (name, properties), so a folder counts only
+                // where a pattern covers it, not where browsing merely passes through it.
                 if (hits.Count < max && repositories.TryGetValue(item.Repo, out var repository)
-                    && await policy.AllowsAsync(caller, repository, item.Path, item.IsFolder, AccessActions.Read, cancellationToken))
+                    && await policy.AllowsAsync(caller, repository, item.Path, isFolder: false, AccessActions.Read, cancellationToken))
                 {
                     hits.Add((item, repository));
                 }

@@ -53,6 +53,12 @@ internal static class StorageEndpoints
 
         if (query.ContainsKey("properties"))
         {
+            // A folder reached only by browsing lists its children; what it carries is read like a file.
+            if (target.Item is { IsFolder: true } && !await access.Policy.AllowsAsync(target.Caller, target.Repository, target.Path, isFolder: false, AccessActions.Read, cancellationToken))
+            {
+                return target.Caller.IsAnonymous ? RestErrors.Unauthorized() : RestErrors.NotFound();
+            }
+
             return await PropertiesAsync(target, query["properties"].ToString(), uri, access.Store, cancellationToken);
         }
 
