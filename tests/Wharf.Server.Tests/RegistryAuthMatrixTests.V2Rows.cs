@@ -135,27 +135,20 @@ public sealed partial class RegistryAuthMatrixTests
     }
 
     /// <summary>DELETE manifests/&lt;tag&gt;</summary>
-    private static async Task DeleteManifestsTagAsync(Case c)
-    {
-        foreach (var tag in Fixture.AppTags)
-        {
-            var files = new[] { "manifest.json", $"sha256__{c.Data.App[tag].ConfigDigest[7..]}", $"sha256__{c.Data.App[tag].LayerDigest[7..]}" }.Select(f => $"team/app/{tag}/{f}").ToList();
-            var expected = !await c.MayAsync(V2Repo, files[0], AccessActions.Read) ? HttpStatusCode.NotFound
-                : await c.MayAllAsync(V2Repo, files, AccessActions.Delete) ? HttpStatusCode.Accepted : HttpStatusCode.Forbidden;
-            await ExpectAsync(c.Client.DeleteAsync($"{V2}team/app/manifests/{tag}"), await c.GateAsync(V2Repo, "team/app", AccessActions.Delete) ? expected : HttpStatusCode.Forbidden);
-            await c.Data.RestoreV2Async(c.Admin);
-        }
-    }
+    private static Task DeleteManifestsTagAsync(Case c) => DeleteManifestsAsync(c, tag => tag);
 
     /// <summary>DELETE manifests/&lt;digest&gt;</summary>
-    private static async Task DeleteManifestsDigestAsync(Case c)
+    private static Task DeleteManifestsDigestAsync(Case c) => DeleteManifestsAsync(c, tag => c.Data.App[tag].Digest);
+
+    /// <summary>Deletes each tag's manifest by the reference given: not found unless readable, denied unless every file of the tag folder may be deleted.</summary>
+    private static async Task DeleteManifestsAsync(Case c, Func<string, string> reference)
     {
         foreach (var tag in Fixture.AppTags)
         {
             var files = new[] { "manifest.json", $"sha256__{c.Data.App[tag].ConfigDigest[7..]}", $"sha256__{c.Data.App[tag].LayerDigest[7..]}" }.Select(f => $"team/app/{tag}/{f}").ToList();
             var expected = !await c.MayAsync(V2Repo, files[0], AccessActions.Read) ? HttpStatusCode.NotFound
                 : await c.MayAllAsync(V2Repo, files, AccessActions.Delete) ? HttpStatusCode.Accepted : HttpStatusCode.Forbidden;
-            await ExpectAsync(c.Client.DeleteAsync($"{V2}team/app/manifests/{c.Data.App[tag].Digest}"), await c.GateAsync(V2Repo, "team/app", AccessActions.Delete) ? expected : HttpStatusCode.Forbidden);
+            await ExpectAsync(c.Client.DeleteAsync($"{V2}team/app/manifests/{reference(tag)}"), await c.GateAsync(V2Repo, "team/app", AccessActions.Delete) ? expected : HttpStatusCode.Forbidden);
             await c.Data.RestoreV2Async(c.Admin);
         }
     }
