@@ -146,6 +146,43 @@ public abstract class MetadataStoreConformanceTests : IAsyncLifetime
         await Assert.ThrowsAsync<InvalidOperationException>(() => tx.Tree.PutFileAsync("r", new NewFile("a/b/c", new string('2', 64), 1, "x"), "u", T0, default));
     }
 
+    /// <summary>
+    /// Only blob names directly in a V2 image's <c>_uploads</c> folder, matched exactly: a tag folder
+    /// <c>_UPLOADS</c> differs only in case and is a tag like any other, and V1 trees are never touched.
+    /// </summary>
+    [Fact]
+    public async Task Stale_upload_entries_are_only_those_in_folders_named_exactly_uploads()
+    {
+        await using (var tx = await Store.BeginAsync(default))
+        {
+            Assert.True(await tx.Repositories.TryCreateAsync(new RepositoryConfig("r", DockerApiVersion.V2), default));
+            Assert.True(await tx.Repositories.TryCreateAsync(new RepositoryConfig("v1", DockerApiVersion.V1), default));
+            await tx.CommitAsync(default);
+        }
+
+        string[] kept = ["img/_UPLOADS/sha256__2", "img/_Uploads/sha256__3", "img/x_uploads/sha256__4", "img/_uploads/manifest.json", "img/_uploads/sub/sha256__5", "img/_uploadsx/sha256__6"];
+        foreach (var path in kept.Prepend("img/_uploads/sha256__1"))
+        {
+            await PutAsync(path, new string('1', 64));
+        }
+
+        await using (var tx = await Store.BeginAsync(default))
+        {
+            await tx.Tree.PutFileAsync("v1", new NewFile("repositories/a/_uploads/sha256__7", new string('1', 64), 1, "x"), "u", T0, default);
+            Assert.Equal(1, await tx.Tree.DeleteUploadEntriesAsync(T0.AddSeconds(1), default));
+            await tx.CommitAsync(default);
+        }
+
+        await using var session = await Store.OpenAsync(default);
+        Assert.Null(await session.Tree.GetAsync("r", "img/_uploads/sha256__1", default));
+        foreach (var path in kept)
+        {
+            Assert.NotNull(await session.Tree.GetAsync("r", path, default));
+        }
+
+        Assert.NotNull(await session.Tree.GetAsync("v1", "repositories/a/_uploads/sha256__7", default));
+    }
+
     [Fact]
     public async Task Legacy_checksums_are_remembered()
     {

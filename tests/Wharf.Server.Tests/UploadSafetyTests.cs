@@ -65,6 +65,46 @@ public sealed class UploadSafetyTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// The purge matches the uploads folder's name exactly: a V2 tag named <c>_UPLOADS</c> (the OCI
+    /// grammar allows it) is a tag folder whose blob names are the image's, so aged past
+    /// StaleUploadHours it keeps them and pulls whole, like any other tag.
+    /// </summary>
+    [Fact]
+    public async Task The_stale_upload_purge_leaves_a_v2_tag_named_like_the_uploads_folder_in_another_case_alone()
+    {
+        using var admin = _server.Admin();
+        var images = new Dictionary<string, PushedImage>(StringComparer.Ordinal);
+        foreach (var tag in new[] { "_UPLOADS", "_Uploads", "control" })
+        {
+            images[tag] = await V2Push.PushImageAsync(admin, "docker-v2-local", "safety/cased", tag);
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(StaleUploadSeconds + 0.5));
+        using (var cleanup = await admin.PostAsync("/api/system/cleanup", null))
+        {
+            Assert.Equal(HttpStatusCode.OK, cleanup.StatusCode);
+        }
+
+        foreach (var (tag, image) in images)
+        {
+            Assert.Equal(image.Manifest, await admin.GetByteArrayAsync($"{V2Base}safety/cased/manifests/{tag}"));
+            var files = JsonDocument.Parse(await admin.GetStringAsync($"/api/storage/docker-v2-local/safety/cased/{tag}")).RootElement
+                .GetProperty("children").EnumerateArray().Select(c => c.GetProperty("uri").GetString()!.TrimStart('/')).Order(StringComparer.Ordinal);
+            Assert.Equal(new[] { "manifest.json", "sha256__" + image.ConfigDigest[7..], "sha256__" + image.LayerDigest[7..] }.Order(StringComparer.Ordinal), files);
+        }
+
+        // Each layer is named only by its own tag now: the real uploads folder was purged.
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("/api/storage/docker-v2-local/safety/cased/_uploads")).StatusCode);
+        foreach (var (tag, image) in images)
+        {
+            Assert.Equal(image.Layer, await admin.GetByteArrayAsync($"{V2Base}safety/cased/blobs/{image.LayerDigest}"));
+            using var delete = await admin.DeleteAsync($"{V2Base}safety/cased/manifests/{image.Digest}");
+            Assert.Equal(HttpStatusCode.Accepted, delete.StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"{V2Base}safety/cased/blobs/{image.LayerDigest}")).StatusCode);
+        }
+    }
+
+    /// <summary>
     /// Deleting a repository ends its upload sessions: the repository created again under the same
     /// key does not know the old session, and the session's chunks are gone at once.
     /// </summary>
