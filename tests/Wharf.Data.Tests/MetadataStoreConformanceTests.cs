@@ -146,6 +146,29 @@ public abstract class MetadataStoreConformanceTests : IAsyncLifetime
         await Assert.ThrowsAsync<InvalidOperationException>(() => tx.Tree.PutFileAsync("r", new NewFile("a/b/c", new string('2', 64), 1, "x"), "u", T0, default));
     }
 
+    /// <summary>What stands in the way of an item is found before anything is written; TryPutFileAsync writes nothing then.</summary>
+    [Fact]
+    public async Task Obstacles_are_found_first_and_a_refused_put_writes_nothing()
+    {
+        await PutAsync("a/b", new string('1', 64));
+        await PutAsync("d/e/f", new string('1', 64));
+        await using var tx = await Store.BeginAsync(default);
+        Assert.Equal("a/b", (await tx.Tree.FindObstacleAsync("r", "a/b/c/d", folder: false, default))?.Path);
+        Assert.Equal("a/b", (await tx.Tree.FindObstacleAsync("r", "a/b", folder: true, default))?.Path);
+        Assert.Equal("a", (await tx.Tree.FindObstacleAsync("r", "a", folder: false, default))?.Path);
+        Assert.Equal("d/e", (await tx.Tree.FindObstacleAsync("r", "d/e", folder: false, default))?.Path);
+        Assert.Null(await tx.Tree.FindObstacleAsync("r", "a/b", folder: false, default));
+        Assert.Null(await tx.Tree.FindObstacleAsync("r", "d/e/g/h", folder: false, default));
+        Assert.Null(await tx.Tree.FindObstacleAsync("other", "a/b/c", folder: false, default));
+
+        Assert.False(await tx.Tree.TryPutFileAsync("r", new NewFile("a/b/c/d", new string('2', 64), 1, "x"), "u", T0, default));
+        Assert.False(await tx.Tree.TryPutFileAsync("r", new NewFile("d/e", new string('2', 64), 1, "x"), "u", T0, default));
+        Assert.Null(await tx.Tree.GetAsync("r", "a/b/c", default));
+        Assert.Null(await tx.Tree.GetChecksumsAsync(new string('2', 64), default));
+        Assert.True(await tx.Tree.TryPutFileAsync("r", new NewFile("d/e/g/h", new string('2', 64), 1, "x"), "u", T0, default));
+        Assert.Equal(new string('2', 64), (await tx.Tree.GetAsync("r", "d/e/g/h", default))?.Sha256);
+    }
+
     /// <summary>
     /// Only blob names directly in a V2 image's <c>_uploads</c> folder, matched exactly: a tag folder
     /// <c>_UPLOADS</c> differs only in case and is a tag like any other, and V1 trees are never touched.

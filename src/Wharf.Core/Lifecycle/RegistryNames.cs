@@ -16,8 +16,8 @@ namespace Wharf.Core.Lifecycle;
 /// </summary>
 internal static class RegistryNames
 {
-    private const string V2NameRule = "OCI image names are lower-case components of [a-z0-9] joined by '.', '_', '__' or '-'";
-    private const string V2TagRule = "OCI tags match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}";
+    private const string V2NameRule = "OCI image names are lower-case components of [a-z0-9] joined by '.', '_', '__' or '-', none of them a file name of the tree (manifest.json, list.manifest.json, sha256__…, sha512__…)";
+    private const string V2TagRule = "OCI tags match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127} and are neither _uploads nor a file name of the tree";
     private const string V1NameRule = "V1 repository names are namespace/name of [a-z0-9._-] components";
 
     /// <summary>Why <paramref name="item"/>, copied or moved to <paramref name="to"/>, would be a registry file under a name no push could use; null when it would not.</summary>

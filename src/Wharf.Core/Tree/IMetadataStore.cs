@@ -90,11 +90,35 @@ internal interface ITreeRecords
 
     Task SetLegacyChecksumsAsync(string sha256, string sha1, string md5, CancellationToken cancellationToken);
 
-    /// <summary>Creates <paramref name="path"/> and its missing ancestors as folders.</summary>
+    /// <summary>
+    /// Creates <paramref name="path"/> and its missing ancestors as folders. A file in the way is a
+    /// broken invariant (<see cref="InvalidOperationException"/>): callers whose path a request or a
+    /// copy can block ask <see cref="FindObstacleAsync"/> first.
+    /// </summary>
     Task EnsureFolderAsync(string repo, string path, string user, DateTimeOffset now, CancellationToken cancellationToken);
 
-    /// <summary>Creates or replaces a file (and its properties) and records its blob.</summary>
+    /// <summary>
+    /// Creates or replaces a file (and its properties) and records its blob. An item in the way is
+    /// a broken invariant (<see cref="InvalidOperationException"/>): callers whose path a request or a
+    /// copy can block use <see cref="TryPutFileAsync"/>.
+    /// </summary>
     Task PutFileAsync(string repo, NewFile file, string user, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The item in the way of a file (or, with <paramref name="folder"/>, a folder) at
+    /// <paramref name="path"/>: a file at one of its ancestors, nearest the root first (nothing can be
+    /// placed below a file), else an item of the other kind at the path itself (files and folders
+    /// never replace each other); null when nothing is. Copies and moves may give any item a name
+    /// that carries no registry meaning, so a registry write can meet one; asked inside a write
+    /// transaction, the answer holds for the rest of it.
+    /// </summary>
+    Task<TreeItem?> FindObstacleAsync(string repo, string path, bool folder, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// <see cref="PutFileAsync"/>, unless <see cref="FindObstacleAsync"/> finds an item in the way:
+    /// false then, with nothing written. An expected outcome, which the caller answers as its protocol's refusal.
+    /// </summary>
+    Task<bool> TryPutFileAsync(string repo, NewFile file, string user, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>Replaces every value of each given key on the item.</summary>
     Task SetPropertiesAsync(string repo, string path, IReadOnlyDictionary<string, IReadOnlyList<string>> properties, CancellationToken cancellationToken);

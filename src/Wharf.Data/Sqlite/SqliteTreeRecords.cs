@@ -130,6 +130,39 @@ internal sealed class SqliteTreeRecords(Db db) : ITreeRecords
         }
     }
 
+    public async Task<TreeItem?> FindObstacleAsync(string repo, string path, bool folder, CancellationToken cancellationToken)
+    {
+        if (path.Length == 0)
+        {
+            return null;
+        }
+
+        var paths = ItemPath.Ancestors(path).Append(path).ToList();
+        var rows = await db.QueryAsync<ItemRow>(
+            $"SELECT {ItemColumns} FROM items WHERE repo = @repo AND path IN @paths;", new { repo, paths }, cancellationToken);
+        var items = rows.Select(r => r.ToItem()).ToDictionary(i => i.Path, StringComparer.Ordinal);
+        foreach (var each in paths)
+        {
+            if (items.TryGetValue(each, out var item) && (each == path ? item.IsFolder != folder : !item.IsFolder))
+            {
+                return item;
+            }
+        }
+
+        return null;
+    }
+
+    public async Task<bool> TryPutFileAsync(string repo, NewFile file, string user, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (await FindObstacleAsync(repo, file.Path, folder: false, cancellationToken) is not null)
+        {
+            return false;
+        }
+
+        await PutFileAsync(repo, file, user, now, cancellationToken);
+        return true;
+    }
+
     public async Task SetPropertiesAsync(string repo, string path, IReadOnlyDictionary<string, IReadOnlyList<string>> properties, CancellationToken cancellationToken)
     {
         var id = await db.ScalarAsync<long?>("SELECT id FROM items WHERE repo = @repo AND path = @path;", new { repo, path }, cancellationToken)

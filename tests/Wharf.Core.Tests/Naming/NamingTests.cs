@@ -108,4 +108,30 @@ public sealed class NamingTests
     [InlineData("v2", false)]
     [InlineData("", false)]
     public void Repository_keys_follow_the_rules(string key, bool valid) => Assert.Equal(valid, RepositoryKey.IsValid(key));
+
+    [Theory]
+    [InlineData("team/app", true)]
+    [InlineData("team/manifest.jsonx", true)]
+    [InlineData("team/my.manifest.json", true)]
+    [InlineData("team/sha256_x", true)]
+    [InlineData("team/sha384__x", true)]
+    [InlineData("manifest.json", false)]
+    [InlineData("team/app/latest/manifest.json", false)]
+    [InlineData("team/list.manifest.json/app", false)]
+    [InlineData("team/sha256__0123", false)]
+    [InlineData("sha512__ab/app", false)]
+    [InlineData("team/_uploads", false)]
+    public void V2_image_names_have_no_component_named_like_a_tree_file(string name, bool valid) => Assert.Equal(valid, V2Name.IsValidName(name));
+
+    [Theory]
+    [InlineData("latest", true)]
+    [InlineData("_UPLOADS", true)]
+    [InlineData("Manifest.json", true)]
+    [InlineData("sha256_x", true)]
+    [InlineData("_uploads", false)]
+    [InlineData("manifest.json", false)]
+    [InlineData("list.manifest.json", false)]
+    [InlineData("sha256__0123", false)]
+    [InlineData("sha512__", false)]
+    public void V2_tags_are_neither_the_uploads_folder_nor_a_tree_file_name(string tag, bool valid) => Assert.Equal(valid, V2Name.IsValidTag(tag));
 }

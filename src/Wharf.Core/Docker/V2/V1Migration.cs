@@ -272,11 +272,20 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
 
         var now = time.GetUtcNow();
         var properties = V2Registry.ManifestProperties(tag, digest, manifestBlob.Sha256, Manifests.DockerV2, image, null, null, labels);
-        await tx.Tree.PutFileAsync(target.Key, new NewFile($"{folder}/{V2Layout.ManifestFile}", manifestBlob.Sha256, manifestBlob.Size, Manifests.DockerV2, properties), user, now, cancellationToken);
-        await tx.Tree.PutFileAsync(target.Key, new NewFile($"{folder}/{V2Layout.BlobName(configBlob.Sha256)}", configBlob.Sha256, configBlob.Size, ConfigMediaType), user, now, cancellationToken);
-        foreach (var (sha256, size) in layerDescriptors.Distinct())
+        NewFile[] files =
+        [
+            new($"{folder}/{V2Layout.ManifestFile}", manifestBlob.Sha256, manifestBlob.Size, Manifests.DockerV2, properties),
+            new($"{folder}/{V2Layout.BlobName(configBlob.Sha256)}", configBlob.Sha256, configBlob.Size, ConfigMediaType),
+            .. layerDescriptors.Distinct().Select(l => new NewFile($"{folder}/{V2Layout.BlobName(l.Sha256)}", l.Sha256, l.Size, LayerMediaType)),
+        ];
+        foreach (var file in files)
         {
-            await tx.Tree.PutFileAsync(target.Key, new NewFile($"{folder}/{V2Layout.BlobName(sha256)}", sha256, size, LayerMediaType), user, now, cancellationToken);
+            if (!await tx.Tree.TryPutFileAsync(target.Key, file, user, now, cancellationToken))
+            {
+                // An item a copy or move put there; the tag fails alone, uncommitted.
+                report.Failed.Add(new MigratedTag(name.FullName, tag, image, null, $"an item of '{target.Key}' is in the way of {file.Path}"));
+                return null;
+            }
         }
 
         await tx.CommitAsync(cancellationToken);

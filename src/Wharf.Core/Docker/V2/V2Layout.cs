@@ -39,6 +39,15 @@ internal static class V2Layout
 
     public static bool IsManifestFile(string name) => name is ManifestFile or ListManifestFile;
 
+    /// <summary>
+    /// Whether a name is one the tree gives files (a manifest or a blob name): no image name
+    /// component and no tag may be one (<see cref="Naming.V2Name"/>), so no folder of a push
+    /// ever takes the place of another push's file.
+    /// </summary>
+    public static bool IsFileName(ReadOnlySpan<char> name) =>
+        name.SequenceEqual(ManifestFile) || name.SequenceEqual(ListManifestFile)
+        || name.StartsWith(BlobPrefix, StringComparison.Ordinal) || name.StartsWith(Digest.Sha512 + "__", StringComparison.Ordinal);
+
     /// <summary>Whether a folder directly below an image is a tag (not a digest or the uploads folder); tags never hold a colon.</summary>
     public static bool IsTagFolderName(string name) => name != UploadsFolder && !name.Contains(':', StringComparison.Ordinal);
 }

@@ -121,7 +121,11 @@ internal sealed partial class V2Registry
                         properties[V2Properties.Manifest] = [manifestName];
                     }
 
-                    await tx.Tree.PutFileAsync(target.Key, new NewFile($"{toFolder}/{file.Name}", file.Sha256!, file.Size, file.MimeType ?? OctetStream, properties), user, now, cancellationToken);
+                    if (!await tx.Tree.TryPutFileAsync(target.Key, new NewFile($"{toFolder}/{file.Name}", file.Sha256!, file.Size, file.MimeType ?? OctetStream, properties), user, now, cancellationToken))
+                    {
+                        // Put there by a copy or move; returning uncommitted changes nothing.
+                        return OperationResult.Conflict($"An item of '{target.Key}' is in the way of '{targetImage}:{to}'; move or delete it first.");
+                    }
                 }
             }
 

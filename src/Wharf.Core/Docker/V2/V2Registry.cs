@@ -23,6 +23,9 @@ internal enum V2Outcome
     ManifestBlobUnknown,
     BlobInUse,
     Denied,
+
+    /// <summary>An item of the tree (a copy may put one under any name) is in the way of a file the request writes; nothing was written.</summary>
+    PathBlocked,
 }
 
 /// <summary>A stored manifest as GET and HEAD answer it.</summary>
@@ -107,8 +110,7 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
             return V2Outcome.DigestInvalid;
         }
 
-        await RecordUploadedBlobAsync(repo, image, digest, blob, user, cancellationToken);
-        return V2Outcome.Created;
+        return await RecordUploadedBlobAsync(repo, image, digest, blob, user, cancellationToken) ? V2Outcome.Created : V2Outcome.PathBlocked;
     }
 
     /// <summary>Whether stored content is what <paramref name="digest"/> names; <paramref name="sha512"/> saw the same bytes.</summary>
@@ -117,29 +119,42 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
             ? sha512 is not null && Convert.ToHexStringLower(sha512.GetHashAndReset()) == digest.Hex
             : blob.Sha256 == digest.Hex;
 
-    private async Task RecordUploadedBlobAsync(string repo, string image, Digest digest, StoredBlob blob, string user, CancellationToken cancellationToken)
+    /// <summary>False, with nothing written, when an item of the tree is in the way of the blob's name.</summary>
+    private async Task<bool> RecordUploadedBlobAsync(string repo, string image, Digest digest, StoredBlob blob, string user, CancellationToken cancellationToken)
     {
         await using var tx = await store.BeginAsync(cancellationToken);
-        await NameBlobAsync(tx, repo, V2Layout.UploadedBlob(image, digest), digest, blob, OctetStream, user, time.GetUtcNow(), cancellationToken);
+        var path = V2Layout.UploadedBlob(image, digest);
+        if (await tx.Tree.FindObstacleAsync(repo, path, folder: false, cancellationToken) is not null)
+        {
+            return false;
+        }
+
+        await NameBlobAsync(tx, repo, path, digest, blob, OctetStream, user, time.GetUtcNow(), cancellationToken);
         await tx.CommitAsync(cancellationToken);
+        return true;
     }
 
     /// <summary>
     /// Cross-repository mount: names a blob another image of the same repository holds where the
-    /// caller may read it; false when it holds none there.
+    /// caller may read it (Created); BlobUnknown when it holds none there, PathBlocked when an item
+    /// of the tree is in the way of the name.
     /// </summary>
-    public async Task<bool> MountAsync(string repo, string image, string fromImage, Digest digest, string user, ItemAccess access, CancellationToken cancellationToken)
+    public async Task<V2Outcome> MountAsync(string repo, string image, string fromImage, Digest digest, string user, ItemAccess access, CancellationToken cancellationToken)
     {
         await using var tx = await store.BeginAsync(cancellationToken);
         var source = await FindBlobAsync(tx, repo, fromImage, digest, access, cancellationToken);
         if (source is null)
         {
-            return false;
+            return V2Outcome.BlobUnknown;
         }
 
-        await tx.Tree.PutFileAsync(repo, new NewFile(V2Layout.UploadedBlob(image, digest), source.Sha256!, source.Size, OctetStream), user, time.GetUtcNow(), cancellationToken);
+        if (!await tx.Tree.TryPutFileAsync(repo, new NewFile(V2Layout.UploadedBlob(image, digest), source.Sha256!, source.Size, OctetStream), user, time.GetUtcNow(), cancellationToken))
+        {
+            return V2Outcome.PathBlocked;
+        }
+
         await tx.CommitAsync(cancellationToken);
-        return true;
+        return V2Outcome.Created;
     }
 
     /// <summary>
@@ -367,6 +382,14 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
             return (latest is null ? V2Outcome.UploadUnknown : V2Outcome.RangeInvalid, latest);
         }
 
+        // An item in the way of the blob's name refuses the completion before anything moves: the
+        // session keeps every chunk it names, for a retry once the item is gone.
+        var path = V2Layout.UploadedBlob(upload.Image, digest);
+        if (await tx.Tree.FindObstacleAsync(upload.Repo, path, folder: false, CancellationToken.None) is not null)
+        {
+            return (V2Outcome.PathBlocked, latest);
+        }
+
         // Content first: the rename (and its directory fsync) completes before the row naming the blob commits.
         if (publishChunk is not null && !await content.TryPublishChunkAsync(publishChunk, blob.Sha256, CancellationToken.None))
         {
@@ -377,7 +400,7 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
             return (V2Outcome.UploadUnknown, null);
         }
 
-        await NameBlobAsync(tx, upload.Repo, V2Layout.UploadedBlob(upload.Image, digest), digest, blob, OctetStream, user, time.GetUtcNow(), CancellationToken.None);
+        await NameBlobAsync(tx, upload.Repo, path, digest, blob, OctetStream, user, time.GetUtcNow(), CancellationToken.None);
         await tx.V2Uploads.DeleteAsync(upload.Id, CancellationToken.None);
         await tx.CommitAsync(CancellationToken.None);
         return (V2Outcome.Created, latest);
@@ -461,7 +484,10 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
                 }
             }
 
-            await RetainRevisionAsync(tx, repository, image, reference, previous, user, now, cancellationToken);
+            if (!await RetainRevisionAsync(tx, repository, image, reference, previous, user, now, cancellationToken))
+            {
+                return (V2Outcome.PathBlocked, null, null, "an item of the tree is in the way of the revision the push retains");
+            }
         }
 
         // A tag folder holds one manifest: a re-push replaces what was there (rest-api §3.7: the
@@ -469,7 +495,12 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         await ClearManifestFolderAsync(tx, repo, folder, cancellationToken);
 
         var properties = ManifestProperties(byDigest ? digest.ToString() : reference, digest, stored.Sha256, manifest.MediaType, image, manifest.Subject?.Digest, manifest.ArtifactType, labels);
-        await tx.Tree.PutFileAsync(repo, new NewFile($"{folder}/{file}", stored.Sha256, stored.Size, manifest.MediaType, properties), user, now, cancellationToken);
+        // An item in the way (put there by a copy) refuses the push whole: returning uncommitted undoes the above.
+        if (!await tx.Tree.TryPutFileAsync(repo, new NewFile($"{folder}/{file}", stored.Sha256, stored.Size, manifest.MediaType, properties), user, now, cancellationToken))
+        {
+            return (V2Outcome.PathBlocked, null, null, $"an item of the tree is in the way of {folder}/{file}");
+        }
+
         if (digest.Algorithm == Digest.Sha512)
         {
             await tx.Blobs.RecordSha512Async(stored.Sha256, digest.Hex, cancellationToken);
@@ -477,7 +508,10 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
 
         foreach (var (blobDigest, blob) in blobs)
         {
-            await tx.Tree.PutFileAsync(repo, new NewFile($"{folder}/{V2Layout.BlobName(blobDigest)}", blob.Sha256!, blob.Size, blob.MimeType ?? OctetStream), user, now, cancellationToken);
+            if (!await tx.Tree.TryPutFileAsync(repo, new NewFile($"{folder}/{V2Layout.BlobName(blobDigest)}", blob.Sha256!, blob.Size, blob.MimeType ?? OctetStream), user, now, cancellationToken))
+            {
+                return (V2Outcome.PathBlocked, null, null, $"an item of the tree is in the way of {folder}/{V2Layout.BlobName(blobDigest)}");
+            }
         }
 
         if (!byDigest && previous is null && repository.MaxUniqueTags > 0)
@@ -495,9 +529,10 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
     /// (<c>docker.manifest.retainedFor</c>, which only admins may set), and each tag keeps its N−1
     /// most recently retained revisions. A digest folder that already holds the manifest (pushed by
     /// digest, or retained for another tag) is marked rather than copied, and is deleted by the
-    /// pruning only when retention created it and no tag still retains it.
+    /// pruning only when retention created it and no tag still retains it. False when an item of the
+    /// tree is in the way of the revision's files (the caller then commits nothing).
     /// </summary>
-    private static async Task RetainRevisionAsync(IMetadataTransaction tx, RepositoryConfig repository, string image, string tag, StoredManifest previous, string user, DateTimeOffset now, CancellationToken cancellationToken)
+    private static async Task<bool> RetainRevisionAsync(IMetadataTransaction tx, RepositoryConfig repository, string image, string tag, StoredManifest previous, string user, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var repo = repository.Key;
         if (repository.DockerTagRetention > 1)
@@ -514,7 +549,10 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
                         properties[V2Properties.RetainedFor] = [tag];
                     }
 
-                    await tx.Tree.PutFileAsync(repo, new NewFile($"{revision}/{file.Name}", file.Sha256!, file.Size, file.MimeType ?? OctetStream, properties), user, now, cancellationToken);
+                    if (!await tx.Tree.TryPutFileAsync(repo, new NewFile($"{revision}/{file.Name}", file.Sha256!, file.Size, file.MimeType ?? OctetStream, properties), user, now, cancellationToken))
+                    {
+                        return false;
+                    }
                 }
             }
             else
@@ -554,6 +592,8 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
                 await tx.Tree.DeletePropertiesAsync(repo, file.Path, [V2Properties.RetainedFor], cancellationToken);
             }
         }
+
+        return true;
     }
 
     /// <summary>

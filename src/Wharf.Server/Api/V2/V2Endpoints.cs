@@ -352,9 +352,12 @@ internal static class V2Endpoints
                     return refused;
                 }
 
-                if (await registry.MountAsync(key, request.Image, fromImage, mounted, caller.Principal.DisplayName, caller.Items, cancellationToken))
+                switch (await registry.MountAsync(key, request.Image, fromImage, mounted, caller.Principal.DisplayName, caller.Items, cancellationToken))
                 {
-                    return BlobCreated(context, request, mounted);
+                    case V2Outcome.Created:
+                        return BlobCreated(context, request, mounted);
+                    case V2Outcome.PathBlocked:
+                        return V2Errors.Write(V2Errors.PathBlocked);
                 }
             }
         }
@@ -374,6 +377,7 @@ internal static class V2Endpoints
             {
                 V2Outcome.Created => BlobCreated(context, request, digest),
                 V2Outcome.DigestInvalid => V2Errors.Write(V2Errors.DigestInvalid),
+                V2Outcome.PathBlocked => V2Errors.Write(V2Errors.PathBlocked),
                 _ => V2Errors.Write(V2Errors.BlobUploadInvalid, "the request body ended early", null),
             };
         }
@@ -479,6 +483,7 @@ internal static class V2Endpoints
             V2Outcome.UploadUnknown => V2Errors.Write(V2Errors.BlobUploadUnknown),
             V2Outcome.BodyIncomplete => V2Errors.Write(V2Errors.BlobUploadInvalid, "the request body ended early", null),
             V2Outcome.DigestInvalid => V2Errors.Write(V2Errors.DigestInvalid),
+            V2Outcome.PathBlocked => V2Errors.Write(V2Errors.PathBlocked),
             _ => V2Errors.Write(V2Errors.BlobUploadUnknown),
         };
     }
@@ -573,6 +578,8 @@ internal static class V2Endpoints
                 return V2Errors.Write(V2Errors.ManifestBlobUnknown, message, null);
             case V2Outcome.DigestInvalid:
                 return V2Errors.Write(V2Errors.DigestInvalid, message, null);
+            case V2Outcome.PathBlocked:
+                return V2Errors.Write(V2Errors.PathBlocked);
             case V2Outcome.ManifestUnsupported:
                 return V2Errors.Write(V2Errors.UnsupportedMediaType, message, null);
             case V2Outcome.Denied:

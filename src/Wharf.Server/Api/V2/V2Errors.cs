@@ -15,6 +15,9 @@ internal static class V2Errors
     public static readonly V2Error Denied = new("DENIED", 403, "requested access to the resource is denied");
     public static readonly V2Error NameUnknown = new("NAME_UNKNOWN", 404, "repository name not known to registry");
     public static readonly V2Error NameInvalid = new("NAME_INVALID", 400, "invalid repository name");
+
+    /// <summary>A file the request writes would run through (or onto) an item a copy or move put in the tree: the name cannot hold it.</summary>
+    public static readonly V2Error PathBlocked = new("NAME_INVALID", 400, "an item of the repository tree is in the way of this name; move or delete it first");
     public static readonly V2Error BlobUnknown = new("BLOB_UNKNOWN", 404, "blob unknown to registry");
     public static readonly V2Error BlobUploadUnknown = new("BLOB_UPLOAD_UNKNOWN", 404, "blob upload unknown to registry");
     public static readonly V2Error BlobUploadInvalid = new("BLOB_UPLOAD_INVALID", 400, "blob upload invalid");
