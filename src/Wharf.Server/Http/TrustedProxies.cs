@@ -92,18 +92,20 @@ internal sealed class TrustedProxies
 
     /// <summary>
     /// Middleware, placed before <c>UseForwardedHeaders</c> (which replaces the connection's remote
-    /// address with the forwarded client's): marks a request whose peer is a trusted proxy with a
-    /// <see cref="ProxyPeer"/> feature, holding what that proxy forwarded.
+    /// address, scheme and host with the forwarded ones): marks a request whose peer is a trusted
+    /// proxy with a <see cref="ProxyPeer"/> feature, holding what that proxy forwarded and what the
+    /// connection itself said.
     /// </summary>
     public Task MarkAsync(HttpContext context, RequestDelegate next)
     {
         if (Contains(context.Connection.RemoteIpAddress))
         {
-            var headers = context.Request.Headers;
+            var request = context.Request;
+            var headers = request.Headers;
             var port = int.TryParse(headers["X-Forwarded-Port"].ToString(), out var p) && p is > 0 and < 65536 ? p : (int?)null;
             var proto = headers.ContainsKey("X-Forwarded-Proto");
             var host = headers.ContainsKey("X-Forwarded-Host");
-            context.Features.Set(proto || host || port is not null ? new ProxyPeer(proto, host, port) : ProxyPeer.NothingForwarded);
+            context.Features.Set(new ProxyPeer(proto, host, port, request.Scheme, request.Host));
         }
 
         return next(context);
@@ -112,11 +114,11 @@ internal sealed class TrustedProxies
 
 /// <summary>
 /// Present on a request whose connection's peer is a trusted proxy (absent otherwise): whether it
-/// forwarded the original scheme and host (already applied to the request by then) and the port.
+/// forwarded the original scheme and host (already applied to the request by then) and the port,
+/// and the connection's own scheme and Host header, which a forwarded value that forms no URL
+/// gives way to.
 /// </summary>
-internal sealed record ProxyPeer(bool ForwardedProto, bool ForwardedHost, int? ForwardedPort)
+internal sealed record ProxyPeer(bool ForwardedProto, bool ForwardedHost, int? ForwardedPort, string OwnScheme, HostString OwnHost)
 {
-    public static readonly ProxyPeer NothingForwarded = new(false, false, null);
-
     public static ProxyPeer? Of(HttpContext context) => context.Features.Get<ProxyPeer>();
 }
