@@ -74,7 +74,9 @@ internal sealed class TreeOperations(IMetadataStore store, AccessPolicy policy, 
         {
             if (!await policy.AllowsAsync(caller, repository, each.Path, each.IsFolder, AccessActions.Annotate, cancellationToken))
             {
-                return (null, OperationResult.Forbidden($"Annotating '{repository.Key}/{each.Path}' is not permitted."));
+                return (null, OperationResult.Forbidden(await MayNameAsync(caller, repository, each.Path, each.IsFolder, cancellationToken)
+                    ? $"Annotating '{repository.Key}/{each.Path}' is not permitted."
+                    : $"'{repository.Key}/{path}' holds items you may not annotate."));
             }
         }
 
@@ -109,11 +111,13 @@ internal sealed class TreeOperations(IMetadataStore store, AccessPolicy policy, 
         {
             if (!await policy.AllowsAsync(caller, repository, each.Path, each.IsFolder, AccessActions.Delete, cancellationToken))
             {
-                return OperationResult.Forbidden($"Deleting '{repository.Key}/{each.Path}' is not permitted.");
+                return OperationResult.Forbidden(await MayNameAsync(caller, repository, each.Path, each.IsFolder, cancellationToken)
+                    ? $"Deleting '{repository.Key}/{each.Path}' is not permitted."
+                    : $"'{repository.Key}/{path}' holds items you may not delete.");
             }
         }
 
-        if (repository.DockerApiVersion == DockerApiVersion.V1 && await V1DeleteProblemAsync(tx, repository.Key, items, cancellationToken) is { } problem)
+        if (repository.DockerApiVersion == DockerApiVersion.V1 && await V1DeleteProblemAsync(tx, caller, repository, items, cancellationToken) is { } problem)
         {
             return problem;
         }
@@ -133,7 +137,11 @@ internal sealed class TreeOperations(IMetadataStore store, AccessPolicy policy, 
         ItemPath.Name(ItemPath.Parent(path)) != Docker.V2.V2Layout.UploadsFolder
         && (Docker.V2.V2Layout.IsManifestFile(ItemPath.Name(path)) || Docker.V2.V2Layout.IsBlobName(ItemPath.Name(path)));
 
-    private async Task<OperationResult?> V1DeleteProblemAsync(IMetadataTransaction tx, string repo, List<TreeItem> items, CancellationToken cancellationToken)
+    /// <summary>
+    /// Why deleting <paramref name="items"/> would break a V1 image; the tag that still uses it is
+    /// named only when the caller may read its folder.
+    /// </summary>
+    private async Task<OperationResult?> V1DeleteProblemAsync(IMetadataTransaction tx, Principal caller, RepositoryConfig repository, List<TreeItem> items, CancellationToken cancellationToken)
     {
         var images = items.Select(i => V1Layout.ImageOf(i.Path)).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
         if (images.Count == 0)
@@ -147,10 +155,15 @@ internal sealed class TreeOperations(IMetadataStore store, AccessPolicy policy, 
         }
 
         var deletedTags = items.Where(i => !i.IsFolder && i.Name == V1Layout.TagFile).Select(i => i.Path).ToHashSet(StringComparer.Ordinal);
-        var reachable = await v1.ReachableImagesAsync(tx, repo, deletedTags, cancellationToken);
-        return images.FirstOrDefault(reachable.ContainsKey) is { } used
-            ? OperationResult.Conflict($"Image {used} is used by tag {reachable[used]}; delete the tag first.")
-            : null;
+        var reachable = await v1.ReachableImagesAsync(tx, repository.Key, deletedTags, cancellationToken);
+        if (images.FirstOrDefault(reachable.ContainsKey) is not { } used)
+        {
+            return null;
+        }
+
+        return OperationResult.Conflict(await MayNameAsync(caller, repository, reachable[used], isFolder: true, cancellationToken)
+            ? $"Image {used} is used by tag {reachable[used]}; delete the tag first."
+            : $"Image {used} is used by a tag you may not read; it cannot be deleted.");
     }
 
     /// <summary>
@@ -219,7 +232,7 @@ internal sealed class TreeOperations(IMetadataStore store, AccessPolicy policy, 
                 to = ItemPath.Combine(targetPath, item.Path);
             }
 
-            if (await CopyPermissionProblemAsync(tx, caller, source, item, target, to, move, cancellationToken) is { } refused)
+            if (await CopyPermissionProblemAsync(tx, caller, source, sourcePath, item, target, to, move, cancellationToken) is { } refused)
             {
                 return Failed(OperationResult.Forbidden(refused));
             }
@@ -229,7 +242,7 @@ internal sealed class TreeOperations(IMetadataStore store, AccessPolicy policy, 
                 return Failed(OperationResult.BadRequest($"Cannot {(move ? "move" : "copy")} '{source.Key}/{item.Path}' to '{target.Key}/{to}': {misnamed}"));
             }
 
-            var problem = await CopyProblemAsync(tx, target, item, to, cancellationToken);
+            var problem = await CopyProblemAsync(tx, caller, target, item, to, cancellationToken);
             if (problem is not null)
             {
                 messages.Add(new OperationMessage(MessageLevel.Error, problem));
@@ -249,7 +262,7 @@ internal sealed class TreeOperations(IMetadataStore store, AccessPolicy policy, 
             return new CopyMoveResult(OperationResult.Ok(), messages);
         }
 
-        if (move && source.DockerApiVersion == DockerApiVersion.V1 && await V1DeleteProblemAsync(tx, source.Key, items, cancellationToken) is { } stillUsed)
+        if (move && source.DockerApiVersion == DockerApiVersion.V1 && await V1DeleteProblemAsync(tx, caller, source, items, cancellationToken) is { } stillUsed)
         {
             return new CopyMoveResult(OperationResult.Ok(), [new OperationMessage(MessageLevel.Error, stillUsed.Message)]);
         }
@@ -306,13 +319,16 @@ internal sealed class TreeOperations(IMetadataStore store, AccessPolicy policy, 
         static CopyMoveResult Failed(OperationResult failure) => new(failure, []);
     }
 
-    /// <summary>A permission the caller lacks for one item; any such refusal fails the whole request with 403.</summary>
+    /// <summary>
+    /// A permission the caller lacks for one item; any such refusal fails the whole request with 403.
+    /// An item the caller may not read is never named: the refusal names the requested path.
+    /// </summary>
     private async Task<string?> CopyPermissionProblemAsync(
-        IMetadataTransaction tx, Principal caller, RepositoryConfig source, TreeItem item, RepositoryConfig target, string to, bool move, CancellationToken cancellationToken)
+        IMetadataTransaction tx, Principal caller, RepositoryConfig source, string sourcePath, TreeItem item, RepositoryConfig target, string to, bool move, CancellationToken cancellationToken)
     {
         if (!await policy.AllowsAsync(caller, source, item.Path, item.IsFolder, AccessActions.Read, cancellationToken))
         {
-            return $"Reading '{source.Key}/{item.Path}' is not permitted.";
+            return $"'{source.Key}/{sourcePath}' holds items you may not read.";
         }
 
         if (move && !await policy.AllowsAsync(caller, source, item.Path, item.IsFolder, AccessActions.Delete, cancellationToken))
@@ -331,28 +347,37 @@ internal sealed class TreeOperations(IMetadataStore store, AccessPolicy policy, 
             : null;
     }
 
-    /// <summary>A conflict in the target tree for one item; reported as an error message of the result.</summary>
-    private static async Task<string?> CopyProblemAsync(IMetadataTransaction tx, RepositoryConfig target, TreeItem item, string to, CancellationToken cancellationToken)
+    /// <summary>
+    /// A conflict in the target tree for one item; reported as an error message of the result. The
+    /// item in the way is named only when the caller may read it.
+    /// </summary>
+    private async Task<string?> CopyProblemAsync(IMetadataTransaction tx, Principal caller, RepositoryConfig target, TreeItem item, string to, CancellationToken cancellationToken)
     {
         if (to.Length > ItemPath.MaxLength)
         {
             return $"Target path of '{item.Path}' is longer than {ItemPath.MaxLength} characters.";
         }
 
-        var existing = await tx.Tree.GetAsync(target.Key, to, cancellationToken);
-        if (existing is not null && existing.IsFolder != item.IsFolder)
+        if (await tx.Tree.FindObstacleAsync(target.Key, to, item.IsFolder, cancellationToken) is not { } obstacle)
         {
-            return $"'{target.Key}/{to}' is a {(existing.IsFolder ? "folder" : "file")} and cannot be replaced by a {(item.IsFolder ? "folder" : "file")}.";
+            return null;
         }
 
-        for (var parent = ItemPath.Parent(to); parent.Length > 0; parent = ItemPath.Parent(parent))
+        if (!await MayNameAsync(caller, target, obstacle.Path, obstacle.IsFolder, cancellationToken))
         {
-            if (await tx.Tree.GetAsync(target.Key, parent, cancellationToken) is { IsFolder: false })
-            {
-                return $"'{target.Key}/{parent}' is a file; nothing can be placed below it.";
-            }
+            return $"An item you may not read is in the way of '{target.Key}/{to}'.";
         }
 
-        return null;
+        return obstacle.Path == to
+            ? $"'{target.Key}/{to}' is a {(obstacle.IsFolder ? "folder" : "file")} and cannot be replaced by a {(item.IsFolder ? "folder" : "file")}."
+            : $"'{target.Key}/{obstacle.Path}' is a file; nothing can be placed below it.";
     }
+
+    /// <summary>
+    /// Whether a refusal may name an item: the caller may read it as the storage API's GET of its
+    /// path would (a folder also when reached only by browsing, which shows its listing). Refusals
+    /// name the requested path instead, which the caller could read, so none reveals a hidden name.
+    /// </summary>
+    private ValueTask<bool> MayNameAsync(Principal caller, RepositoryConfig repository, string path, bool isFolder, CancellationToken cancellationToken) =>
+        policy.AllowsAsync(caller, repository, path, isFolder, AccessActions.Read, cancellationToken);
 }
