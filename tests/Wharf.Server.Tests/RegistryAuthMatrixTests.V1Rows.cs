@@ -157,7 +157,7 @@ public sealed partial class RegistryAuthMatrixTests
                 && await c.MayAllAsync(V1Repo, [$"repositories/acme/copy/{tag}/tag.json", "repositories/acme/copy/_index_images.json"], AccessActions.Deploy);
             await ExpectAsync(
                 c.Client.PostAsync($"/api/docker/{V1Repo}/v1/promote", Json($$"""{"targetRepo":"{{V1Repo}}","dockerRepository":"acme/web","targetDockerRepository":"acme/copy","tag":"{{tag}}","copy":true}""")),
-                promote ? HttpStatusCode.OK : HttpStatusCode.Forbidden);
+                !tagReadable ? HttpStatusCode.NotFound : promote ? HttpStatusCode.OK : HttpStatusCode.Forbidden);
             var migrate = !tagReadable ? HttpStatusCode.NotFound
                 : !chainReadable ? HttpStatusCode.Forbidden
                 : await c.MayAsync(V2Repo, $"acme/web/{tag}/manifest.json", AccessActions.Deploy) ? HttpStatusCode.OK : HttpStatusCode.Forbidden;

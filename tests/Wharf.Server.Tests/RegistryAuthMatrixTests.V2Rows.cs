@@ -218,7 +218,7 @@ public sealed partial class RegistryAuthMatrixTests
             var deploy = await c.MayAllAsync(V2Repo, files.Select(f => $"team/copy/{tag}/{f}"), AccessActions.Deploy);
             await ExpectAsync(
                 c.Client.PostAsync($"/api/docker/{V2Repo}/v2/promote", Json($$"""{"targetRepo":"{{V2Repo}}","dockerRepository":"team/app","targetDockerRepository":"team/copy","tag":"{{tag}}","copy":true}""")),
-                readable && deploy ? HttpStatusCode.OK : HttpStatusCode.Forbidden);
+                !await c.MayAsync(V2Repo, $"team/app/{tag}/manifest.json", AccessActions.Read) ? HttpStatusCode.NotFound : readable && deploy ? HttpStatusCode.OK : HttpStatusCode.Forbidden);
             await c.Admin.DeleteAsync($"/artifactory/{V2Repo}/team/copy");
         }
     }

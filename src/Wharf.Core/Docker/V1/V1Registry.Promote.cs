@@ -56,7 +56,22 @@ internal sealed partial class V1Registry
             return OperationResult.NotFound($"Docker repository '{sourceName}' not found in '{source.Key}'.");
         }
 
-        var tags = await ReadTagsAsync(tx, source.Key, sourceName, cancellationToken);
+        // Only the tags the caller may read are there for them, as in a tags list.
+        var allTags = await ReadTagsAsync(tx, source.Key, sourceName, cancellationToken);
+        var tags = new List<(string Tag, string ImageId)>();
+        foreach (var tag in allTags)
+        {
+            if (await allowed(source, V1Layout.Tag(sourceName, tag.Tag), AccessActions.Read))
+            {
+                tags.Add(tag);
+            }
+        }
+
+        if (tags.Count == 0 && allTags.Count > 0)
+        {
+            return OperationResult.NotFound($"Docker repository '{sourceName}' not found in '{source.Key}'.");
+        }
+
         if (request.Tag is { } onlyTag)
         {
             tags = [.. tags.Where(t => t.Tag == onlyTag)];
@@ -70,7 +85,7 @@ internal sealed partial class V1Registry
         ItemAccess readable = (path, actions) => allowed(source, path, actions);
         foreach (var (from, to, imageId) in renames)
         {
-            if (!await allowed(source, V1Layout.Tag(sourceName, from), AccessActions.Read) || !await MayReadChainAsync(tx, source.Key, imageId, readable, cancellationToken))
+            if (!await MayReadChainAsync(tx, source.Key, imageId, readable, cancellationToken))
             {
                 return OperationResult.Forbidden($"Reading tag '{from}' of '{sourceName}' in '{source.Key}' and every image it reaches is not permitted.");
             }
@@ -92,7 +107,9 @@ internal sealed partial class V1Registry
             }
         }
 
-        if (move && request.Tag is null && !await allowed(source, V1Layout.Index(sourceName), AccessActions.Delete))
+        // Moving every tag takes the index along, unless tags the caller may not see stay behind.
+        var moveIndex = move && request.Tag is null && tags.Count == allTags.Count;
+        if (moveIndex && !await allowed(source, V1Layout.Index(sourceName), AccessActions.Delete))
         {
             return OperationResult.Forbidden($"Deleting the index of '{sourceName}' from '{source.Key}' (needed to move it) is not permitted.");
         }
@@ -161,7 +178,7 @@ internal sealed partial class V1Registry
                 await DeleteTagFileAsync(tx, source.Key, V1Layout.Tag(sourceName, from), cancellationToken);
             }
 
-            if (request.Tag is null)
+            if (moveIndex)
             {
                 await tx.Tree.DeleteAsync(source.Key, V1Layout.Index(sourceName), cancellationToken);
                 await DeleteFolderIfEmptyAsync(tx, source.Key, V1Layout.RepositoryFolder(sourceName), cancellationToken);

@@ -333,7 +333,8 @@ internal sealed partial class V1Registry(IMetadataStore store, ContentStore cont
     /// another image now (rest-api §6.3: overwriting is deleting), and to read every file of every
     /// image of the new image's ancestry: a tag must not carry an image out of the caller's reach.
     /// With <paramref name="maxUniqueTags"/> above zero, a new tag beyond the limit removes the
-    /// repository's oldest tags (by creation), never <c>latest</c> nor the tag just set.
+    /// repository's oldest tags (by creation), never <c>latest</c> nor the tag just set; the caller
+    /// needs delete on them too. The first tag of a repository needs deploy on its new index.
     /// </summary>
     public async Task<V1Outcome> PutTagAsync(string repo, V1RepositoryName name, string tag, string imageId, string user, ItemAccess access, CancellationToken cancellationToken, int maxUniqueTags = 0)
     {
@@ -364,6 +365,12 @@ internal sealed partial class V1Registry(IMetadataStore store, ContentStore cont
 
         if (!await IndexExistsAsync(tx, repo, name, cancellationToken))
         {
+            // The first tag of a repository creates its index, which is written like any file.
+            if (!await access(V1Layout.Index(name), AccessActions.Deploy))
+            {
+                return V1Outcome.Denied;
+            }
+
             await PutIndexAsync(tx, repo, name, emptyIndex, user, cancellationToken);
         }
 
@@ -382,6 +389,12 @@ internal sealed partial class V1Registry(IMetadataStore store, ContentStore cont
                 .OrderBy(f => f.Created).ThenBy(f => f.Path, StringComparer.Ordinal)
                 .Take(Math.Max(excess, 0)))
             {
+                // The pusher causes the drop, so it needs delete there as by hand (nothing changes otherwise).
+                if (!await access(oldest.Path, AccessActions.Delete))
+                {
+                    return V1Outcome.Denied;
+                }
+
                 await DeleteTagFileAsync(tx, repo, oldest.Path, cancellationToken);
             }
         }

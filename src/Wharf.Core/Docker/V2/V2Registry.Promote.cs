@@ -44,8 +44,15 @@ internal sealed partial class V2Registry
 
         var move = !request.Copy;
         await using var tx = await store.BeginAsync(cancellationToken);
-        var tags = (await ListManifestFilesAsync(tx, source.Key, image, cancellationToken))
-            .Select(f => ItemPath.Name(ItemPath.Parent(f.Path))).Where(V2Layout.IsTagFolderName).ToList();
+        // Only the tags the caller may read are there for them, as in a tags list.
+        var tags = new List<string>();
+        foreach (var file in await ListManifestFilesAsync(tx, source.Key, image, cancellationToken))
+        {
+            if (V2Layout.IsTagFolderName(ItemPath.Name(ItemPath.Parent(file.Path))) && await allowed(source, file.Path, AccessActions.Read))
+            {
+                tags.Add(ItemPath.Name(ItemPath.Parent(file.Path)));
+            }
+        }
 
         if (tags.Count == 0)
         {
@@ -67,20 +74,26 @@ internal sealed partial class V2Registry
         {
             var to = request.TargetTag ?? tag;
             var targetFolder = V2Layout.TagFolder(targetImage, to);
-            if (await ManifestFileInAsync(tx, target.Key, targetFolder, cancellationToken) is not null)
+            var sourceManifest = await ManifestFileInAsync(tx, source.Key, V2Layout.TagFolder(image, tag), cancellationToken);
+            var targetManifest = await ManifestFileInAsync(tx, target.Key, targetFolder, cancellationToken);
+            if (targetManifest is not null && targetManifest.Sha256 != sourceManifest?.Sha256)
             {
-                foreach (var replaced in (await tx.Tree.ListChildrenAsync(target.Key, targetFolder, cancellationToken)).Where(c => !c.IsFolder))
+                if (!await MayOnFilesInAsync(tx, target.Key, targetFolder, (path, actions) => allowed(target, path, actions), AccessActions.Delete, cancellationToken))
                 {
-                    if (!await allowed(target, replaced.Path, AccessActions.Delete))
-                    {
-                        return OperationResult.Forbidden($"Replacing tag '{to}' of '{targetImage}' in '{target.Key}' needs delete permission.");
-                    }
+                    return OperationResult.Forbidden($"Replacing tag '{to}' of '{targetImage}' in '{target.Key}' needs delete permission.");
                 }
 
                 await ClearManifestFolderAsync(tx, target.Key, targetFolder, cancellationToken);
             }
 
-            var folders = new List<(string From, string To, string Manifest)> { (V2Layout.TagFolder(image, tag), targetFolder, to) };
+            // A folder of the target that holds the same manifest already stays as it is (names,
+            // properties, creation time): nothing there is replaced.
+            var folders = new List<(string From, string To, string Manifest)>();
+            if (targetManifest is null || targetManifest.Sha256 != sourceManifest?.Sha256)
+            {
+                folders.Add((V2Layout.TagFolder(image, tag), targetFolder, to));
+            }
+
             if (await tx.Tree.GetAsync(source.Key, $"{V2Layout.TagFolder(image, tag)}/{V2Layout.ListManifestFile}", cancellationToken) is { Sha256: { } listHex })
             {
                 // A list's platform manifests live in digest folders beside the tags.
@@ -88,7 +101,8 @@ internal sealed partial class V2Registry
                 foreach (var child in list?.Children ?? [])
                 {
                     var childFolder = V2Layout.DigestFolder(image, child.Digest);
-                    if (await tx.Tree.GetAsync(source.Key, childFolder, cancellationToken) is not null)
+                    if (await tx.Tree.GetAsync(source.Key, childFolder, cancellationToken) is not null
+                        && await ManifestFileInAsync(tx, target.Key, V2Layout.DigestFolder(targetImage, child.Digest), cancellationToken) is null)
                     {
                         folders.Add((childFolder, V2Layout.DigestFolder(targetImage, child.Digest), child.Digest.ToString()));
                     }
@@ -104,9 +118,9 @@ internal sealed partial class V2Registry
                         continue;
                     }
 
-                    if (!await allowed(source, file.Path, AccessActions.Read) || (move && from == folders[0].From && !await allowed(source, file.Path, AccessActions.Delete)))
+                    if (!await allowed(source, file.Path, AccessActions.Read))
                     {
-                        return OperationResult.Forbidden($"{(move ? "Moving" : "Reading")} '{image}:{tag}' in '{source.Key}' is not permitted.");
+                        return OperationResult.Forbidden($"Reading '{image}:{tag}' in '{source.Key}' and every manifest it names is not permitted.");
                     }
 
                     if (!await allowed(target, $"{toFolder}/{file.Name}", AccessActions.Deploy))
@@ -131,6 +145,11 @@ internal sealed partial class V2Registry
 
             if (move)
             {
+                if (!await MayOnFilesInAsync(tx, source.Key, V2Layout.TagFolder(image, tag), (path, actions) => allowed(source, path, actions), AccessActions.Delete, cancellationToken))
+                {
+                    return OperationResult.Forbidden($"Deleting '{image}:{tag}' from '{source.Key}' (needed to move it) is not permitted.");
+                }
+
                 await ClearManifestFolderAsync(tx, source.Key, V2Layout.TagFolder(image, tag), cancellationToken);
             }
         }

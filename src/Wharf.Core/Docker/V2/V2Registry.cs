@@ -465,28 +465,30 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
             return (refused, null, null, why);
         }
 
-        // Replacing a tag with other content needs delete permission (rest-api §3.2), decided in
-        // this transaction so that a tag pushed meanwhile by someone else is not overwritten.
-        var previous = byDigest ? null : await FindManifestAsync(tx, repo, image, reference, null, cancellationToken);
-        if (previous?.Sha256Hex == hex)
+        // The same manifest again: the tag or digest folder keeps its names, properties and
+        // creation time (nothing is replaced, so nothing needs delete or annotate).
+        if ((await ManifestFileInAsync(tx, repo, folder, cancellationToken))?.Sha256 == hex)
         {
-            // The same manifest again: the tag keeps its folder, names and creation time.
             return (V2Outcome.Created, digest, manifest.Subject?.Digest, "");
         }
 
+        // Replacing a tag with other content needs delete permission (rest-api §3.2), decided in
+        // this transaction so that a tag pushed meanwhile by someone else is not overwritten.
+        var previous = byDigest ? null : await FindManifestAsync(tx, repo, image, reference, null, cancellationToken);
+
         if (previous is not null)
         {
-            foreach (var replaced in (await tx.Tree.ListChildrenAsync(repo, folder, cancellationToken)).Where(c => !c.IsFolder))
+            if (!await MayOnFilesInAsync(tx, repo, folder, access, AccessActions.Delete, cancellationToken))
             {
-                if (!await access(replaced.Path, AccessActions.Delete))
-                {
-                    return (V2Outcome.Denied, null, null, "replacing an existing tag needs delete permission");
-                }
+                return (V2Outcome.Denied, null, null, "replacing an existing tag needs delete permission");
             }
 
-            if (!await RetainRevisionAsync(tx, repository, image, reference, previous, user, now, cancellationToken))
+            var retained = await RetainRevisionAsync(tx, repository, image, reference, previous, user, now, access, cancellationToken);
+            if (retained != V2Outcome.Ok)
             {
-                return (V2Outcome.PathBlocked, null, null, "an item of the tree is in the way of the revision the push retains");
+                return (retained, null, null, retained == V2Outcome.PathBlocked
+                    ? "an item of the tree is in the way of the revision dockerTagRetention keeps"
+                    : $"dockerTagRetention keeps the replaced manifest in {image}/{Digest.OfSha256(previous.Sha256Hex)}, which needs deploy, annotate and delete permission there");
             }
         }
 
@@ -514,102 +516,14 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
             }
         }
 
-        if (!byDigest && previous is null && repository.MaxUniqueTags > 0)
+        if (!byDigest && previous is null && repository.MaxUniqueTags > 0
+            && !await DropOldestTagsAsync(tx, repo, image, reference, repository.MaxUniqueTags, access, cancellationToken))
         {
-            await DropOldestTagsAsync(tx, repo, image, reference, repository.MaxUniqueTags, cancellationToken);
+            return (V2Outcome.Denied, null, null, $"a new tag beyond maxUniqueTags ({repository.MaxUniqueTags}) removes the oldest tags of {image}, which needs delete permission on them");
         }
 
         await tx.CommitAsync(cancellationToken);
         return (V2Outcome.Created, digest, manifest.Subject?.Digest, "");
-    }
-
-    /// <summary>
-    /// <c>dockerTagRetention</c> N (rest-api §2.2): the manifest a push replaces stays as a revision in
-    /// <c>&lt;image&gt;/sha256:&lt;hex&gt;/</c>, marked with the tags it was retained for
-    /// (<c>docker.manifest.retainedFor</c>, which only admins may set), and each tag keeps its N−1
-    /// most recently retained revisions. A digest folder that already holds the manifest (pushed by
-    /// digest, or retained for another tag) is marked rather than copied, and is deleted by the
-    /// pruning only when retention created it and no tag still retains it. False when an item of the
-    /// tree is in the way of the revision's files (the caller then commits nothing).
-    /// </summary>
-    private static async Task<bool> RetainRevisionAsync(IMetadataTransaction tx, RepositoryConfig repository, string image, string tag, StoredManifest previous, string user, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        var repo = repository.Key;
-        if (repository.DockerTagRetention > 1)
-        {
-            var revision = V2Layout.DigestFolder(image, Digest.OfSha256(previous.Sha256Hex));
-            var held = await ManifestFileInAsync(tx, repo, revision, cancellationToken);
-            if (held is null)
-            {
-                foreach (var file in (await tx.Tree.ListChildrenAsync(repo, V2Layout.TagFolder(image, tag), cancellationToken)).Where(c => !c.IsFolder && c.Sha256 is not null))
-                {
-                    var properties = new Dictionary<string, IReadOnlyList<string>>(await tx.Tree.GetPropertiesAsync(repo, file.Path, cancellationToken), StringComparer.Ordinal);
-                    if (V2Layout.IsManifestFile(file.Name))
-                    {
-                        properties[V2Properties.RetainedFor] = [tag];
-                    }
-
-                    if (!await tx.Tree.TryPutFileAsync(repo, new NewFile($"{revision}/{file.Name}", file.Sha256!, file.Size, file.MimeType ?? OctetStream, properties), user, now, cancellationToken))
-                    {
-                        return false;
-                    }
-                }
-            }
-            else
-            {
-                var retainedFor = (await tx.Tree.GetPropertiesAsync(repo, held.Path, cancellationToken)).GetValueOrDefault(V2Properties.RetainedFor) ?? [];
-                await tx.Tree.SetPropertiesAsync(repo, held.Path, new Dictionary<string, IReadOnlyList<string>> { [V2Properties.RetainedFor] = [.. retainedFor.Append(tag).Distinct(StringComparer.Ordinal)] }, cancellationToken);
-                await tx.Tree.TouchAsync(repo, held.Path, user, now, cancellationToken);
-            }
-        }
-
-        // Pruned on every replacement, so lowering the setting takes effect at the tag's next push.
-        var revisions = new List<(TreeItem File, IReadOnlyDictionary<string, IReadOnlyList<string>> Properties)>();
-        foreach (var file in await ListManifestFilesAsync(tx, repo, image, cancellationToken))
-        {
-            if (!V2Layout.IsTagFolderName(ItemPath.Name(ItemPath.Parent(file.Path)))
-                && await tx.Tree.GetPropertiesAsync(repo, file.Path, cancellationToken) is var properties
-                && properties.GetValueOrDefault(V2Properties.RetainedFor) is { } tags && tags.Contains(tag, StringComparer.Ordinal))
-            {
-                revisions.Add((file, properties));
-            }
-        }
-
-        foreach (var (file, properties) in revisions.OrderByDescending(r => r.File.Modified).ThenByDescending(r => r.File.Path, StringComparer.Ordinal).Skip(repository.DockerTagRetention - 1))
-        {
-            var remaining = properties[V2Properties.RetainedFor].Where(t => t != tag).ToList();
-            var createdByRetention = !(properties.GetValueOrDefault(V2Properties.Manifest) is [var named] && Digest.TryParse(named, out _));
-            if (remaining.Count > 0)
-            {
-                await tx.Tree.SetPropertiesAsync(repo, file.Path, new Dictionary<string, IReadOnlyList<string>> { [V2Properties.RetainedFor] = remaining }, cancellationToken);
-            }
-            else if (createdByRetention)
-            {
-                await ClearManifestFolderAsync(tx, repo, ItemPath.Parent(file.Path), cancellationToken);
-            }
-            else
-            {
-                await tx.Tree.DeletePropertiesAsync(repo, file.Path, [V2Properties.RetainedFor], cancellationToken);
-            }
-        }
-
-        return true;
-    }
-
-    /// <summary>
-    /// <c>maxUniqueTags</c> (rest-api §2.2): a push that creates a tag beyond the limit deletes the
-    /// image's oldest tags by creation time, <c>latest</c> included; never the tag just pushed. A tag
-    /// moved to other content counts as created then; pushing the same manifest again keeps its time.
-    /// </summary>
-    private static async Task DropOldestTagsAsync(IMetadataTransaction tx, string repo, string image, string pushed, int max, CancellationToken cancellationToken)
-    {
-        var tags = (await ListManifestFilesAsync(tx, repo, image, cancellationToken)).Where(f => V2Layout.IsTagFolderName(ItemPath.Name(ItemPath.Parent(f.Path)))).ToList();
-
-        foreach (var oldest in tags.Where(t => ItemPath.Name(ItemPath.Parent(t.Path)) != pushed)
-            .OrderBy(t => t.Created).ThenBy(t => t.Path, StringComparer.Ordinal).Take(Math.Max(0, tags.Count - max)))
-        {
-            await ClearManifestFolderAsync(tx, repo, ItemPath.Parent(oldest.Path), cancellationToken);
-        }
     }
 
     /// <summary>
@@ -808,12 +722,9 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         folders = [.. folders.Distinct(StringComparer.Ordinal)];
         foreach (var folder in folders)
         {
-            foreach (var file in (await tx.Tree.ListChildrenAsync(repo, folder, cancellationToken)).Where(c => !c.IsFolder))
+            if (!await MayOnFilesInAsync(tx, repo, folder, access, AccessActions.Delete, cancellationToken))
             {
-                if (!await access(file.Path, AccessActions.Delete))
-                {
-                    return V2Outcome.Denied;
-                }
+                return V2Outcome.Denied;
             }
         }
 

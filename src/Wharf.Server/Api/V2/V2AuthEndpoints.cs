@@ -188,19 +188,9 @@ internal sealed class V2Access(IMetadataStore store, RestAuthenticator authentic
             return null;
         }
 
-        var name = parts[1];
-        var key = repoKey;
-        var image = name;
-        var slash = name.IndexOf('/', StringComparison.Ordinal);
-        if (key is null || (slash > 0 && string.Equals(name[..slash], key, StringComparison.OrdinalIgnoreCase)))
+        if (ScopeTarget(repoKey, parts[1]) is not var (key, image))
         {
-            if (slash <= 0)
-            {
-                return null;
-            }
-
-            key = name[..slash];
-            image = name[(slash + 1)..];
+            return null;
         }
 
         if (await RepositoryAsync(key, cancellationToken) is not { DockerApiVersion: DockerApiVersion.V2 } repository)
@@ -217,7 +207,24 @@ internal sealed class V2Access(IMetadataStore store, RestAuthenticator authentic
             "delete" => (held & AccessActions.Delete) != 0,
             _ => false,
         }).ToList();
-        return actions.Count == 0 ? null : new DockerAccess("repository", name, actions);
+        return actions.Count == 0 ? null : new DockerAccess("repository", parts[1], actions);
+    }
+
+    /// <summary>
+    /// The repository key and image a scope's name denotes: at a key's token endpoint the image,
+    /// or the key and image (a first segment equal to the key is the key); key-less, always the
+    /// key and image. Issuing and checking a token read names by this one rule, so a scope never
+    /// covers an image it was not granted for. Null when a key-less name has no key.
+    /// </summary>
+    public static (string Key, string Image)? ScopeTarget(string? repoKey, string name)
+    {
+        var slash = name.IndexOf('/', StringComparison.Ordinal);
+        if (repoKey is not null && !(slash > 0 && string.Equals(name[..slash], repoKey, StringComparison.OrdinalIgnoreCase)))
+        {
+            return (repoKey, name);
+        }
+
+        return slash > 0 ? (name[..slash], name[(slash + 1)..]) : null;
     }
 
     /// <summary>The Bearer challenge: realm = the token endpoint of this key (or key-less), service = public host.</summary>

@@ -269,13 +269,14 @@ internal static class V2Endpoints
         await caller.Items(path, needed) ? null : Denied(context, request, caller.Principal, needed, access);
 
     /// <summary>
-    /// Whether a registry token grants <paramref name="action"/> on the image: a key-less token
-    /// (repository-path method) names it <c>&lt;key&gt;/&lt;image&gt;</c>; a token of this key names it
-    /// <c>&lt;image&gt;</c> (or with the key in front). A token of another key never reaches here.
+    /// Whether a registry token grants <paramref name="action"/> on the image, its scope names read
+    /// as when it was issued (<see cref="V2Access.ScopeTarget"/>). A token of another key never
+    /// reaches here.
     /// </summary>
     private static bool GrantCovers(DockerTokenGrant grant, string key, string image, string action) =>
         grant.Access.Any(a => a.Type == "repository" && a.Actions.Contains(action)
-            && (a.Name == $"{key}/{image}" || (grant.RepoKey.Length > 0 && a.Name == image)));
+            && V2Access.ScopeTarget(grant.RepoKey.Length > 0 ? grant.RepoKey : null, a.Name) is var (k, i)
+            && string.Equals(k, key, StringComparison.OrdinalIgnoreCase) && i == image);
 
     // ---------------------------------------------------------------- blobs
 
