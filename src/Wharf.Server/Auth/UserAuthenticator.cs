@@ -129,25 +129,53 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
             : null;
     }
 
+    /// <summary>The principal of a live access token, by its secret; null when unknown or no longer standing.</summary>
+    private async Task<Principal?> FromAccessTokenAsync(IMetadataSession session, string token, CancellationToken cancellationToken) =>
+        await session.Credentials.TokenByHashAsync(Secrets.Sha256(token), cancellationToken) is { } record
+            ? (await TokenPrincipalAsync(session, record, cancellationToken)).Principal
+            : null;
+
     /// <summary>
-    /// A token's subject with the token's groups (its own with <c>member-of-groups:*</c>). A
-    /// subject that is no user is transient: its rights come from the scoped groups alone.
+    /// What an access token stands for now, and when it ends (the earliest end up its chain): the one
+    /// path for the token used directly and for the registry and V1 tokens minted with it, so they
+    /// hold exactly the same. Null when it, or a token up its chain (<see cref="TokenChains"/>), was
+    /// revoked or has expired, or when its subject user was deleted or is disabled.
+    /// The subject is the user of the token's <see cref="AccessTokenRecord.SubjectId"/>; the token
+    /// holds the listed groups the user is still in (all its groups, and its admin flag, with
+    /// <c>member-of-groups:*</c>). A token whose subject was no user when it was issued is transient,
+    /// whatever user of that name exists now: it holds its listed groups only, and no grant to a user
+    /// of its name (<see cref="Principal.Transient"/>).
     /// </summary>
-    private async Task<Principal?> FromAccessTokenAsync(IMetadataSession session, string token, CancellationToken cancellationToken)
+    private async Task<(Principal? Principal, DateTimeOffset? Expiry)> TokenPrincipalAsync(IMetadataSession session, AccessTokenRecord record, CancellationToken cancellationToken)
     {
-        var record = await session.Credentials.TokenByHashAsync(Secrets.Sha256(token), cancellationToken);
-        if (record is null || record.Revoked || record.Expiry <= time.GetUtcNow())
+        var now = time.GetUtcNow();
+        if (record.Revoked || record.Expiry <= now)
         {
-            return null;
+            return (null, null);
         }
 
-        var subject = await session.Users.GetAsync(record.Subject, cancellationToken);
-        return subject is { Disabled: true } ? null : await TokenPrincipalAsync(session, record, subject, cancellationToken);
-    }
+        UserRecord? subject = null;
+        if (record.SubjectId is not null)
+        {
+            subject = await session.Users.GetByIdAsync(record.SubjectId, cancellationToken);
+            if (subject is null || subject.Disabled)
+            {
+                return (null, null);
+            }
+        }
 
-    /// <summary>The principal of a live access token whose subject is <paramref name="subject"/> (null: transient).</summary>
-    private static async Task<Principal> TokenPrincipalAsync(IMetadataSession session, AccessTokenRecord record, UserRecord? subject, CancellationToken cancellationToken)
-    {
+        var expiry = record.Expiry;
+        if (record.ParentId is not null)
+        {
+            var (stands, end) = await TokenChains.CheckAsync(session, record.ParentId, record.SubjectId, now, cancellationToken);
+            if (!stands)
+            {
+                return (null, null);
+            }
+
+            expiry = TokenChains.Earlier(expiry, end);
+        }
+
         // A token never holds more than its subject does now: listed groups the subject has left no longer count.
         var current = subject is null ? null : await session.Groups.GroupsOfAsync(subject.Name, cancellationToken);
         var groups = record.Groups is null ? current ?? [] : current is null ? record.Groups : [.. record.Groups.Where(g => current.Contains(g, StringComparer.OrdinalIgnoreCase))];
@@ -157,8 +185,8 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
             admin |= (await session.Groups.GetAsync(group, cancellationToken))?.AdminPrivileges == true;
         }
 
-        var origin = new CredentialOrigin(OriginKind.AccessToken, subject?.Id, subject?.CredentialGeneration ?? 0, record.Id, record.Expiry);
-        return new Principal(subject?.Name ?? record.Subject, admin, groups, ViaToken: true, origin);
+        var origin = new CredentialOrigin(OriginKind.AccessToken, subject?.Id, subject?.CredentialGeneration ?? 0, record.Id, expiry);
+        return (new Principal(subject?.Name ?? record.Subject, admin, groups, ViaToken: true, origin) { Transient = subject is null }, expiry);
     }
 
     /// <summary>A user's principal: its groups, and admin by its own flag or an admin group's.</summary>
@@ -177,8 +205,9 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
     /// <summary>
     /// The principal a registry or V1 token stands for now: null unless the user of the token's
     /// origin still exists under that id, is enabled, has the same credential generation, and the
-    /// minting credential still stands (the same API key; the access token neither revoked nor
-    /// expired). Rights are the current ones, narrowed as the access token narrows them. Cached
+    /// minting credential still stands (the same API key; the access token, bound to the same
+    /// subject, standing as <see cref="TokenPrincipalAsync"/> decides, chain included). Rights are
+    /// the current ones, exactly what the access token itself holds now. Cached
     /// until this node's next write and at most <see cref="OriginCacheAge"/> (writes of other nodes
     /// sharing the database), so registry requests rarely cost a query; expiry is checked every time.
     /// </summary>
@@ -211,11 +240,11 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
                     ? (await PrincipalOfAsync(session, user, origin, cancellationToken), null)
                     : (null, null);
             case OriginKind.AccessToken when origin.CredentialId is not null:
-                // A transient subject (no user id) stays transient even if a user of its name appears later.
+                // Exactly what the access token holds now (the same path as its direct use), while it is bound to the same subject.
                 var token = await session.Credentials.TokenByIdAsync(origin.CredentialId, cancellationToken);
-                return token is null || token.Revoked || (user is not null && !string.Equals(token.Subject, user.Name, StringComparison.OrdinalIgnoreCase))
+                return token is null || token.SubjectId != origin.UserId
                     ? (null, null)
-                    : (await TokenPrincipalAsync(session, token, user, cancellationToken), token.Expiry);
+                    : await TokenPrincipalAsync(session, token, cancellationToken);
             default:
                 return (null, null);
         }
