@@ -14,7 +14,11 @@ internal enum LoginOutcome
     Invalid,
     Disabled,
 
-    /// <summary>Too many attempts from this address are already waiting (429); never because of the user alone.</summary>
+    /// <summary>
+    /// Refused for now (429): too many attempts from this address are already waiting, or the queue
+    /// for a password check this attempt belongs in is full (PasswordCheckGate). Never for an attempt
+    /// from a known source of the user because of other addresses.
+    /// </summary>
     Throttled,
 }
 
@@ -24,7 +28,7 @@ internal enum LoginOutcome
 /// minute, keyed by a SHA-256 of the secret (the secret itself is never kept); any change to
 /// users or groups forgets them all. The built-in <c>anonymous</c> user cannot log in.
 /// </summary>
-internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<UserRecord> hasher, IMemoryCache cache, TimeProvider time, LoginThrottle throttle, ILogger<UserAuthenticator> logger)
+internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<UserRecord> hasher, IMemoryCache cache, TimeProvider time, LoginThrottle throttle, PasswordCheckGate gate, ILogger<UserAuthenticator> logger)
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(60);
 
@@ -55,14 +59,13 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
             return (cached == DisabledMarker ? LoginOutcome.Disabled : LoginOutcome.Ok, cached == DisabledMarker ? null : cached);
         }
 
-        await using var session = await store.OpenAsync(cancellationToken);
-
         // An API key or an access token works as the password too (rest-api §1.5).
         if (ApiKeys.LooksLikeKey(password) || AccessTokens.LooksLikeToken(password))
         {
+            await using var secrets = await store.OpenAsync(cancellationToken);
             var bySecret = ApiKeys.LooksLikeKey(password)
-                ? await FromApiKeyAsync(session, password, cancellationToken)
-                : await FromAccessTokenAsync(session, password, cancellationToken);
+                ? await FromApiKeyAsync(secrets, password, cancellationToken)
+                : await FromAccessTokenAsync(secrets, password, cancellationToken);
             // Not cached: the lookup is one hash and one query, and a revocation must bite at once.
             if (bySecret is not null && string.Equals(bySecret.UserName, user, StringComparison.OrdinalIgnoreCase))
             {
@@ -70,22 +73,24 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
             }
         }
 
-        if (!await throttle.WaitForTurnAsync(user, address, cancellationToken))
+        // Throttled first, then verified on the gate's few threads: hashing never takes every core
+        // nor blocks the thread pool. No connection is held while waiting.
+        var priority = await throttle.WaitForTurnAsync(user, address, cancellationToken);
+        UserRecord? record = null;
+        if (priority is not null)
+        {
+            await using var lookup = await store.OpenAsync(cancellationToken);
+            record = await lookup.Users.GetAsync(user, cancellationToken);
+        }
+
+        var correct = priority is { } turn ? await gate.RunAsync(turn, () => Verify(record, password), cancellationToken) : null;
+        if (correct is null)
         {
             Log.LoginThrottled(logger, user, address);
             return (LoginOutcome.Throttled, null);
         }
 
-        var record = await session.Users.GetAsync(user, cancellationToken);
-        if (record is null || record.InternalPasswordDisabled)
-        {
-            // Same work as for a known user, so response times do not reveal which names exist.
-            hasher.VerifyHashedPassword(Nobody, _nobodyHash.Value, password);
-            Log.LoginFailed(logger, user, address);
-            return (LoginOutcome.Invalid, null);
-        }
-
-        if (hasher.VerifyHashedPassword(record, record.PasswordHash, password) == PasswordVerificationResult.Failed)
+        if (correct is false || record is null)
         {
             Log.LoginFailed(logger, user, address);
             return (LoginOutcome.Invalid, null);
@@ -100,10 +105,27 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
         }
 
         Log.LoginSucceeded(logger, record.Name, address);
+        throttle.Succeeded(record.Name, address);
 
+        await using var session = await store.OpenAsync(cancellationToken);
         var principal = await PrincipalOfAsync(session, record, new CredentialOrigin(OriginKind.Password, record.Id, record.CredentialGeneration, null), cancellationToken);
         cache.Set(key, principal, new MemoryCacheEntryOptions { AbsoluteExpirationRelativeToNow = CacheFor, Size = 1 });
         return (LoginOutcome.Ok, principal);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="password"/> is the user's. No user, or one without an internal
+    /// password, costs the same work and is false, so response times do not reveal which names exist.
+    /// </summary>
+    private bool Verify(UserRecord? record, string password)
+    {
+        if (record is null || record.InternalPasswordDisabled)
+        {
+            hasher.VerifyHashedPassword(Nobody, _nobodyHash.Value, password);
+            return false;
+        }
+
+        return hasher.VerifyHashedPassword(record, record.PasswordHash, password) != PasswordVerificationResult.Failed;
     }
 
     /// <summary>The owner of an API key (X-JFrog-Art-Api); null when unknown or the owner is disabled.</summary>
