@@ -287,6 +287,30 @@ public abstract class MetadataStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Access_tokens_keep_their_subject_id_and_parent_and_chains_walk_up_to_the_root()
+    {
+        static AccessTokenRecord Token(string id, string? parent, bool revoked = false) =>
+            new(id, "sha-" + id, null, "u", null, "api:*", T0, T0.AddHours(1), revoked, "uid-1", parent);
+
+        await using (var tx = await Store.BeginAsync(default))
+        {
+            await tx.Credentials.AddTokenAsync(Token("root", null), default);
+            await tx.Credentials.AddTokenAsync(Token("child", "root", revoked: true), default);
+            await tx.Credentials.AddTokenAsync(Token("grandchild", "child"), default);
+            await tx.Credentials.AddTokenAsync(Token("orphan", "gone"), default);
+            await tx.CommitAsync(default);
+        }
+
+        await using var session = await Store.OpenAsync(default);
+        Assert.Equal(Token("grandchild", "child"), await session.Credentials.TokenByIdAsync("grandchild", default));
+        Assert.Equal(["grandchild", "child", "root"], (await session.Credentials.TokenChainAsync("grandchild", 16, default)).Select(t => t.Id));
+        Assert.True((await session.Credentials.TokenChainAsync("grandchild", 16, default))[1].Revoked);
+        Assert.Equal(["grandchild", "child"], (await session.Credentials.TokenChainAsync("grandchild", 2, default)).Select(t => t.Id));
+        Assert.Equal(["orphan"], (await session.Credentials.TokenChainAsync("orphan", 16, default)).Select(t => t.Id));
+        Assert.Empty(await session.Credentials.TokenChainAsync("gone", 16, default));
+    }
+
+    [Fact]
     public async Task Concurrent_writers_are_serialised_without_losing_updates()
     {
         await Task.WhenAll(Enumerable.Range(0, 16).Select(async i =>
@@ -336,6 +360,29 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreConformanceTests
         Assert.All(users, u => Assert.Matches("^[0-9a-f]{32}$", u.Id));
         Assert.Equal(3, users.Select(u => u.Id).Distinct().Count());
         Assert.Equal("carol", (await session.Users.GetByIdAsync(users.Single(u => u.Name == "carol").Id, default))?.Name);
+    }
+
+    [Fact]
+    public async Task Migration_9_binds_existing_tokens_to_the_user_of_their_subject_and_leaves_the_others_transient()
+    {
+        var path = Path.Combine(_dir, "old8.db");
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=false"))
+        {
+            await connection.OpenAsync();
+            var command = connection.CreateCommand();
+            command.CommandText = "CREATE TABLE schema_version (version INTEGER NOT NULL);"
+                + string.Concat(SqliteSchema.Migrations[..8].Select((sql, i) => sql + $";INSERT INTO schema_version (version) VALUES ({i + 1});"))
+                + "INSERT INTO users (name, password_hash, admin, disabled, id) VALUES ('carol', 'h', 0, 0, 'carol-id');"
+                + "INSERT INTO access_tokens (id, token_sha256, subject, scope, issued) VALUES ('t1', 's1', 'CAROL', 'api:*', 0), ('t2', 's2', 'bot', 'api:*', 0);";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        using var store = new SqliteMetadataStore(path);
+        await store.MigrateAsync(default);
+        await using var session = await store.OpenAsync(default);
+        Assert.Equal("carol-id", (await session.Credentials.TokenByIdAsync("t1", default))?.SubjectId);
+        Assert.Null((await session.Credentials.TokenByIdAsync("t2", default))?.SubjectId);
+        Assert.Null((await session.Credentials.TokenByIdAsync("t2", default))?.ParentId);
     }
 
     public override Task DisposeAsync()

@@ -43,6 +43,12 @@ internal sealed record Principal(string? UserName, bool IsAdmin, IReadOnlyList<s
 
     public bool IsAnonymous => UserName is null;
 
+    /// <summary>
+    /// The subject of an access token that was no user when the token was issued: its rights come
+    /// from its groups alone, never from grants to a user of its name (one may be created later).
+    /// </summary>
+    public bool Transient { get; init; }
+
     /// <summary>The name written to created-by fields and audit lines.</summary>
     public string DisplayName => UserName ?? AnonymousName;
 }
@@ -200,7 +206,7 @@ internal sealed class AccessPolicy(IMetadataStore store, TimeProvider time)
 
     private static AccessActions Granted(PermissionTarget target, Principal principal)
     {
-        var actions = target.Users.GetValueOrDefault(principal.UserName ?? Principal.AnonymousName);
+        var actions = principal.Transient ? AccessActions.None : target.Users.GetValueOrDefault(principal.UserName ?? Principal.AnonymousName);
         if (!principal.IsAnonymous)
         {
             foreach (var group in principal.Groups ?? [])

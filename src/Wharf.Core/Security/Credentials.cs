@@ -6,6 +6,11 @@ internal sealed record ApiKeyRecord(string UserName, string KeySha256, string Pr
 /// <summary>
 /// An access token (rest-api §6.7). <see cref="Groups"/> null means the subject's own groups
 /// (<c>member-of-groups:*</c>); otherwise exactly the listed groups.
+/// <see cref="SubjectId"/> is the immutable id of the user <see cref="Subject"/> named when the
+/// token was issued; null when no such user existed (a transient subject, whose rights come only
+/// from <see cref="Groups"/>, whatever user of that name appears later).
+/// <see cref="ParentId"/> is the access token the issuing caller authenticated with, if any: the
+/// token then lives only while every token up that chain is neither revoked nor expired.
 /// </summary>
 internal sealed record AccessTokenRecord(
     string Id,
@@ -16,7 +21,9 @@ internal sealed record AccessTokenRecord(
     string Scope,
     DateTimeOffset Issued,
     DateTimeOffset? Expiry,
-    bool Revoked);
+    bool Revoked,
+    string? SubjectId = null,
+    string? ParentId = null);
 
 internal interface ICredentialRecords
 {
@@ -35,6 +42,13 @@ internal interface ICredentialRecords
 
     /// <summary>The token of that id, revoked or not; null when unknown.</summary>
     Task<AccessTokenRecord?> TokenByIdAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The token of that id and every token above it through <see cref="AccessTokenRecord.ParentId"/>,
+    /// revoked or not, nearest first; a missing link ends the list early (its last entry then names a
+    /// parent that is absent). At most <paramref name="maxDepth"/> tokens.
+    /// </summary>
+    Task<IReadOnlyList<AccessTokenRecord>> TokenChainAsync(string id, int maxDepth, CancellationToken cancellationToken);
 
     Task<AccessTokenRecord?> TokenByRefreshHashAsync(string refreshSha256, CancellationToken cancellationToken);
 

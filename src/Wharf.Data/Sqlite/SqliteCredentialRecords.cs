@@ -5,7 +5,7 @@ namespace Wharf.Data.Sqlite;
 
 internal sealed class SqliteCredentialRecords(Db db) : ICredentialRecords
 {
-    private const string TokenColumns = "id, token_sha256, refresh_sha256, subject, groups, scope, issued, expiry, revoked";
+    private const string TokenColumns = "id, token_sha256, refresh_sha256, subject, groups, scope, issued, expiry, revoked, subject_id, parent_id";
 
     public async Task<ApiKeyRecord?> ApiKeyOfAsync(string user, CancellationToken cancellationToken) =>
         (await db.QuerySingleOrDefaultAsync<KeyRow>("SELECT user_name, key_sha256, prefix, created FROM api_keys WHERE user_name = @user;", new { user }, cancellationToken))?.ToRecord();
@@ -26,7 +26,7 @@ internal sealed class SqliteCredentialRecords(Db db) : ICredentialRecords
 
     public Task AddTokenAsync(AccessTokenRecord token, CancellationToken cancellationToken) =>
         db.ExecuteAsync(
-            $"INSERT INTO access_tokens ({TokenColumns}) VALUES (@Id, @TokenSha256, @RefreshSha256, @Subject, @groups, @Scope, @issued, @expiry, @Revoked);",
+            $"INSERT INTO access_tokens ({TokenColumns}) VALUES (@Id, @TokenSha256, @RefreshSha256, @Subject, @groups, @Scope, @issued, @expiry, @Revoked, @SubjectId, @ParentId);",
             new
             {
                 token.Id,
@@ -35,6 +35,8 @@ internal sealed class SqliteCredentialRecords(Db db) : ICredentialRecords
                 token.Subject,
                 token.Scope,
                 token.Revoked,
+                token.SubjectId,
+                token.ParentId,
                 groups = token.Groups is null ? null : JsonSerializer.Serialize(token.Groups),
                 issued = token.Issued.ToUnixTimeMilliseconds(),
                 expiry = token.Expiry?.ToUnixTimeMilliseconds(),
@@ -46,6 +48,19 @@ internal sealed class SqliteCredentialRecords(Db db) : ICredentialRecords
 
     public async Task<AccessTokenRecord?> TokenByIdAsync(string id, CancellationToken cancellationToken) =>
         (await db.QuerySingleOrDefaultAsync<TokenRow>($"SELECT {TokenColumns} FROM access_tokens WHERE id = @id;", new { id }, cancellationToken))?.ToRecord();
+
+    public async Task<IReadOnlyList<AccessTokenRecord>> TokenChainAsync(string id, int maxDepth, CancellationToken cancellationToken) =>
+        [.. (await db.QueryAsync<TokenRow>(
+            $"""
+            WITH RECURSIVE chain (link, depth) AS (
+                SELECT @id, 0
+                UNION ALL
+                SELECT t.parent_id, chain.depth + 1 FROM access_tokens t JOIN chain ON t.id = chain.link
+                WHERE t.parent_id IS NOT NULL AND chain.depth + 1 < @maxDepth)
+            SELECT {TokenColumns} FROM chain JOIN access_tokens ON access_tokens.id = chain.link ORDER BY chain.depth;
+            """,
+            new { id, maxDepth },
+            cancellationToken)).Select(r => r.ToRecord())];
 
     public async Task<AccessTokenRecord?> TokenByRefreshHashAsync(string refreshSha256, CancellationToken cancellationToken) =>
         (await db.QuerySingleOrDefaultAsync<TokenRow>($"SELECT {TokenColumns} FROM access_tokens WHERE refresh_sha256 = @refreshSha256;", new { refreshSha256 }, cancellationToken))?.ToRecord();
@@ -94,10 +109,14 @@ internal sealed class SqliteCredentialRecords(Db db) : ICredentialRecords
 
         public long revoked { get; set; }
 
+        public string? subject_id { get; set; }
+
+        public string? parent_id { get; set; }
+
         public AccessTokenRecord ToRecord() => new(
             id, token_sha256, refresh_sha256, subject,
             groups is null ? null : JsonSerializer.Deserialize<string[]>(groups),
             scope, DateTimeOffset.FromUnixTimeMilliseconds(issued),
-            expiry is { } e ? DateTimeOffset.FromUnixTimeMilliseconds(e) : null, revoked != 0);
+            expiry is { } e ? DateTimeOffset.FromUnixTimeMilliseconds(e) : null, revoked != 0, subject_id, parent_id);
     }
 }

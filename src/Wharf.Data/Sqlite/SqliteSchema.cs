@@ -160,5 +160,15 @@ internal static class SqliteSchema
         UPDATE users SET id = lower(hex(randomblob(16))) WHERE id IS NULL;
         CREATE UNIQUE INDEX users_by_id ON users (id);
         """,
+
+        // 9: an access token names its subject by immutable user id (null: no such user when it was
+        // issued, and never one created later) and the access token it was minted with, if any
+        // (it dies with that one). Tokens issued before bind to the user of their subject's name
+        // now: the best the old rows tell.
+        """
+        ALTER TABLE access_tokens ADD COLUMN subject_id TEXT NULL;
+        ALTER TABLE access_tokens ADD COLUMN parent_id TEXT NULL;
+        UPDATE access_tokens SET subject_id = (SELECT users.id FROM users WHERE users.name = access_tokens.subject COLLATE NOCASE);
+        """,
     ];
 }

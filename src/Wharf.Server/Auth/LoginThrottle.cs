@@ -8,20 +8,25 @@ namespace Wharf.Server.Auth;
 /// <list type="number">
 /// <item>a token from its client address's bucket (60, five more a second);</item>
 /// <item>a token from the bucket of that address and user name (10, one more every 2 s);</item>
-/// <item>a token from the user name's bucket (10, one more every 2 s).</item>
+/// <item>unless the address is a known source of the user (<see cref="KnownSources"/>), a token
+/// from the user name's bucket (10, one more every 2 s).</item>
 /// </list>
 /// The two buckets of the source queue an attempt while empty and refuse it (429) when their
 /// queue is full: they hold back the guessing source alone. The user's bucket, which every
 /// address shares, never refuses and never queues: when empty, the attempt waits a fixed
-/// <see cref="UserDelay"/>, so guessing one account from many addresses is slowed while its owner
-/// is let in after at most that delay, however many guesses are arriving.
+/// <see cref="UserDelay"/>. The answer is the attempt's place in the line for a verification slot
+/// (<see cref="PasswordCheckGate"/>): a known source first, then an attempt that found the user's
+/// bucket full (nobody was guessing at that user), then the rest.
 /// Successful logins are remembered for a minute (UserAuthenticator), so legitimate clients
 /// rarely reach this.
 /// </summary>
-internal sealed class LoginThrottle(TimeProvider time) : IDisposable
+internal sealed class LoginThrottle(TimeProvider time, KnownSources known) : IDisposable
 {
-    /// <summary>How long an attempt waits when its user's bucket is empty; the most the owner of a guessed account waits.</summary>
+    /// <summary>How long an attempt from a source not known for the user waits when the user's bucket is empty.</summary>
     public static readonly TimeSpan UserDelay = TimeSpan.FromSeconds(1);
+
+    /// <summary>Tokens of a user's bucket when full.</summary>
+    private const int UserBurst = 10;
 
     private readonly PartitionedRateLimiter<string> _perAddress = PartitionedRateLimiter.Create<string, string>(address =>
         RateLimitPartition.GetTokenBucketLimiter(address, _ => new TokenBucketRateLimiterOptions
@@ -46,39 +51,55 @@ internal sealed class LoginThrottle(TimeProvider time) : IDisposable
     private readonly PartitionedRateLimiter<string> _perUser = PartitionedRateLimiter.Create<string, string>(user =>
         RateLimitPartition.GetTokenBucketLimiter(user, _ => new TokenBucketRateLimiterOptions
         {
-            TokenLimit = 10,
+            TokenLimit = UserBurst,
             TokensPerPeriod = 1,
             ReplenishmentPeriod = TimeSpan.FromSeconds(2),
             QueueLimit = 0,
         }));
 
     /// <summary>
-    /// Waits for a verification slot; false only when too many attempts from this address (for
-    /// any user, or for this one) are already waiting. Never false because of the user alone.
+    /// Waits for this attempt's turn and says where it queues for a verification slot; null only
+    /// when too many attempts from this address (for any user, or for this one) are already waiting.
+    /// Never null because of the user alone.
     /// </summary>
-    public async Task<bool> WaitForTurnAsync(string user, string? address, CancellationToken cancellationToken)
+    public async Task<LoginPriority?> WaitForTurnAsync(string user, string? address, CancellationToken cancellationToken)
     {
         var source = address ?? "unknown";
         var name = user.ToUpperInvariant();
         using var byAddress = await _perAddress.AcquireAsync(source, 1, cancellationToken);
         if (!byAddress.IsAcquired)
         {
-            return false;
+            return null;
         }
 
         using var byAddressAndUser = await _perAddressAndUser.AcquireAsync(source + "\n" + name, 1, cancellationToken);
         if (!byAddressAndUser.IsAcquired)
         {
-            return false;
+            return null;
         }
 
+        if (address is not null && known.Contains(user, address))
+        {
+            return LoginPriority.Known;
+        }
+
+        var fresh = _perUser.GetStatistics(name)?.CurrentAvailablePermits >= UserBurst;
         using var byUser = _perUser.AttemptAcquire(name);
         if (!byUser.IsAcquired)
         {
             await Task.Delay(UserDelay, time, cancellationToken);
         }
 
-        return true;
+        return fresh ? LoginPriority.Fresh : LoginPriority.Unknown;
+    }
+
+    /// <summary>A correct password for <paramref name="user"/> came from <paramref name="address"/>: it goes first from now on.</summary>
+    public void Succeeded(string user, string? address)
+    {
+        if (address is not null)
+        {
+            known.Remember(user, address);
+        }
     }
 
     public void Dispose()

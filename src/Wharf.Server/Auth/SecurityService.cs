@@ -359,7 +359,7 @@ internal sealed class SecurityService(
             return false;
         }
 
-        var actions = target.Users.GetValueOrDefault(caller.UserName ?? "");
+        var actions = caller.Transient ? AccessActions.None : target.Users.GetValueOrDefault(caller.UserName ?? "");
         foreach (var group in caller.Groups ?? [])
         {
             actions |= target.Groups.GetValueOrDefault(group);

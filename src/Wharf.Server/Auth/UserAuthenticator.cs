@@ -14,7 +14,11 @@ internal enum LoginOutcome
     Invalid,
     Disabled,
 
-    /// <summary>Too many attempts from this address are already waiting (429); never because of the user alone.</summary>
+    /// <summary>
+    /// Refused for now (429): too many attempts from this address are already waiting, or the queue
+    /// for a password check this attempt belongs in is full (PasswordCheckGate). Never for an attempt
+    /// from a known source of the user because of other addresses.
+    /// </summary>
     Throttled,
 }
 
@@ -24,7 +28,7 @@ internal enum LoginOutcome
 /// minute, keyed by a SHA-256 of the secret (the secret itself is never kept); any change to
 /// users or groups forgets them all. The built-in <c>anonymous</c> user cannot log in.
 /// </summary>
-internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<UserRecord> hasher, IMemoryCache cache, TimeProvider time, LoginThrottle throttle, ILogger<UserAuthenticator> logger)
+internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<UserRecord> hasher, IMemoryCache cache, TimeProvider time, LoginThrottle throttle, PasswordCheckGate gate, ILogger<UserAuthenticator> logger)
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(60);
 
@@ -55,14 +59,13 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
             return (cached == DisabledMarker ? LoginOutcome.Disabled : LoginOutcome.Ok, cached == DisabledMarker ? null : cached);
         }
 
-        await using var session = await store.OpenAsync(cancellationToken);
-
         // An API key or an access token works as the password too (rest-api §1.5).
         if (ApiKeys.LooksLikeKey(password) || AccessTokens.LooksLikeToken(password))
         {
+            await using var secrets = await store.OpenAsync(cancellationToken);
             var bySecret = ApiKeys.LooksLikeKey(password)
-                ? await FromApiKeyAsync(session, password, cancellationToken)
-                : await FromAccessTokenAsync(session, password, cancellationToken);
+                ? await FromApiKeyAsync(secrets, password, cancellationToken)
+                : await FromAccessTokenAsync(secrets, password, cancellationToken);
             // Not cached: the lookup is one hash and one query, and a revocation must bite at once.
             if (bySecret is not null && string.Equals(bySecret.UserName, user, StringComparison.OrdinalIgnoreCase))
             {
@@ -70,22 +73,24 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
             }
         }
 
-        if (!await throttle.WaitForTurnAsync(user, address, cancellationToken))
+        // Throttled first, then verified on the gate's few threads: hashing never takes every core
+        // nor blocks the thread pool. No connection is held while waiting.
+        var priority = await throttle.WaitForTurnAsync(user, address, cancellationToken);
+        UserRecord? record = null;
+        if (priority is not null)
+        {
+            await using var lookup = await store.OpenAsync(cancellationToken);
+            record = await lookup.Users.GetAsync(user, cancellationToken);
+        }
+
+        var correct = priority is { } turn ? await gate.RunAsync(turn, () => Verify(record, password), cancellationToken) : null;
+        if (correct is null)
         {
             Log.LoginThrottled(logger, user, address);
             return (LoginOutcome.Throttled, null);
         }
 
-        var record = await session.Users.GetAsync(user, cancellationToken);
-        if (record is null || record.InternalPasswordDisabled)
-        {
-            // Same work as for a known user, so response times do not reveal which names exist.
-            hasher.VerifyHashedPassword(Nobody, _nobodyHash.Value, password);
-            Log.LoginFailed(logger, user, address);
-            return (LoginOutcome.Invalid, null);
-        }
-
-        if (hasher.VerifyHashedPassword(record, record.PasswordHash, password) == PasswordVerificationResult.Failed)
+        if (correct is false || record is null)
         {
             Log.LoginFailed(logger, user, address);
             return (LoginOutcome.Invalid, null);
@@ -100,10 +105,27 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
         }
 
         Log.LoginSucceeded(logger, record.Name, address);
+        throttle.Succeeded(record.Name, address);
 
+        await using var session = await store.OpenAsync(cancellationToken);
         var principal = await PrincipalOfAsync(session, record, new CredentialOrigin(OriginKind.Password, record.Id, record.CredentialGeneration, null), cancellationToken);
         cache.Set(key, principal, new MemoryCacheEntryOptions { AbsoluteExpirationRelativeToNow = CacheFor, Size = 1 });
         return (LoginOutcome.Ok, principal);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="password"/> is the user's. No user, or one without an internal
+    /// password, costs the same work and is false, so response times do not reveal which names exist.
+    /// </summary>
+    private bool Verify(UserRecord? record, string password)
+    {
+        if (record is null || record.InternalPasswordDisabled)
+        {
+            hasher.VerifyHashedPassword(Nobody, _nobodyHash.Value, password);
+            return false;
+        }
+
+        return hasher.VerifyHashedPassword(record, record.PasswordHash, password) != PasswordVerificationResult.Failed;
     }
 
     /// <summary>The owner of an API key (X-JFrog-Art-Api); null when unknown or the owner is disabled.</summary>
@@ -129,25 +151,53 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
             : null;
     }
 
+    /// <summary>The principal of a live access token, by its secret; null when unknown or no longer standing.</summary>
+    private async Task<Principal?> FromAccessTokenAsync(IMetadataSession session, string token, CancellationToken cancellationToken) =>
+        await session.Credentials.TokenByHashAsync(Secrets.Sha256(token), cancellationToken) is { } record
+            ? (await TokenPrincipalAsync(session, record, cancellationToken)).Principal
+            : null;
+
     /// <summary>
-    /// A token's subject with the token's groups (its own with <c>member-of-groups:*</c>). A
-    /// subject that is no user is transient: its rights come from the scoped groups alone.
+    /// What an access token stands for now, and when it ends (the earliest end up its chain): the one
+    /// path for the token used directly and for the registry and V1 tokens minted with it, so they
+    /// hold exactly the same. Null when it, or a token up its chain (<see cref="TokenChains"/>), was
+    /// revoked or has expired, or when its subject user was deleted or is disabled.
+    /// The subject is the user of the token's <see cref="AccessTokenRecord.SubjectId"/>; the token
+    /// holds the listed groups the user is still in (all its groups, and its admin flag, with
+    /// <c>member-of-groups:*</c>). A token whose subject was no user when it was issued is transient,
+    /// whatever user of that name exists now: it holds its listed groups only, and no grant to a user
+    /// of its name (<see cref="Principal.Transient"/>).
     /// </summary>
-    private async Task<Principal?> FromAccessTokenAsync(IMetadataSession session, string token, CancellationToken cancellationToken)
+    private async Task<(Principal? Principal, DateTimeOffset? Expiry)> TokenPrincipalAsync(IMetadataSession session, AccessTokenRecord record, CancellationToken cancellationToken)
     {
-        var record = await session.Credentials.TokenByHashAsync(Secrets.Sha256(token), cancellationToken);
-        if (record is null || record.Revoked || record.Expiry <= time.GetUtcNow())
+        var now = time.GetUtcNow();
+        if (record.Revoked || record.Expiry <= now)
         {
-            return null;
+            return (null, null);
         }
 
-        var subject = await session.Users.GetAsync(record.Subject, cancellationToken);
-        return subject is { Disabled: true } ? null : await TokenPrincipalAsync(session, record, subject, cancellationToken);
-    }
+        UserRecord? subject = null;
+        if (record.SubjectId is not null)
+        {
+            subject = await session.Users.GetByIdAsync(record.SubjectId, cancellationToken);
+            if (subject is null || subject.Disabled)
+            {
+                return (null, null);
+            }
+        }
 
-    /// <summary>The principal of a live access token whose subject is <paramref name="subject"/> (null: transient).</summary>
-    private static async Task<Principal> TokenPrincipalAsync(IMetadataSession session, AccessTokenRecord record, UserRecord? subject, CancellationToken cancellationToken)
-    {
+        var expiry = record.Expiry;
+        if (record.ParentId is not null)
+        {
+            var (stands, end) = await TokenChains.CheckAsync(session, record.ParentId, record.SubjectId, now, cancellationToken);
+            if (!stands)
+            {
+                return (null, null);
+            }
+
+            expiry = TokenChains.Earlier(expiry, end);
+        }
+
         // A token never holds more than its subject does now: listed groups the subject has left no longer count.
         var current = subject is null ? null : await session.Groups.GroupsOfAsync(subject.Name, cancellationToken);
         var groups = record.Groups is null ? current ?? [] : current is null ? record.Groups : [.. record.Groups.Where(g => current.Contains(g, StringComparer.OrdinalIgnoreCase))];
@@ -157,8 +207,8 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
             admin |= (await session.Groups.GetAsync(group, cancellationToken))?.AdminPrivileges == true;
         }
 
-        var origin = new CredentialOrigin(OriginKind.AccessToken, subject?.Id, subject?.CredentialGeneration ?? 0, record.Id, record.Expiry);
-        return new Principal(subject?.Name ?? record.Subject, admin, groups, ViaToken: true, origin);
+        var origin = new CredentialOrigin(OriginKind.AccessToken, subject?.Id, subject?.CredentialGeneration ?? 0, record.Id, expiry);
+        return (new Principal(subject?.Name ?? record.Subject, admin, groups, ViaToken: true, origin) { Transient = subject is null }, expiry);
     }
 
     /// <summary>A user's principal: its groups, and admin by its own flag or an admin group's.</summary>
@@ -177,8 +227,9 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
     /// <summary>
     /// The principal a registry or V1 token stands for now: null unless the user of the token's
     /// origin still exists under that id, is enabled, has the same credential generation, and the
-    /// minting credential still stands (the same API key; the access token neither revoked nor
-    /// expired). Rights are the current ones, narrowed as the access token narrows them. Cached
+    /// minting credential still stands (the same API key; the access token, bound to the same
+    /// subject, standing as <see cref="TokenPrincipalAsync"/> decides, chain included). Rights are
+    /// the current ones, exactly what the access token itself holds now. Cached
     /// until this node's next write and at most <see cref="OriginCacheAge"/> (writes of other nodes
     /// sharing the database), so registry requests rarely cost a query; expiry is checked every time.
     /// </summary>
@@ -211,11 +262,11 @@ internal sealed class UserAuthenticator(IMetadataStore store, IPasswordHasher<Us
                     ? (await PrincipalOfAsync(session, user, origin, cancellationToken), null)
                     : (null, null);
             case OriginKind.AccessToken when origin.CredentialId is not null:
-                // A transient subject (no user id) stays transient even if a user of its name appears later.
+                // Exactly what the access token holds now (the same path as its direct use), while it is bound to the same subject.
                 var token = await session.Credentials.TokenByIdAsync(origin.CredentialId, cancellationToken);
-                return token is null || token.Revoked || (user is not null && !string.Equals(token.Subject, user.Name, StringComparison.OrdinalIgnoreCase))
+                return token is null || token.SubjectId != origin.UserId
                     ? (null, null)
-                    : (await TokenPrincipalAsync(session, token, user, cancellationToken), token.Expiry);
+                    : await TokenPrincipalAsync(session, token, cancellationToken);
             default:
                 return (null, null);
         }

@@ -77,6 +77,8 @@ internal static class WharfApp
         services.AddSingleton<IMetadataStore>(_ => new SqliteMetadataStore(Path.Join(dataDir, "wharf.db")));
         services.AddSingleton<IPasswordHasher<UserRecord>, PasswordHasher<UserRecord>>();
         services.AddSingleton<AccessPolicy>();
+        services.AddSingleton<KnownSources>();
+        services.AddSingleton<PasswordCheckGate>();
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<UserAuthenticator>();
         services.AddSingleton<RestAuthenticator>();
