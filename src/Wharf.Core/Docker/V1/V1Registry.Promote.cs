@@ -144,7 +144,10 @@ internal sealed partial class V1Registry
                     }
                 }
 
-                await CopyImageFolderAsync(tx, source.Key, target.Key, id, user, now, cancellationToken);
+                if (!await CopyImageFolderAsync(tx, source.Key, target.Key, id, user, now, cancellationToken))
+                {
+                    return Blocked(target, V1Layout.ImageFolder(id));
+                }
             }
         }
 
@@ -157,7 +160,10 @@ internal sealed partial class V1Registry
                 return OperationResult.Forbidden($"Writing the index of '{targetName}' in '{target.Key}' is not permitted.");
             }
 
-            await PutIndexAsync(tx, target.Key, targetName, await WriteIndexBlobAsync(merged, cancellationToken), user, cancellationToken);
+            if (!await PutIndexAsync(tx, target.Key, targetName, await WriteIndexBlobAsync(merged, cancellationToken), user, cancellationToken))
+            {
+                return Blocked(target, V1Layout.Index(targetName));
+            }
         }
 
         foreach (var (from, to, imageId) in renames)
@@ -168,7 +174,10 @@ internal sealed partial class V1Registry
                 [DockerProperties.TagName] = [to],
                 [DockerProperties.TagContent] = [imageId],
             };
-            await tx.Tree.PutFileAsync(target.Key, new NewFile(V1Layout.Tag(targetName, to), sourceFile.Sha256!, sourceFile.Size, JsonMime, properties), user, now, cancellationToken);
+            if (!await tx.Tree.TryPutFileAsync(target.Key, new NewFile(V1Layout.Tag(targetName, to), sourceFile.Sha256!, sourceFile.Size, JsonMime, properties), user, now, cancellationToken))
+            {
+                return Blocked(target, V1Layout.Tag(targetName, to));
+            }
         }
 
         if (move)
@@ -189,9 +198,19 @@ internal sealed partial class V1Registry
         return OperationResult.Ok("Promotion ended successfully");
     }
 
-    private static async Task CopyImageFolderAsync(IMetadataTransaction tx, string from, string to, string imageId, string user, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>A promotion whose target path runs into an item of the target's tree (a file copied there): nothing is written.</summary>
+    private static OperationResult Blocked(RepositoryConfig target, string path) =>
+        OperationResult.Conflict($"An item of '{target.Key}' is in the way of '{path}'; nothing was promoted.");
+
+    /// <summary>Copies an image folder to another repository; false, for the caller to drop the transaction, when an item is in its way.</summary>
+    private static async Task<bool> CopyImageFolderAsync(IMetadataTransaction tx, string from, string to, string imageId, string user, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var folder = V1Layout.ImageFolder(imageId);
+        if (await tx.Tree.FindObstacleAsync(to, folder, folder: true, cancellationToken) is not null)
+        {
+            return false;
+        }
+
         await tx.Tree.EnsureFolderAsync(to, folder, user, now, cancellationToken);
         var folderProperties = await tx.Tree.GetPropertiesAsync(from, folder, cancellationToken);
         if (folderProperties.Count > 0)
@@ -204,8 +223,13 @@ internal sealed partial class V1Registry
             if (!file.IsFolder)
             {
                 var properties = await tx.Tree.GetPropertiesAsync(from, file.Path, cancellationToken);
-                await tx.Tree.PutFileAsync(to, new NewFile(file.Path, file.Sha256!, file.Size, file.MimeType ?? JsonMime, properties), user, now, cancellationToken);
+                if (!await tx.Tree.TryPutFileAsync(to, new NewFile(file.Path, file.Sha256!, file.Size, file.MimeType ?? JsonMime, properties), user, now, cancellationToken))
+                {
+                    return false;
+                }
             }
         }
+
+        return true;
     }
 }

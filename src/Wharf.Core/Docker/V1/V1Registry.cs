@@ -27,8 +27,8 @@ internal sealed partial class V1Registry(IMetadataStore store, ContentStore cont
 
     // ---------------------------------------------------------------- index role
 
-    /// <summary>Push start: creates the repository if needed and merges the announced ids into its index.</summary>
-    public async Task AnnounceAsync(string repo, V1RepositoryName name, IReadOnlyList<string> imageIds, string user, CancellationToken cancellationToken)
+    /// <summary>Push start: creates the repository if needed and merges the announced ids into its index; PathBlocked when an item is in the index's way.</summary>
+    public async Task<V1Outcome> AnnounceAsync(string repo, V1RepositoryName name, IReadOnlyList<string> imageIds, string user, CancellationToken cancellationToken)
     {
         // Optimistic: merge and write the new index blob outside the write lock (blobs are fsync'd),
         // then commit only if nobody changed the index meanwhile; otherwise merge again.
@@ -47,7 +47,7 @@ internal sealed partial class V1Registry(IMetadataStore store, ContentStore cont
             if (before is not null && merged.Count == existing.Count)
             {
                 await KeepIndexRecentAsync(repo, name, before, user, cancellationToken);
-                return;
+                return V1Outcome.Ok;
             }
 
             var blob = await WriteIndexBlobAsync(merged, cancellationToken);
@@ -57,9 +57,13 @@ internal sealed partial class V1Registry(IMetadataStore store, ContentStore cont
                 continue;
             }
 
-            await PutIndexAsync(tx, repo, name, blob, user, cancellationToken);
+            if (!await PutIndexAsync(tx, repo, name, blob, user, cancellationToken))
+            {
+                return V1Outcome.PathBlocked;
+            }
+
             await tx.CommitAsync(cancellationToken);
-            return;
+            return V1Outcome.Ok;
         }
     }
 
@@ -267,6 +271,11 @@ internal sealed partial class V1Registry(IMetadataStore store, ContentStore cont
             [DockerProperties.ImageId] = [imageId],
             [DockerProperties.Size] = [upload.LayerSize.ToString(System.Globalization.CultureInfo.InvariantCulture)],
         };
+        if (await tx.Tree.FindObstacleAsync(repo, folder, folder: true, cancellationToken) is not null)
+        {
+            return V1Outcome.PathBlocked;
+        }
+
         await tx.Tree.EnsureFolderAsync(repo, folder, user, now, cancellationToken);
         var folderProperties = new Dictionary<string, IReadOnlyList<string>>(imageProperties);
         if (!string.IsNullOrWhiteSpace(tarSum))
@@ -275,10 +284,21 @@ internal sealed partial class V1Registry(IMetadataStore store, ContentStore cont
         }
 
         await tx.Tree.SetPropertiesAsync(repo, folder, folderProperties, cancellationToken);
-        await tx.Tree.PutFileAsync(repo, new NewFile(V1Layout.ImageFile(imageId, V1Layout.JsonFile), json.Sha256, json.Size, JsonMime), user, now, cancellationToken);
-        await tx.Tree.PutFileAsync(repo, new NewFile(V1Layout.ImageFile(imageId, V1Layout.AncestryFile), ancestry.Sha256, ancestry.Size, JsonMime), user, now, cancellationToken);
-        await tx.Tree.PutFileAsync(repo, new NewFile(V1Layout.ImageFile(imageId, V1Layout.ChecksumFile), checksums.Sha256, checksums.Size, JsonMime), user, now, cancellationToken);
-        await tx.Tree.PutFileAsync(repo, new NewFile(V1Layout.ImageFile(imageId, V1Layout.LayerFile), upload.LayerSha256, upload.LayerSize, "application/octet-stream", imageProperties), user, now, cancellationToken);
+        NewFile[] files =
+        [
+            new(V1Layout.ImageFile(imageId, V1Layout.JsonFile), json.Sha256, json.Size, JsonMime),
+            new(V1Layout.ImageFile(imageId, V1Layout.AncestryFile), ancestry.Sha256, ancestry.Size, JsonMime),
+            new(V1Layout.ImageFile(imageId, V1Layout.ChecksumFile), checksums.Sha256, checksums.Size, JsonMime),
+            new(V1Layout.ImageFile(imageId, V1Layout.LayerFile), upload.LayerSha256, upload.LayerSize, "application/octet-stream", imageProperties),
+        ];
+        foreach (var file in files)
+        {
+            if (!await tx.Tree.TryPutFileAsync(repo, file, user, now, cancellationToken))
+            {
+                return V1Outcome.PathBlocked;
+            }
+        }
+
         await tx.V1Uploads.DeleteAsync(repo, imageId, cancellationToken);
         await tx.CommitAsync(cancellationToken);
         return V1Outcome.Ok;
@@ -371,7 +391,10 @@ internal sealed partial class V1Registry(IMetadataStore store, ContentStore cont
                 return V1Outcome.Denied;
             }
 
-            await PutIndexAsync(tx, repo, name, emptyIndex, user, cancellationToken);
+            if (!await PutIndexAsync(tx, repo, name, emptyIndex, user, cancellationToken))
+            {
+                return V1Outcome.PathBlocked;
+            }
         }
 
         var properties = new Dictionary<string, IReadOnlyList<string>>
@@ -379,7 +402,11 @@ internal sealed partial class V1Registry(IMetadataStore store, ContentStore cont
             [DockerProperties.TagName] = [tag],
             [DockerProperties.TagContent] = [imageId],
         };
-        await tx.Tree.PutFileAsync(repo, new NewFile(V1Layout.Tag(name, tag), tagContent.Sha256, tagContent.Size, JsonMime, properties), user, time.GetUtcNow(), cancellationToken);
+        if (!await tx.Tree.TryPutFileAsync(repo, new NewFile(V1Layout.Tag(name, tag), tagContent.Sha256, tagContent.Size, JsonMime, properties), user, time.GetUtcNow(), cancellationToken))
+        {
+            return V1Outcome.PathBlocked;
+        }
+
         if (maxUniqueTags > 0)
         {
             var tagFiles = await tx.Tree.ListGrandChildrenNamedAsync(repo, V1Layout.RepositoryFolder(name), V1Layout.TagFile, cancellationToken);
@@ -678,10 +705,11 @@ internal sealed partial class V1Registry(IMetadataStore store, ContentStore cont
     private Task<StoredBlob> WriteIndexBlobAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken) =>
         content.PutBytesAsync(JsonSerializer.SerializeToUtf8Bytes(ids.Select(id => new IndexEntry(id)).ToArray(), Compact), cancellationToken);
 
-    private async Task PutIndexAsync(IMetadataTransaction tx, string repo, V1RepositoryName name, StoredBlob blob, string user, CancellationToken cancellationToken)
+    /// <summary>Writes a repository's index; false, writing nothing, when an item is in its way.</summary>
+    private async Task<bool> PutIndexAsync(IMetadataTransaction tx, string repo, V1RepositoryName name, StoredBlob blob, string user, CancellationToken cancellationToken)
     {
         var properties = new Dictionary<string, IReadOnlyList<string>> { [DockerProperties.RepoName] = [name.FullName] };
-        await tx.Tree.PutFileAsync(repo, new NewFile(V1Layout.Index(name), blob.Sha256, blob.Size, JsonMime, properties), user, time.GetUtcNow(), cancellationToken);
+        return await tx.Tree.TryPutFileAsync(repo, new NewFile(V1Layout.Index(name), blob.Sha256, blob.Size, JsonMime, properties), user, time.GetUtcNow(), cancellationToken);
     }
 
     private static async Task<IReadOnlyList<(string Tag, string ImageId)>> ReadTagsAsync(IMetadataSession session, string repo, V1RepositoryName name, CancellationToken cancellationToken)

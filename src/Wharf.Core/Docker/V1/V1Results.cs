@@ -21,6 +21,9 @@ internal enum V1Outcome
 
     /// <summary>The caller may not write or delete one of the paths the operation touches.</summary>
     Denied,
+
+    /// <summary>An item of the tree (a file copied there) is in the way of a path the operation writes; nothing was written.</summary>
+    PathBlocked,
 }
 
 /// <summary>A complete image as readers see it.</summary>

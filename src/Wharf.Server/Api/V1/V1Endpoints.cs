@@ -322,7 +322,11 @@ internal static partial class V1Endpoints
                 return V1Response.Error(error!, V1RouteKind.Index);
             }
 
-            await registry.AnnounceAsync(repository.Key, name, ids, caller.Principal.DisplayName, cancellationToken);
+            if (await registry.AnnounceAsync(repository.Key, name, ids, caller.Principal.DisplayName, cancellationToken) is not V1Outcome.Ok and var blocked)
+            {
+                return V1Gate.Failure(blocked, caller, V1RouteKind.Index);
+            }
+
             return V1Response.Json(200, "",
             [
                 new("X-Docker-Token", tokens.Issue(caller.Principal.UserName ?? "", repository.Key, name, V1Access.Write, caller.Principal.Origin)),

@@ -39,6 +39,7 @@ internal static class V1Errors
     public static readonly V1Error AccountNotActive = new(403, "Account is not active");
     public static readonly V1Error TooManyLogins = new(429, "Too many login attempts; retry later");
     public static readonly V1Error NotFound = new(404, "Not found");
+    public static readonly V1Error PathBlocked = new(409, "An item of the repository tree is in the way of this name");
 
     public static V1Error TagNotFoundNamed(string tag) => new(404, $"Tag not found: {tag}");
 
@@ -68,6 +69,7 @@ internal static class V1Errors
         V1Outcome.TagNotFound => TagNotFound,
         V1Outcome.InvalidTag => InvalidTag,
         V1Outcome.Denied => AccessDenied,
+        V1Outcome.PathBlocked => PathBlocked,
         _ => throw new ArgumentOutOfRangeException(nameof(outcome), outcome, "Not an error outcome."),
     };
 }
