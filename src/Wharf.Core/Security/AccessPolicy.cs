@@ -106,15 +106,21 @@ internal sealed class AccessPolicy(IMetadataStore store, TimeProvider time)
         Below,
     }
 
-    private async ValueTask<AccessActions> ActionsAsync(Principal principal, RepositoryConfig repository, string path, Reach reach, CancellationToken cancellationToken) =>
-        repository.BlackedOut
-            ? AccessActions.None
-            : RepositoryPatternsAllowDeploy(repository, path, reach)
-                ? await GrantedActionsAsync(principal, repository, path, reach, cancellationToken)
-                : await GrantedActionsAsync(principal, repository, path, reach, cancellationToken) & ~AccessActions.Deploy;
+    private async ValueTask<AccessActions> ActionsAsync(Principal principal, RepositoryConfig repository, string path, Reach reach, CancellationToken cancellationToken)
+    {
+        if (repository.BlackedOut)
+        {
+            return AccessActions.None;
+        }
+
+        // The path is split once; every pattern is already split (AntPattern caches them).
+        var segments = AntPattern.Segments(path);
+        var granted = await GrantedActionsAsync(principal, repository, segments, reach, cancellationToken);
+        return RepositoryPatternsAllowDeploy(repository, segments, reach) ? granted : granted & ~AccessActions.Deploy;
+    }
 
     /// <summary>The repository's own include and exclude patterns limit where anything may be deployed (rest-api §2.2).</summary>
-    private static bool RepositoryPatternsAllowDeploy(RepositoryConfig repository, string path, Reach reach) =>
+    private static bool RepositoryPatternsAllowDeploy(RepositoryConfig repository, string[] path, Reach reach) =>
         path.Length == 0 || reach switch
         {
             Reach.Below => !AntPattern.CoversAllBelowAny(repository.ExcludesPattern, path)
@@ -123,7 +129,7 @@ internal sealed class AccessPolicy(IMetadataStore store, TimeProvider time)
                 && (AntPattern.MatchesAny(repository.IncludesPattern, path) || (reach == Reach.Browse && AntPattern.CouldMatchBelowAny(repository.IncludesPattern, path))),
         };
 
-    private async ValueTask<AccessActions> GrantedActionsAsync(Principal principal, RepositoryConfig repository, string path, Reach reach, CancellationToken cancellationToken)
+    private async ValueTask<AccessActions> GrantedActionsAsync(Principal principal, RepositoryConfig repository, string[] path, Reach reach, CancellationToken cancellationToken)
     {
         if (principal.IsAdmin)
         {
@@ -139,20 +145,26 @@ internal sealed class AccessPolicy(IMetadataStore store, TimeProvider time)
         var actions = principal.IsAnonymous && repository.AnonymousRead ? AccessActions.Read : AccessActions.None;
         foreach (var target in snapshot.Targets)
         {
-            var excluded = reach == Reach.Below
-                ? AntPattern.CoversAllBelowAny(target.ExcludesPattern, path)
-                : AntPattern.MatchesAny(target.ExcludesPattern, path);
-            if (!target.CoversRepository(repository.Key) || excluded)
+            // A target that grants the caller nothing adds nothing, whatever its patterns say.
+            var granted = Granted(target, principal);
+            if (granted == AccessActions.None || !target.CoversRepository(repository.Key))
             {
                 continue;
             }
 
-            var granted = Granted(target, principal);
+            var excluded = reach == Reach.Below
+                ? AntPattern.CoversAllBelowAny(target.ExcludesPattern, path)
+                : AntPattern.MatchesAny(target.ExcludesPattern, path);
+            if (excluded)
+            {
+                continue;
+            }
+
             if (AntPattern.MatchesAny(target.IncludesPattern, path))
             {
                 actions |= granted;
             }
-            else if (reach != Reach.Item && granted != AccessActions.None && AntPattern.CouldMatchBelowAny(target.IncludesPattern, path))
+            else if (reach != Reach.Item && AntPattern.CouldMatchBelowAny(target.IncludesPattern, path))
             {
                 // Browsing down to a permitted path needs read on the folders above it; below, the grant itself may apply.
                 actions |= reach == Reach.Below ? granted : AccessActions.Read;

@@ -7,21 +7,65 @@ namespace Wharf.Core.Security;
 /// </summary>
 internal static class AntPattern
 {
+    /// <summary>
+    /// Comma-separated pattern lists, split into segments once: every request asks every target's
+    /// patterns, and targets change rarely. Cleared whole when it grows past its bound.
+    /// </summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string[][]> Compiled = new(StringComparer.Ordinal);
+
+    private const int MaxCompiled = 4096;
+
     /// <summary>True when <paramref name="path"/> matches any of the comma-separated patterns.</summary>
-    public static bool MatchesAny(string patterns, string path) =>
-        Split(patterns).Any(p => Matches(p, path));
+    public static bool MatchesAny(string patterns, string path) => MatchesAny(patterns, Segments(path));
+
+    /// <inheritdoc cref="MatchesAny(string, string)"/>
+    public static bool MatchesAny(string patterns, string[] path)
+    {
+        foreach (var pattern in Compile(patterns))
+        {
+            if (Match(pattern, 0, path, 0))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>True when some path below <paramref name="folder"/> could match one of the patterns.</summary>
-    public static bool CouldMatchBelowAny(string patterns, string folder) =>
-        Split(patterns).Any(p => CouldMatchBelow(p, folder));
+    public static bool CouldMatchBelowAny(string patterns, string folder) => CouldMatchBelowAny(patterns, Segments(folder));
+
+    /// <inheritdoc cref="CouldMatchBelowAny(string, string)"/>
+    public static bool CouldMatchBelowAny(string patterns, string[] folder)
+    {
+        foreach (var pattern in Compile(patterns))
+        {
+            if (CouldMatchBelow(pattern, folder))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>
     /// True when one of the patterns matches <paramref name="folder"/> and everything below it: a
     /// pattern that ends in <c>/**</c> (or is <c>**</c>) and matches the folder, since its trailing
     /// <c>**</c> absorbs any further segments.
     /// </summary>
-    public static bool CoversAllBelowAny(string patterns, string folder) =>
-        Split(patterns).Any(p => (p == "**" || p.EndsWith("/**", StringComparison.Ordinal)) && Matches(p, folder));
+    public static bool CoversAllBelowAny(string patterns, string[] folder)
+    {
+        foreach (var pattern in Compile(patterns))
+        {
+            if (pattern.Length > 0 && pattern[^1] == "**" && Match(pattern, 0, folder, 0))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     public static IEnumerable<string> Split(string patterns) =>
         patterns.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -29,10 +73,28 @@ internal static class AntPattern
     public static bool Matches(string pattern, string path) =>
         Match(Segments(pattern), 0, Segments(path), 0);
 
-    public static bool CouldMatchBelow(string pattern, string folder)
+    public static bool CouldMatchBelow(string pattern, string folder) => CouldMatchBelow(Segments(pattern), Segments(folder));
+
+    /// <summary>A path or pattern as its segments (leading, trailing and doubled slashes ignored).</summary>
+    public static string[] Segments(string value) => value.Trim('/').Split('/', StringSplitOptions.RemoveEmptyEntries);
+
+    private static string[][] Compile(string patterns)
     {
-        var patternSegments = Segments(pattern);
-        var folderSegments = Segments(folder);
+        if (Compiled.TryGetValue(patterns, out var compiled))
+        {
+            return compiled;
+        }
+
+        if (Compiled.Count >= MaxCompiled)
+        {
+            Compiled.Clear();
+        }
+
+        return Compiled.GetOrAdd(patterns, p => [.. Split(p).Select(Segments)]);
+    }
+
+    private static bool CouldMatchBelow(string[] patternSegments, string[] folderSegments)
+    {
         for (var i = 0; i < folderSegments.Length; i++)
         {
             if (i >= patternSegments.Length)
@@ -53,8 +115,6 @@ internal static class AntPattern
 
         return patternSegments.Length > folderSegments.Length;
     }
-
-    private static string[] Segments(string value) => value.Trim('/').Split('/', StringSplitOptions.RemoveEmptyEntries);
 
     private static bool Match(string[] pattern, int p, string[] path, int s)
     {
