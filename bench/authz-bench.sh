@@ -2,10 +2,11 @@
 # What exact-path authorization costs on the registry's hottest reads (not a test): manifest GET by
 # tag and by digest, and a small blob GET, each as an administrator (who skips the permission
 # targets) and as a user limited by path patterns, with registry tokens as docker holds them.
-# Every commit given is built from its own worktree and measured in the same run, one after the
-# other, so their figures compare (the default compares the release before issue #10 with HEAD).
+# Every commit given is built from its own worktree and measured in the same run, in ROUNDS
+# alternating rounds (a shared VM's throughput drifts by tens of percent within minutes), then the
+# median of the rounds per figure (the default compares the release before issue #10 with HEAD).
 #
-#   bench/authz-bench.sh [REV ...]     (env: PORT [18095], DURATION [10s], CONNECTIONS [16], THREADS [2])
+#   bench/authz-bench.sh [REV ...]     (env: PORT [18095], DURATION [10s], ROUNDS [3], CONNECTIONS [16], THREADS [2])
 set -euo pipefail
 export LC_ALL=C
 for v in http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY; do unset "$v"; done
@@ -14,6 +15,7 @@ ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 PORT=${PORT:-18095}
 URL="http://127.0.0.1:$PORT"
 DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-16}
 THREADS=${THREADS:-2}
 PASSWORD=bench-password-1
@@ -55,6 +57,10 @@ for rev in "${REVS[@]}"; do
   log "$rev: building"
   git -C "$ROOT" worktree add -q --detach "$WORK/src-$rev" "$rev"
   dotnet build "$WORK/src-$rev/src/Wharf.Server" -c Release --nologo -v quiet >&2
+done
+
+for round in $(seq "$ROUNDS"); do
+for rev in "${REVS[@]}"; do
   rm -rf "$WORK/data"
   ASPNETCORE_URLS=$URL Wharf__DataDir="$WORK/data" Wharf__Admin__Password=$PASSWORD Logging__LogLevel__Default=Warning \
     dotnet "$WORK/src-$rev/src/Wharf.Server/bin/Release/net10.0/Wharf.Server.dll" > "$WORK/server-$rev.log" 2>&1 &
@@ -76,12 +82,27 @@ for rev in "${REVS[@]}"; do
   curl "${A[@]}" -X PUT -H 'Content-Type: application/json' "$URL/api/security/permissions/limited" \
     -d '{"repositories":["bench"],"includesPattern":"**/latest/**,**/_uploads/**","excludesPattern":"**/secret/**","principals":{"users":{"limited":["r"]}}}'
   ADMIN=$(token admin "$PASSWORD"); LIMITED=$(token limited limited-password-1)
-  echo "== $rev ($(git -C "$ROOT" rev-parse --short "$rev"))"
+  echo "== round $round: $rev ($(git -C "$ROOT" rev-parse --short "$rev"))"
   for who in admin limited; do
     t=$ADMIN; [ "$who" = limited ] && t=$LIMITED
     measure "$who manifest GET by tag" "$t" "/artifactory/api/docker/bench/v2/team/app/manifests/latest"
     measure "$who manifest GET by digest" "$t" "/artifactory/api/docker/bench/v2/team/app/manifests/sha256:$MANIFEST"
     measure "$who blob GET 4 KiB" "$t" "/artifactory/api/docker/bench/v2/team/app/blobs/sha256:$LAYER"
-  done
+  done | tee -a "$WORK/figures-$rev"
   kill "$SRV"; wait "$SRV" 2>/dev/null || true; SRV=""
+done
+done
+
+echo "== median req/s of $ROUNDS rounds"
+for rev in "${REVS[@]}"; do
+  echo "-- $rev"
+  python3 - "$WORK/figures-$rev" <<'PY'
+import statistics, sys
+figures = {}
+for line in open(sys.argv[1]):
+    words = line.split()
+    figures.setdefault(" ".join(words[:5]), []).append(float(words[5]))
+for key, values in figures.items():
+    print(f"{key:<34} {statistics.median(values):12.0f}   ({', '.join(f'{v:.0f}' for v in values)})")
+PY
 done
