@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Wharf.Core.Security;
-using static Wharf.Server.Tests.RegistryPathAuthTests;
+using static Wharf.Server.Tests.Support.RegistryHttp;
 
 namespace Wharf.Server.Tests;
 

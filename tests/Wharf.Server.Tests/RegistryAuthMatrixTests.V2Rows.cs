@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Wharf.Core.Security;
 using Wharf.Server.Tests.Support;
-using static Wharf.Server.Tests.RegistryPathAuthTests;
+using static Wharf.Server.Tests.Support.RegistryHttp;
 
 namespace Wharf.Server.Tests;
 

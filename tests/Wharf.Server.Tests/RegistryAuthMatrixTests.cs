@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Wharf.Core.Repositories;
 using Wharf.Core.Security;
 using Wharf.Server.Tests.Support;
-using static Wharf.Server.Tests.RegistryPathAuthTests;
+using static Wharf.Server.Tests.Support.RegistryHttp;
 
 namespace Wharf.Server.Tests;
 

@@ -1,7 +1,7 @@
 using System.Net;
-using System.Text;
 using System.Text.Json;
 using Wharf.Server.Tests.Support;
+using static Wharf.Server.Tests.Support.RegistryHttp;
 
 namespace Wharf.Server.Tests;
 
@@ -185,21 +185,6 @@ public sealed class RegistryPathAuthTests(RegistryPathAuthTests.Fixture fixture)
         Assert.True(response.StatusCode == HttpStatusCode.OK, body);
         return [.. JsonDocument.Parse(body).RootElement.GetProperty("tags").EnumerateArray().Select(e => e.GetString())];
     }
-
-    internal static async Task AssertV2ErrorAsync(HttpResponseMessage response, HttpStatusCode status, string? code)
-    {
-        using (response)
-        {
-            var body = await response.Content.ReadAsStringAsync();
-            Assert.True(response.StatusCode == status, $"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri}: expected {status}, got {response.StatusCode}: {body}");
-            if (code is not null)
-            {
-                Assert.Equal(code, JsonDocument.Parse(body).RootElement.GetProperty("errors")[0].GetProperty("code").GetString());
-            }
-        }
-    }
-
-    internal static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
 
     /// <summary>
     /// docker-local (V1) holds acme/web:latest, acme/web:1.0 and secret/vault:latest; docker-v2-local

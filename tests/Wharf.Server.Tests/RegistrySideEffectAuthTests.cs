@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Wharf.Server.Tests.Support;
-using static Wharf.Server.Tests.RegistryPathAuthTests;
+using static Wharf.Server.Tests.Support.RegistryHttp;
 
 namespace Wharf.Server.Tests;
 

@@ -1,6 +1,6 @@
 using System.Net;
 using Wharf.Server.Tests.Support;
-using static Wharf.Server.Tests.RegistryPathAuthTests;
+using static Wharf.Server.Tests.Support.RegistryHttp;
 
 namespace Wharf.Server.Tests;
 

@@ -1,8 +1,7 @@
 using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
 using Wharf.Server.Tests.Support;
+using static Wharf.Server.Tests.Support.RegistryHttp;
 
 namespace Wharf.Server.Tests;
 
@@ -86,7 +85,7 @@ public sealed class V2TreeNameTests(WharfServer server) : IClassFixture<WharfSer
         using var admin = server.Admin();
         var mark = server.Logs.Mark;
         var image = await V2Push.PushImageAsync(admin, Repo, "names/source", "latest");
-        var before = await TreeAsync(admin);
+        var before = await TreeAsync(admin, Repo);
         foreach (var name in TreeFileNames(image).Select(n => n.Replace("names/app", "names/source", StringComparison.Ordinal)))
         {
             foreach (var copy in new[] { true, false })
@@ -116,7 +115,7 @@ public sealed class V2TreeNameTests(WharfServer server) : IClassFixture<WharfSer
             Assert.Equal(HttpStatusCode.BadRequest, copyTag.StatusCode);
         }
 
-        Assert.Equal(before, await TreeAsync(admin));
+        Assert.Equal(before, await TreeAsync(admin, Repo));
         server.Logs.AssertNoServerErrors(mark);
     }
 
@@ -149,15 +148,6 @@ public sealed class V2TreeNameTests(WharfServer server) : IClassFixture<WharfSer
         server.Logs.AssertNoServerErrors(mark);
     }
 
-    private static async Task AssertNameInvalidAsync(HttpResponseMessage response, string name)
-    {
-        using (response)
-        {
-            var body = await response.Content.ReadAsStringAsync();
-            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{response.RequestMessage!.Method} {name}: {response.StatusCode} {body}");
-            Assert.Equal("NAME_INVALID", JsonDocument.Parse(body).RootElement.GetProperty("errors")[0].GetProperty("code").GetString());
-        }
-    }
 
     private static async Task PushV1TagAsync(HttpClient admin, string name, string tag)
     {
@@ -167,13 +157,5 @@ public sealed class V2TreeNameTests(WharfServer server) : IClassFixture<WharfSer
         Assert.True(put.StatusCode == HttpStatusCode.OK, $"V1 tag {name}:{tag}: {put.StatusCode} {await put.Content.ReadAsStringAsync()}");
     }
 
-    private static async Task<string> TreeAsync(HttpClient admin) =>
-        Listings.WithoutTimes(await admin.GetStringAsync($"/api/storage/{Repo}?list&deep=1&listFolders=1"));
 
-    private static StringContent Json(string json)
-    {
-        var content = new StringContent(json, Encoding.UTF8);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        return content;
-    }
 }

@@ -1,9 +1,8 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Wharf.Server.Tests.Support;
+using static Wharf.Server.Tests.Support.RegistryHttp;
 
 namespace Wharf.Server.Tests;
 
@@ -127,7 +126,7 @@ public sealed class V2TreeObstacleTests(WharfServer server) : IClassFixture<Whar
         var image = await V2Push.PushImageAsync(admin, Repo, "obstacle/promoted", "latest");
         var source = await UploadedFileAsync(admin, "obstacle/psource");
         await CopyAsync(admin, source, "obstacle/ptarget/latest");
-        var before = await TreeAsync(admin);
+        var before = await TreeAsync(admin, Repo);
         foreach (var copy in new[] { "true", "false" })
         {
             using var promote = await admin.PostAsync($"/api/docker/{Repo}/v2/promote", Json($$"""{"targetRepo":"{{Repo}}","dockerRepository":"obstacle/promoted","targetDockerRepository":"obstacle/ptarget","tag":"latest","copy":{{copy}}}"""));
@@ -135,7 +134,7 @@ public sealed class V2TreeObstacleTests(WharfServer server) : IClassFixture<Whar
             Assert.True(promote.StatusCode == HttpStatusCode.Conflict, $"copy {copy}: {promote.StatusCode} {body}");
         }
 
-        Assert.Equal(before, await TreeAsync(admin));
+        Assert.Equal(before, await TreeAsync(admin, Repo));
         Assert.Equal(image.Manifest, await admin.GetByteArrayAsync($"{Base}obstacle/promoted/manifests/latest"));
         server.Logs.AssertNoServerErrors(mark);
     }
@@ -181,15 +180,6 @@ public sealed class V2TreeObstacleTests(WharfServer server) : IClassFixture<Whar
         Assert.True(copy.StatusCode == HttpStatusCode.OK, $"copy to {to}: {copy.StatusCode} {await copy.Content.ReadAsStringAsync()}");
     }
 
-    private static async Task AssertNameInvalidAsync(HttpResponseMessage response, string what)
-    {
-        using (response)
-        {
-            var body = await response.Content.ReadAsStringAsync();
-            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{what}: {response.StatusCode} {body}");
-            Assert.Equal("NAME_INVALID", JsonDocument.Parse(body).RootElement.GetProperty("errors")[0].GetProperty("code").GetString());
-        }
-    }
 
     /// <summary>The session is still there and holds <paramref name="size"/> bytes.</summary>
     private static async Task AssertSessionSizeAsync(HttpClient admin, string location, long size)
@@ -199,13 +189,5 @@ public sealed class V2TreeObstacleTests(WharfServer server) : IClassFixture<Whar
         Assert.Equal($"0-{Math.Max(size - 1, 0)}", status.Headers.GetValues("Range").Single());
     }
 
-    private static async Task<string> TreeAsync(HttpClient admin) =>
-        Listings.WithoutTimes(await admin.GetStringAsync($"/api/storage/{Repo}?list&deep=1&listFolders=1"));
 
-    private static StringContent Json(string json)
-    {
-        var content = new StringContent(json, Encoding.UTF8);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        return content;
-    }
 }
