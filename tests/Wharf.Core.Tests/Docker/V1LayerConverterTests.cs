@@ -13,6 +13,13 @@ public sealed class V1LayerConverterTests : IDisposable
 {
     private static readonly TimeSpan Prompt = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long the conversion may take to reach its first write: hashing and compressing
+    /// megabytes first, which a machine busy with the whole test run can slow far beyond
+    /// <see cref="Prompt"/>. Reaching the write is the set-up, not the property under test.
+    /// </summary>
+    private static readonly TimeSpan SetUp = TimeSpan.FromMinutes(2);
+
     private readonly string _root = Path.Combine(Path.GetTempPath(), "wharf-convert-" + Guid.NewGuid().ToString("N"));
     private readonly FaultyDriver _driver;
     private readonly ContentStore _store;
@@ -56,7 +63,9 @@ public sealed class V1LayerConverterTests : IDisposable
         using var cancel = new CancellationTokenSource();
 
         var converting = new V1LayerConverter(_store).ConvertAsync(layer.Sha256, layer.Size, cancel.Token);
-        await _driver.WriteStalled.Task.WaitAsync(Prompt);
+        // A conversion that ends before writing anything surfaces its own failure here.
+        var first = await Task.WhenAny(_driver.WriteStalled.Task, converting).WaitAsync(SetUp);
+        Assert.Same(_driver.WriteStalled.Task, first);
         await cancel.CancelAsync();
         Assert.Same(converting, await Task.WhenAny(converting, Task.Delay(Prompt)));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => converting);
