@@ -1,4 +1,5 @@
 using Wharf.Core.Docker.V1;
+using Wharf.Core.Docker.V2;
 using Wharf.Core.Repositories;
 using Wharf.Core.Security;
 using Wharf.Core.Tree;
@@ -170,40 +171,60 @@ public abstract class MetadataStoreConformanceTests : IAsyncLifetime
     }
 
     /// <summary>
-    /// Only blob names directly in a V2 image's <c>_uploads</c> folder, matched exactly: a tag folder
-    /// <c>_UPLOADS</c> differs only in case and is a tag like any other, and V1 trees are never touched.
+    /// Stale uploads are the blob links of folders named exactly <c>_uploads</c> (a tag folder
+    /// <c>_UPLOADS</c> differs only in case and is a tag like any other), older than the cut-off.
     /// </summary>
     [Fact]
-    public async Task Stale_upload_entries_are_only_those_in_folders_named_exactly_uploads()
+    public async Task Stale_uploads_are_old_links_in_folders_named_exactly_uploads()
     {
         await using (var tx = await Store.BeginAsync(default))
         {
-            Assert.True(await tx.Repositories.TryCreateAsync(new RepositoryConfig("r", DockerApiVersion.V2), default));
-            Assert.True(await tx.Repositories.TryCreateAsync(new RepositoryConfig("v1", DockerApiVersion.V1), default));
-            await tx.CommitAsync(default);
-        }
-
-        string[] kept = ["img/_UPLOADS/sha256__2", "img/_Uploads/sha256__3", "img/x_uploads/sha256__4", "img/_uploads/manifest.json", "img/_uploads/sub/sha256__5", "img/_uploadsx/sha256__6"];
-        foreach (var path in kept.Prepend("img/_uploads/sha256__1"))
-        {
-            await PutAsync(path, new string('1', 64));
-        }
-
-        await using (var tx = await Store.BeginAsync(default))
-        {
-            await tx.Tree.PutFileAsync("v1", new NewFile("repositories/a/_uploads/sha256__7", new string('1', 64), 1, "x"), "u", T0, default);
-            Assert.Equal(1, await tx.Tree.DeleteUploadEntriesAsync(T0.AddSeconds(1), default));
+            await tx.V2Index.PutBlobLinkAsync(Link("img/_uploads/sha256__1", T0), default);
+            await tx.V2Index.PutBlobLinkAsync(Link("img/_UPLOADS/sha256__2", T0), default);
+            await tx.V2Index.PutBlobLinkAsync(Link("img/1.0/sha256__3", T0), default);
+            await tx.V2Index.PutBlobLinkAsync(Link("img/_uploads/sha256__4", T0.AddSeconds(5)), default);
             await tx.CommitAsync(default);
         }
 
         await using var session = await Store.OpenAsync(default);
-        Assert.Null(await session.Tree.GetAsync("r", "img/_uploads/sha256__1", default));
-        foreach (var path in kept)
+        Assert.Equal(["img/_uploads/sha256__1"], (await session.V2Index.StaleUploadsAsync(T0.AddSeconds(1), 10, default)).Select(l => l.Path));
+    }
+
+    /// <summary>Forgetting a path forgets it and, when asked, everything below it, and nothing that only shares its prefix.</summary>
+    [Fact]
+    public async Task Index_rows_are_forgotten_by_path_and_below()
+    {
+        await using (var tx = await Store.BeginAsync(default))
         {
-            Assert.NotNull(await session.Tree.GetAsync("r", path, default));
+            await tx.V2Index.PutManifestAsync(Manifest("a/b/1.0/manifest.json", "1"), [new(0, "config", "sha256:c", 2)], default);
+            await tx.V2Index.PutManifestAsync(Manifest("a/b/2.0/manifest.json", "1"), null, default);
+            await tx.V2Index.PutManifestAsync(Manifest("a/bc/1.0/manifest.json", "2"), null, default);
+            await tx.V2Index.PutBlobLinkAsync(Link("a/b/1.0/sha256__3", T0), default);
+            await tx.V2Index.ForgetAsync("r", "a/b/1.0", below: true, default);
+            await tx.V2Index.ForgetAsync("r", "a/bc", below: false, default);
+            await tx.CommitAsync(default);
         }
 
-        Assert.NotNull(await session.Tree.GetAsync("v1", "repositories/a/_uploads/sha256__7", default));
+        await using var session = await Store.OpenAsync(default);
+        Assert.Equal(["a/b/2.0/manifest.json", "a/bc/1.0/manifest.json"], (await session.V2Index.AllManifestsAsync("r", default)).Select(m => m.Path));
+        Assert.Empty(await session.V2Index.AllBlobLinksAsync("r", default));
+        Assert.Equal(["2.0"], (await session.V2Index.TagsAsync("r", "a/b", default)).Select(t => t.Folder));
+        Assert.Equal(["a/b", "a/bc"], await session.V2Index.TaggedImagesAsync("r", default));
+        Assert.Equal([new V2ManifestReference(0, "config", "sha256:c", 2)], await session.V2Index.ReferencesAsync(new string('1', 64), default));
+        Assert.True(await session.V2Index.HasReferencesAsync(new string('1', 64), default));
+    }
+
+    private static V2BlobLinkRow Link(string path, DateTimeOffset modified)
+    {
+        var folder = path.Split('/')[^2];
+        return new V2BlobLinkRow("r", path, path[..path.LastIndexOf('/' + folder + '/', StringComparison.Ordinal)], folder, "sha256:" + path[^1], new string(path[^1], 64), 1, modified);
+    }
+
+    private static V2ManifestRow Manifest(string path, string content)
+    {
+        var parts = path.Split('/');
+        var sha256 = new string(content[0], 64);
+        return new V2ManifestRow("r", path, string.Join('/', parts[..^2]), parts[^2], true, "sha256:" + sha256, sha256, "application/vnd.oci.image.manifest.v1+json", 10, null, null, null, T0, T0);
     }
 
     [Fact]

@@ -91,7 +91,14 @@ internal sealed class Cleanup(IMetadataStore store, ContentStore content, V1Regi
         {
             records = await tx.V1Uploads.DeleteStaleAsync(cutoff, cancellationToken);
             records += (await tx.V2Uploads.DeleteStaleAsync(cutoff, cancellationToken)).Count;
-            records += await tx.Tree.DeleteUploadEntriesAsync(cutoff, cancellationToken);
+
+            // Blob names in V2 _uploads folders no manifest took up (the index knows which are
+            // V2 uploads: a V1 tree may hold a tag or a repository named _uploads).
+            foreach (var upload in await tx.V2Index.StaleUploadsAsync(cutoff, int.MaxValue, cancellationToken))
+            {
+                records += await tx.Tree.DeleteAsync(upload.Repo, upload.Path, cancellationToken);
+            }
+
             await tx.CommitAsync(cancellationToken);
         }
 

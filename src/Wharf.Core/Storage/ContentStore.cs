@@ -149,6 +149,10 @@ internal sealed class ContentStore(IBlobDriver driver)
     public Task<bool> RefreshAsync(string sha256Hex, CancellationToken cancellationToken) =>
         driver.TouchAsync(StoragePaths.Blob(sha256Hex), cancellationToken);
 
+    /// <summary>The stored size of a blob; null when it is not stored.</summary>
+    public async Task<long?> SizeOfAsync(string sha256Hex, CancellationToken cancellationToken) =>
+        (await driver.StatAsync(StoragePaths.Blob(sha256Hex), cancellationToken))?.Size;
+
     public async Task DeleteKeysAsync(IEnumerable<string> keys, CancellationToken cancellationToken)
     {
         foreach (var key in keys)

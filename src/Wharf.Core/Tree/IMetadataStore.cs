@@ -46,6 +46,9 @@ internal interface IMetadataSession : IAsyncDisposable
     IBlobRecords Blobs { get; }
 
     Docker.V2.IV2UploadRecords V2Uploads { get; }
+
+    /// <summary>The registry's index of V2 repositories; written only by <see cref="Docker.IndexedMetadataStore"/>.</summary>
+    Docker.V2.IV2IndexRecords V2Index { get; }
 }
 
 internal interface IMetadataTransaction : IMetadataSession
@@ -152,14 +155,6 @@ internal interface ITreeRecords
     /// first, until none is left; returns how many were removed. Repository roots are not items.
     /// </summary>
     Task<int> PruneEmptyFoldersAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// Deletes the blob names (<c>sha256__…</c>, <c>sha512__…</c>) in <c>&lt;image&gt;/_uploads/</c>
-    /// folders of V2 repositories (blobs uploaded but never named by a manifest) last modified before
-    /// <paramref name="modifiedBefore"/>; returns how many. Nothing else: a V1 tree may hold a tag or
-    /// a repository named <c>_uploads</c>.
-    /// </summary>
-    Task<int> DeleteUploadEntriesAsync(DateTimeOffset modifiedBefore, CancellationToken cancellationToken);
 
     /// <summary>Item counts per repository: files, folders and the bytes the files name (shared bytes counted each time).</summary>
     Task<IReadOnlyList<RepositoryUsage>> UsageAsync(CancellationToken cancellationToken);

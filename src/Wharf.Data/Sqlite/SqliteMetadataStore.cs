@@ -166,6 +166,7 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
             Settings = new SqliteSettingRecords(db);
             Blobs = new SqliteBlobRecords(db);
             V2Uploads = new SqliteV2UploadRecords(db);
+            V2Index = new SqliteV2IndexRecords(db);
         }
 
         public IRepositoryRecords Repositories { get; }
@@ -187,6 +188,8 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
         public IBlobRecords Blobs { get; }
 
         public Wharf.Core.Docker.V2.IV2UploadRecords V2Uploads { get; }
+
+        public Wharf.Core.Docker.V2.IV2IndexRecords V2Index { get; }
 
         public async Task CommitAsync(CancellationToken cancellationToken)
         {

@@ -50,7 +50,9 @@ internal sealed class SqliteRepositoryRecords(Db db) : IRepositoryRecords
         var deleted = await db.ExecuteAsync("DELETE FROM repositories WHERE key = @key;", new { key }, cancellationToken) == 1;
         if (deleted)
         {
-            await db.ExecuteAsync("DELETE FROM items WHERE repo = @key; DELETE FROM v1_uploads WHERE repo = @key;", new { key }, cancellationToken);
+            await db.ExecuteAsync(
+                "DELETE FROM items WHERE repo = @key; DELETE FROM v1_uploads WHERE repo = @key; DELETE FROM v2_manifests WHERE repo = @key; DELETE FROM v2_blob_links WHERE repo = @key;",
+                new { key }, cancellationToken);
         }
 
         return deleted;

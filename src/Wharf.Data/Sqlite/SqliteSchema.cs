@@ -170,5 +170,54 @@ internal static class SqliteSchema
         ALTER TABLE access_tokens ADD COLUMN parent_id TEXT NULL;
         UPDATE access_tokens SET subject_id = (SELECT users.id FROM users WHERE users.name = access_tokens.subject COLLATE NOCASE);
         """,
+        // 10: the registry's index of V2 repositories (V2Index.cs), kept in the transaction of every
+        // tree write. Filled from the existing trees at start-up (RegistryIndexBackfill), not here:
+        // a manifest's references come from its bytes, which SQL cannot read.
+        """
+        CREATE TABLE v2_manifests (
+            repo TEXT NOT NULL,
+            path TEXT NOT NULL,
+            image TEXT NOT NULL,
+            folder TEXT NOT NULL,
+            is_tag INTEGER NOT NULL,
+            digest TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            media_type TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            config_digest TEXT NULL,
+            subject TEXT NULL,
+            artifact_type TEXT NULL,
+            created INTEGER NOT NULL,
+            modified INTEGER NOT NULL,
+            PRIMARY KEY (repo, path)
+        ) WITHOUT ROWID;
+        CREATE INDEX v2_manifests_by_folder ON v2_manifests (repo, image, folder);
+        CREATE INDEX v2_manifests_by_content ON v2_manifests (repo, image, sha256);
+        CREATE INDEX v2_manifests_by_tag ON v2_manifests (repo, is_tag, image);
+        CREATE INDEX v2_manifests_by_subject ON v2_manifests (repo, image, subject) WHERE subject IS NOT NULL;
+        CREATE TABLE v2_manifest_references (
+            manifest_sha256 TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            PRIMARY KEY (manifest_sha256, position)
+        ) WITHOUT ROWID;
+        CREATE INDEX v2_manifest_references_by_digest ON v2_manifest_references (digest);
+        CREATE TABLE v2_blob_links (
+            repo TEXT NOT NULL,
+            path TEXT NOT NULL,
+            image TEXT NOT NULL,
+            folder TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            modified INTEGER NOT NULL,
+            PRIMARY KEY (repo, path)
+        ) WITHOUT ROWID;
+        CREATE INDEX v2_blob_links_by_image ON v2_blob_links (repo, image, digest);
+        CREATE INDEX v2_blob_links_by_digest ON v2_blob_links (repo, digest);
+        CREATE INDEX v2_blob_links_uploads ON v2_blob_links (modified) WHERE folder = '_uploads';
+        """,
     ];
 }

@@ -313,23 +313,6 @@ internal sealed class SqliteTreeRecords(Db db) : ITreeRecords
     }
 
     /// <summary>
-    /// Only blob names (<c>sha256__…</c>, <c>sha512__…</c>) directly in <c>&lt;image&gt;/_uploads/</c> of
-    /// V2 repositories: V1 trees may hold a tag or a repository named <c>_uploads</c>
-    /// (<c>repositories/ns/name/_uploads/tag.json</c>, <c>repositories/ns/_uploads/_index_images.json</c>).
-    /// Tree paths compare case-sensitively, so GLOB, never LIKE (which folds ASCII case): a V2 tag
-    /// <c>_UPLOADS</c> is a tag folder, and its blob names are what its manifest pulls by.
-    /// </summary>
-    public Task<int> DeleteUploadEntriesAsync(DateTimeOffset modifiedBefore, CancellationToken cancellationToken) =>
-        db.ExecuteAsync(
-            """
-            DELETE FROM items WHERE folder = 0 AND modified < @cutoff
-            AND parent GLOB '*/_uploads'
-            AND (name GLOB 'sha256__*' OR name GLOB 'sha512__*')
-            AND EXISTS (SELECT 1 FROM repositories r WHERE r.key = items.repo AND r.docker_api_version = 'V2');
-            """,
-            new { cutoff = modifiedBefore.ToUnixTimeMilliseconds() }, cancellationToken);
-
-    /// <summary>
     /// Read through a row class, not the record's constructor: Dapper picks a constructor by the
     /// reader's column types, and with no items at all SQLite has no row to take the types of these
     /// computed columns from and reports them as BLOB, which matches no constructor of longs.

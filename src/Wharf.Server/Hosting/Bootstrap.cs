@@ -12,7 +12,7 @@ namespace Wharf.Server.Hosting;
 /// Runs before the listeners open: migrates the database and, on an empty one, creates the default
 /// repositories and the <c>admin</c> user.
 /// </summary>
-internal sealed class Bootstrap(IMetadataStore store, IPasswordHasher<UserRecord> hasher, SigningKeys keys, IOptions<WharfOptions> options, ILogger<Bootstrap> logger)
+internal sealed class Bootstrap(IMetadataStore store, Wharf.Core.Docker.RegistryIndexCheck index, IPasswordHasher<UserRecord> hasher, SigningKeys keys, IOptions<WharfOptions> options, ILogger<Bootstrap> logger)
 {
     public static readonly RepositoryConfig[] DefaultRepositories =
     [
@@ -24,6 +24,13 @@ internal sealed class Bootstrap(IMetadataStore store, IPasswordHasher<UserRecord
     {
         Log.DataDir(logger, Path.GetFullPath(options.Value.DataDir));
         await store.MigrateAsync(cancellationToken);
+
+        // A data directory written before the registry index existed: its trees are read into it once.
+        if (await index.BackfillAsync(cancellationToken) is > 0 and var indexed)
+        {
+            Log.RegistryIndexBackfilled(logger, indexed);
+        }
+
         await using var tx = await store.BeginAsync(cancellationToken);
         foreach (var repository in DefaultRepositories)
         {

@@ -12,6 +12,9 @@ internal static partial class Log
     [LoggerMessage(3, LogLevel.Information, "Wharf data directory: {DataDir}")]
     public static partial void DataDir(ILogger logger, string dataDir);
 
+    [LoggerMessage(4, LogLevel.Information, "Read {Files} registry files of the existing trees into the registry index")]
+    public static partial void RegistryIndexBackfilled(ILogger logger, int files);
+
     [LoggerMessage(10, LogLevel.Warning, "audit login.failed {User} from {Address}")]
     public static partial void LoginFailed(ILogger logger, string user, string? address);
 

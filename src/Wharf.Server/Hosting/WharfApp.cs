@@ -74,7 +74,11 @@ internal static class WharfApp
         services.AddSingleton<IBlobDriver>(provider => new FileSystemBlobDriver(Path.Join(dataDir, "storage"), provider.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ContentStore>();
         // Created by the container so that it is disposed with the application (its open connections closed).
-        services.AddSingleton<IMetadataStore>(_ => new SqliteMetadataStore(Path.Join(dataDir, "wharf.db")));
+        services.AddSingleton(_ => new SqliteMetadataStore(Path.Join(dataDir, "wharf.db")));
+        // Every write goes through the registry index's upkeep (IndexedMetadataStore).
+        services.AddSingleton<IMetadataStore>(provider => new Wharf.Core.Docker.IndexedMetadataStore(
+            provider.GetRequiredService<SqliteMetadataStore>(), provider.GetRequiredService<ContentStore>()));
+        services.AddSingleton<Wharf.Core.Docker.RegistryIndexCheck>();
         services.AddSingleton<IPasswordHasher<UserRecord>, PasswordHasher<UserRecord>>();
         services.AddSingleton<AccessPolicy>();
         services.AddSingleton<KnownSources>();

@@ -42,14 +42,11 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
     /// <summary>Largest manifest whose bytes stay in memory; they are content-addressed, so never stale.</summary>
     private const int CachedManifestBytes = 64 * 1024;
 
-    private readonly GenerationCache<(string Repo, string Image, string Reference), StoredManifest?> _manifests = new(store, 10_000);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> _manifestBytes = new(StringComparer.Ordinal);
     private long _manifestBytesTotal;
 
     /// <summary>Most manifest bytes kept in memory at once.</summary>
     private const long ManifestBytesBudget = 8 << 20;
-    private readonly GenerationCache<(string Repo, string Image), IReadOnlyList<TagEntry>?> _tags = new(store, 10_000);
-    private readonly GenerationCache<string, IReadOnlyList<string>> _catalogs = new(store, 1024);
 
     private const string JsonMime = "application/json";
     private const string OctetStream = "application/octet-stream";
@@ -71,11 +68,11 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
     /// </summary>
     private static async Task<TreeItem?> FindBlobAsync(IMetadataSession session, string repo, string image, Digest digest, ItemAccess access, CancellationToken cancellationToken)
     {
-        foreach (var item in await session.Tree.ListGrandChildrenNamedAsync(repo, image, V2Layout.BlobName(digest), cancellationToken))
+        foreach (var link in await session.V2Index.BlobLinksAsync(repo, image, digest.ToString(), cancellationToken))
         {
-            if (item.Sha256 is { } sha256 && await access(item.Path, AccessActions.Read) && await CarriesAsync(session, sha256, digest, cancellationToken))
+            if (await access(link.Path, AccessActions.Read) && await CarriesAsync(session, link.Sha256, digest, cancellationToken))
             {
-                return item;
+                return link.ToItem();
             }
         }
 
@@ -165,15 +162,15 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
     public async Task<(V2Outcome Outcome, string? UsedBy)> DeleteBlobAsync(string repo, string image, Digest digest, ItemAccess access, CancellationToken cancellationToken)
     {
         await using var tx = await store.BeginAsync(cancellationToken);
-        var named = await tx.Tree.ListGrandChildrenNamedAsync(repo, image, V2Layout.BlobName(digest), cancellationToken);
+        var named = await tx.V2Index.BlobLinksAsync(repo, image, digest.ToString(), cancellationToken);
         if (await FindBlobAsync(tx, repo, image, digest, access, cancellationToken) is null)
         {
             return (V2Outcome.BlobUnknown, null);
         }
 
-        if (named.FirstOrDefault(i => ItemPath.Name(ItemPath.Parent(i.Path)) != V2Layout.UploadsFolder) is { } used)
+        if (named.FirstOrDefault(i => i.Folder != V2Layout.UploadsFolder) is { } used)
         {
-            return (V2Outcome.BlobInUse, await access(used.Path, AccessActions.Read) ? ItemPath.Name(ItemPath.Parent(used.Path)) : null);
+            return (V2Outcome.BlobInUse, await access(used.Path, AccessActions.Read) ? used.Folder : null);
         }
 
         foreach (var item in named)
@@ -579,28 +576,9 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         return properties;
     }
 
-    /// <summary>
-    /// A manifest by tag or digest, where the caller may read it. The first place found is cached
-    /// until the next write, since pulls ask for the same ones over and over; a manifest the caller
-    /// may not read there is looked for in the image's other places (by digest only).
-    /// </summary>
+    /// <summary>A manifest by tag or digest, where the caller may read it (by digest: any place of the image).</summary>
     public async ValueTask<StoredManifest?> GetManifestAsync(string repo, string image, string reference, ItemAccess access, CancellationToken cancellationToken)
     {
-        var found = await _manifests.GetOrReadAsync((repo.ToLowerInvariant(), image, reference), async (key, ct) =>
-        {
-            await using var session = await store.OpenAsync(ct);
-            return await FindManifestAsync(session, key.Repo, key.Image, key.Reference, null, ct);
-        }, cancellationToken);
-        if (found is null || await access(found.Path, AccessActions.Read))
-        {
-            return found;
-        }
-
-        if (!Digest.TryParse(reference, out _))
-        {
-            return null;
-        }
-
         await using var session = await store.OpenAsync(cancellationToken);
         return await FindManifestAsync(session, repo, image, reference, access, cancellationToken);
     }
@@ -639,51 +617,49 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
     /// </summary>
     private static async Task<StoredManifest?> FindManifestAsync(IMetadataSession session, string repo, string image, string reference, ItemAccess? access, CancellationToken cancellationToken)
     {
-        TreeItem? file = null;
+        IReadOnlyList<V2ManifestRow> candidates;
         if (!Digest.TryParse(reference, out var digest))
         {
-            file = V2Name.IsValidTag(reference) ? await ManifestFileInAsync(session, repo, V2Layout.TagFolder(image, reference), cancellationToken) : null;
+            candidates = V2Name.IsValidTag(reference) ? await session.V2Index.ManifestsInFolderAsync(repo, image, reference, cancellationToken) : [];
         }
         else if (digest.Algorithm == Digest.Sha256)
         {
-            foreach (var candidate in (await ListManifestFilesAsync(session, repo, image, cancellationToken)).Where(i => i.Sha256 == digest.Hex))
-            {
-                if (access is null || await access(candidate.Path, AccessActions.Read))
-                {
-                    file = candidate;
-                    break;
-                }
-            }
+            candidates = await session.V2Index.ManifestsWithContentAsync(repo, image, digest.Hex, cancellationToken);
         }
         else
         {
             // Known by a sha512 digest only where it was pushed by it (see PutManifestAsync).
-            file = await ManifestFileInAsync(session, repo, V2Layout.DigestFolder(image, digest), cancellationToken);
+            candidates = await session.V2Index.ManifestsInFolderAsync(repo, image, digest.ToString(), cancellationToken);
         }
 
-        if (file?.Sha256 is null || (access is not null && !await access(file.Path, AccessActions.Read))
-            || (digest?.Algorithm == Digest.Sha512 && !await CarriesAsync(session, file.Sha256, digest, cancellationToken)))
+        // By tag or sha512 digest the folder's first manifest file answers; by sha256 digest any
+        // place of the image the caller may read.
+        foreach (var row in digest?.Algorithm == Digest.Sha256 ? candidates : candidates.Take(1))
         {
-            return null;
+            if (access is not null && !await access(row.Path, AccessActions.Read))
+            {
+                continue;
+            }
+
+            if (digest?.Algorithm == Digest.Sha512 && !await CarriesAsync(session, row.Sha256, digest, cancellationToken))
+            {
+                return null;
+            }
+
+            var known = digest?.Algorithm == Digest.Sha512 ? digest : Digest.OfSha256(row.Sha256);
+            return new StoredManifest(row.Sha256, row.Size, row.MediaType, known, row.Subject, row.Path);
         }
 
-        var properties = await session.Tree.GetPropertiesAsync(repo, file.Path, cancellationToken);
-        var subject = properties.TryGetValue(V2Properties.Subject, out var s) && s.Count > 0 ? s[0] : null;
-        var known = digest?.Algorithm == Digest.Sha512 ? digest : Digest.OfSha256(file.Sha256);
-        return new StoredManifest(file.Sha256, file.Size, file.MimeType ?? Manifests.OciManifest, known, subject, file.Path);
+        return null;
     }
 
     /// <summary>The manifest file of a tag or digest folder (<c>manifest.json</c> or <c>list.manifest.json</c>).</summary>
     internal static async Task<TreeItem?> ManifestFileInAsync(IMetadataSession session, string repo, string folder, CancellationToken cancellationToken) =>
-        await session.Tree.GetAsync(repo, $"{folder}/{V2Layout.ManifestFile}", cancellationToken)
-            ?? await session.Tree.GetAsync(repo, $"{folder}/{V2Layout.ListManifestFile}", cancellationToken);
+        (await session.V2Index.ManifestsInFolderAsync(repo, ItemPath.Parent(folder), ItemPath.Name(folder), cancellationToken)) is [var first, ..] ? first.ToItem() : null;
 
     /// <summary>Every manifest file in the folders directly below the image (tags and digests), manifests before lists.</summary>
     internal static async Task<IReadOnlyList<TreeItem>> ListManifestFilesAsync(IMetadataSession session, string repo, string image, CancellationToken cancellationToken) =>
-        [
-            .. await session.Tree.ListGrandChildrenNamedAsync(repo, image, V2Layout.ManifestFile, cancellationToken),
-            .. await session.Tree.ListGrandChildrenNamedAsync(repo, image, V2Layout.ListManifestFile, cancellationToken),
-        ];
+        [.. (await session.V2Index.ManifestsOfImageAsync(repo, image, cancellationToken)).Select(r => r.ToItem())];
 
     /// <summary>
     /// By tag: that tag folder; by digest: every folder of the image holding that manifest. A
@@ -705,8 +681,7 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
             }
             else if (await FindManifestAsync(tx, repo, image, reference, access, cancellationToken) is not null)
             {
-                folders.AddRange((await ListManifestFilesAsync(tx, repo, image, cancellationToken))
-                    .Where(i => i.Sha256 == digest.Hex).Select(i => ItemPath.Parent(i.Path)));
+                folders.AddRange((await tx.V2Index.ManifestsWithContentAsync(repo, image, digest.Hex, cancellationToken)).Select(r => ItemPath.Parent(r.Path)));
             }
         }
         else if (V2Name.IsValidTag(reference) && await FindManifestAsync(tx, repo, image, reference, access, cancellationToken) is not null)
@@ -739,53 +714,31 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
 
     // ---------------------------------------------------------------- discovery
 
-    /// <summary>A tag and the manifest file that answers it.</summary>
-    private sealed record TagEntry(string Tag, string ManifestPath);
-
     /// <summary>
     /// The tags of an image whose manifest the caller may read, in lexical order; null when the
-    /// image does not exist (an image without tags the caller may read lists none).
+    /// image does not exist (an image without tags the caller may read lists none, and so does
+    /// one whose last tag is gone while it still holds blobs or digest pushes: the spec answers
+    /// its tags list with 200, not NAME_UNKNOWN).
     /// </summary>
     public async ValueTask<IReadOnlyList<string>?> ListTagsAsync(string repo, string image, ItemAccess access, CancellationToken cancellationToken)
     {
-        var entries = await _tags.GetOrReadAsync((repo.ToLowerInvariant(), image), (key, ct) => ReadTagsAsync(key.Repo, key.Image, ct), cancellationToken);
-        if (entries is null)
+        await using var session = await store.OpenAsync(cancellationToken);
+        var tags = await session.V2Index.TagsAsync(repo, image, cancellationToken);
+        if (tags.Count == 0)
         {
-            return null;
+            return await session.V2Index.ImageExistsAsync(repo, image, cancellationToken) ? [] : null;
         }
 
-        var readable = new List<string>(entries.Count);
-        foreach (var entry in entries)
+        var readable = new List<string>(tags.Count);
+        foreach (var tag in tags.DistinctBy(t => t.Folder, StringComparer.Ordinal))
         {
-            if (await access(entry.ManifestPath, AccessActions.Read))
+            if (await access(tag.Path, AccessActions.Read))
             {
-                readable.Add(entry.Tag);
+                readable.Add(tag.Folder);
             }
         }
 
         return readable;
-    }
-
-    private async Task<IReadOnlyList<TagEntry>?> ReadTagsAsync(string repo, string image, CancellationToken cancellationToken)
-    {
-        await using var session = await store.OpenAsync(cancellationToken);
-        var tags = (await ListManifestFilesAsync(session, repo, image, cancellationToken))
-            .Select(f => new TagEntry(ItemPath.Name(ItemPath.Parent(f.Path)), f.Path))
-            .Where(t => V2Layout.IsTagFolderName(t.Tag))
-            .DistinctBy(t => t.Tag, StringComparer.Ordinal)
-            .OrderBy(t => t.Tag, StringComparer.Ordinal)
-            .ToList();
-
-        if (tags.Count > 0)
-        {
-            return tags;
-        }
-
-        // An image whose last tag is gone still exists while its folder does (blobs, digest
-        // pushes): the spec answers its tags list with 200 and no tags, not NAME_UNKNOWN.
-        // (Blobs of an image live in its _uploads or digest folders; any other folder is only a
-        // path above other images, or a tag folder of the image above.)
-        return (await session.Tree.ListChildrenAsync(repo, image, cancellationToken)).Any(c => c.IsFolder && !V2Layout.IsTagFolderName(c.Name)) ? [] : null;
     }
 
     /// <summary>
@@ -795,10 +748,11 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
     /// </summary>
     public async Task<IReadOnlyList<string>> CatalogAsync(string repo, ItemAccess access, CancellationToken cancellationToken)
     {
+        await using var session = await store.OpenAsync(cancellationToken);
         var readable = new List<string>();
-        foreach (var image in await _catalogs.GetOrReadAsync(repo.ToLowerInvariant(), ReadCatalogAsync, cancellationToken))
+        foreach (var image in await session.V2Index.TaggedImagesAsync(repo, cancellationToken))
         {
-            if (await access(image, AccessActions.Read) || await AnyManifestReadableAsync(repo, image, access, cancellationToken))
+            if (await access(image, AccessActions.Read) || await AnyManifestReadableAsync(session, repo, image, access, cancellationToken))
             {
                 readable.Add(image);
             }
@@ -807,12 +761,11 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         return readable;
     }
 
-    private async Task<bool> AnyManifestReadableAsync(string repo, string image, ItemAccess access, CancellationToken cancellationToken)
+    private static async Task<bool> AnyManifestReadableAsync(IMetadataSession session, string repo, string image, ItemAccess access, CancellationToken cancellationToken)
     {
-        await using var session = await store.OpenAsync(cancellationToken);
-        foreach (var file in await ListManifestFilesAsync(session, repo, image, cancellationToken))
+        foreach (var manifest in await session.V2Index.ManifestsOfImageAsync(repo, image, cancellationToken))
         {
-            if (await access(file.Path, AccessActions.Read))
+            if (await access(manifest.Path, AccessActions.Read))
             {
                 return true;
             }
@@ -821,43 +774,16 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         return false;
     }
 
-    private async Task<IReadOnlyList<string>> ReadCatalogAsync(string repo, CancellationToken cancellationToken)
-    {
-        await using var session = await store.OpenAsync(cancellationToken);
-        var images = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var name in new[] { V2Layout.ManifestFile, V2Layout.ListManifestFile })
-        {
-            foreach (var file in await session.Tree.ListNamedAsync(repo, name, cancellationToken))
-            {
-                var folder = ItemPath.Parent(file.Path);
-                if (V2Layout.IsTagFolderName(ItemPath.Name(folder)) && ItemPath.Parent(folder) is { Length: > 0 } image)
-                {
-                    images.Add(image);
-                }
-            }
-        }
-
-        return [.. images];
-    }
-
     /// <summary>Manifests of the image whose subject is <paramref name="subject"/> (OCI referrers API), where the caller may read them.</summary>
     public async Task<IReadOnlyList<Descriptor>> ReferrersAsync(string repo, string image, Digest subject, string? artifactType, ItemAccess access, CancellationToken cancellationToken)
     {
         await using var session = await store.OpenAsync(cancellationToken);
         var result = new Dictionary<string, Descriptor>(StringComparer.Ordinal);
-        foreach (var (path, _) in (await session.Tree.ListPropertyValuesAsync(repo, V2Properties.Subject, cancellationToken)).Where(p => p.Value == subject.ToString()))
+        foreach (var row in await session.V2Index.ReferrersAsync(repo, image, subject.ToString(), cancellationToken))
         {
-            if (ItemPath.Parent(ItemPath.Parent(path)) != image || !await access(path, AccessActions.Read)
-                || await session.Tree.GetAsync(repo, path, cancellationToken) is not { Sha256: { } hex } file)
+            if ((artifactType is null || row.ArtifactType == artifactType) && await access(row.Path, AccessActions.Read))
             {
-                continue;
-            }
-
-            var properties = await session.Tree.GetPropertiesAsync(repo, path, cancellationToken);
-            var type = properties.TryGetValue(V2Properties.ArtifactType, out var t) && t.Count > 0 ? t[0] : null;
-            if (artifactType is null || type == artifactType)
-            {
-                result.TryAdd(hex, new Descriptor(file.MimeType ?? Manifests.OciManifest, Digest.OfSha256(hex), file.Size, type));
+                result.TryAdd(row.Sha256, new Descriptor(row.MediaType, Digest.OfSha256(row.Sha256), row.Size, row.ArtifactType));
             }
         }
 

@@ -14,6 +14,7 @@ internal static class SystemEndpoints
         {
             app.MapPost(prefix + "/cleanup", CleanupAsync);
             app.MapGet(prefix + "/storage", StorageAsync);
+            app.MapGet(prefix + "/consistency", ConsistencyAsync);
         }
     }
 
@@ -46,6 +47,24 @@ internal static class SystemEndpoints
             repositories = usage.Select(u => new { key = u.Repo, files = u.Files, folders = u.Folders, usedBytes = u.UsedBytes }),
             lastCleanup = cleanup.LastRun is { } run ? Describe(run) : null,
             lastEmptyFolderPrune = cleanup.LastPrune is { } pruned ? new { finished = StorageEndpoints.Iso(pruned), removed = cleanup.LastPruneRemoved } : null,
+        });
+    }
+
+    /// <summary>Compares the registry's index with the trees and the content store; every difference is listed (none on a healthy instance).</summary>
+    private static async Task<IResult> ConsistencyAsync(HttpContext context, RestAuthenticator authenticator, Wharf.Core.Docker.RegistryIndexCheck check, CancellationToken cancellationToken)
+    {
+        if (await AdminFailureAsync(context, authenticator, cancellationToken) is { } failure)
+        {
+            return failure;
+        }
+
+        var report = await check.CheckAsync(cancellationToken);
+        return Results.Json(new
+        {
+            consistent = report.Problems.Count == 0,
+            repositories = report.Repositories,
+            files = report.Files,
+            problems = report.Problems.Select(p => new { repo = p.Repo, path = p.Path, problem = p.Problem }),
         });
     }
 
