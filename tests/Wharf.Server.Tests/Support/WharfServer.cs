@@ -27,7 +27,14 @@ public sealed class WharfServer : IAsyncLifetime
 
     private WebApplication? _app;
 
-    public string DataDir { get; } = Path.Combine(Path.GetTempPath(), "wharf-e2e-" + Guid.NewGuid().ToString("N"));
+    /// <summary>A new folder by default; a suite may start on a data directory it prepared (it is removed on dispose all the same).</summary>
+    public string DataDir { get; init; } = Path.Combine(Path.GetTempPath(), "wharf-e2e-" + Guid.NewGuid().ToString("N"));
+
+    /// <summary>
+    /// Whether to add the users, repositories and permission targets below after the start; off
+    /// for a suite that must see a data directory exactly as it found it.
+    /// </summary>
+    public bool AddTestAccounts { get; init; } = true;
 
     public Uri BaseAddress { get; private set; } = null!;
 
@@ -64,6 +71,10 @@ public sealed class WharfServer : IAsyncLifetime
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         BaseAddress = new Uri(address);
+        if (!AddTestAccounts)
+        {
+            return;
+        }
 
         // Fixtures every suite may use: a plain user and repositories with other settings.
         await using var tx = await Store.BeginAsync(default);
