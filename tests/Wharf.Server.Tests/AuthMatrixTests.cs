@@ -127,6 +127,7 @@ public sealed class AuthMatrixTests(AuthMatrixTests.Fixture fixture) : IClassFix
         ["POST /api/docker/{repoKey}/v2/promote"] = (Needs.Read, "/api/docker/docker-local/v2/promote"),
         ["POST /api/system/cleanup"] = (Needs.Admin, "/api/system/cleanup"),
         ["GET /api/system/storage"] = (Needs.Admin, "/api/system/storage"),
+        ["GET /api/system/consistency"] = (Needs.Admin, "/api/system/consistency"),
     };
 
     public static TheoryData<string, Caller> Cases()

@@ -42,6 +42,16 @@ public sealed class ReleaseUpgradeTests(ReleaseUpgradeTests.Fixture fixture) : I
         fixture.Server.Logs.AssertNoServerErrors();
     }
 
+    /// <summary>The registry index built from the release 1 trees at start-up agrees with them and with the content store.</summary>
+    [Fact]
+    public async Task The_registry_index_built_from_the_old_trees_is_consistent()
+    {
+        using var admin = fixture.Server.Admin();
+        var report = await admin.GetStringAsync("/api/system/consistency");
+        Assert.Contains("\"consistent\":true", report, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"files\":0", report, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Every_blob_an_image_served_pulls_byte_for_byte()
     {

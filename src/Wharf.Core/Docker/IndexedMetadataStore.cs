@@ -11,7 +11,7 @@ namespace Wharf.Core.Docker;
 /// The metadata store with the registry's index kept up: every tree write of a transaction, by
 /// whichever operation (a push, the storage API's copy, move and delete, promotion, migration,
 /// cleanup), updates the index rows of the paths it touched in that same transaction, by the one
-/// rule of <see cref="V2TreeIndex"/>. So the index and the tree commit together or not at all and
+/// rules of <see cref="V2TreeIndex"/> and <see cref="V1TreeIndex"/>. So the index and the tree commit together or not at all and
 /// never disagree, and nothing that writes the tree has to remember the index.
 /// </summary>
 internal sealed class IndexedMetadataStore(IMetadataStore inner, ContentStore content) : IMetadataStore
@@ -57,6 +57,8 @@ internal sealed class IndexedMetadataStore(IMetadataStore inner, ContentStore co
 
         public IV2IndexRecords V2Index => _inner.V2Index;
 
+        public IV1IndexRecords V1Index => _inner.V1Index;
+
         public Task CommitAsync(CancellationToken cancellationToken) => _inner.CommitAsync(cancellationToken);
 
         public ValueTask DisposeAsync() => _inner.DisposeAsync();
@@ -70,21 +72,32 @@ internal sealed class IndexedMetadataStore(IMetadataStore inner, ContentStore co
         /// <summary>Each repository's API version, once per transaction (null: no such repository).</summary>
         private readonly Dictionary<string, DockerApiVersion?> _versions = new(StringComparer.OrdinalIgnoreCase);
 
-        private async ValueTask<bool> IsV2Async(string repo, CancellationToken cancellationToken)
+        private async ValueTask<DockerApiVersion?> VersionAsync(string repo, CancellationToken cancellationToken)
         {
             if (!_versions.TryGetValue(repo, out var version))
             {
                 _versions[repo] = version = (await tx.Repositories.GetAsync(repo, cancellationToken))?.DockerApiVersion;
             }
 
-            return version == DockerApiVersion.V2;
+            return version;
         }
 
-        private async Task IndexAsync(string repo, string path, CancellationToken cancellationToken)
+        /// <summary>The upkeep after the file at <paramref name="path"/> was written or changed (<paramref name="touched"/>: only its times).</summary>
+        private async Task IndexAsync(string repo, string path, CancellationToken cancellationToken, bool touched = false)
         {
-            if (V2TreeIndex.MayMatter(path) && await IsV2Async(repo, cancellationToken))
+            if (V2TreeIndex.MayMatter(path))
             {
-                await V2TreeIndex.IndexFileAsync(tx, content, repo, path, cancellationToken);
+                if (await VersionAsync(repo, cancellationToken) == DockerApiVersion.V2)
+                {
+                    await V2TreeIndex.IndexFileAsync(tx, content, repo, path, cancellationToken);
+                    return;
+                }
+            }
+
+            // Nothing of the V1 index depends on a file's times.
+            if (!touched && V1TreeIndex.MayMatter(path) && await VersionAsync(repo, cancellationToken) == DockerApiVersion.V1)
+            {
+                await V1TreeIndex.IndexChangeAsync(tx, content, repo, path, deleted: false, cancellationToken);
             }
         }
 
@@ -121,13 +134,22 @@ internal sealed class IndexedMetadataStore(IMetadataStore inner, ContentStore co
         public async Task TouchAsync(string repo, string path, string user, DateTimeOffset now, CancellationToken cancellationToken)
         {
             await _tree.TouchAsync(repo, path, user, now, cancellationToken);
-            await IndexAsync(repo, path, cancellationToken);
+            await IndexAsync(repo, path, cancellationToken, touched: true);
         }
 
         public async Task<int> DeleteAsync(string repo, string path, CancellationToken cancellationToken)
         {
             var removed = await _tree.DeleteAsync(repo, path, cancellationToken);
-            await tx.V2Index.ForgetAsync(repo, path, below: true, cancellationToken);
+            switch (await VersionAsync(repo, cancellationToken))
+            {
+                case DockerApiVersion.V2:
+                    await tx.V2Index.ForgetAsync(repo, path, below: true, cancellationToken);
+                    break;
+                case DockerApiVersion.V1 when V1TreeIndex.MayMatter(path):
+                    await V1TreeIndex.IndexChangeAsync(tx, content, repo, path, deleted: true, cancellationToken);
+                    break;
+            }
+
             return removed;
         }
 

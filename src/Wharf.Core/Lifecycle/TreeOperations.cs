@@ -12,7 +12,7 @@ namespace Wharf.Core.Lifecycle;
 /// Content is never copied or deleted here; blobs are shared by reference and collected by
 /// <see cref="Cleanup"/> once nothing names them.
 /// </summary>
-internal sealed class TreeOperations(IMetadataStore store, AccessPolicy policy, V1Registry v1, TimeProvider time)
+internal sealed class TreeOperations(IMetadataStore store, AccessPolicy policy, TimeProvider time)
 {
     /// <summary>Sets properties on an item, and with <paramref name="recursive"/> on everything below a folder.</summary>
     public Task<OperationResult> SetPropertiesAsync(
@@ -155,7 +155,7 @@ internal sealed class TreeOperations(IMetadataStore store, AccessPolicy policy, 
         }
 
         var deletedTags = items.Where(i => !i.IsFolder && i.Name == V1Layout.TagFile).Select(i => i.Path).ToHashSet(StringComparer.Ordinal);
-        var reachable = await v1.ReachableImagesAsync(tx, repository.Key, deletedTags, cancellationToken);
+        var reachable = await V1Registry.ReachableImagesAsync(tx, repository.Key, deletedTags, cancellationToken);
         if (images.FirstOrDefault(reachable.ContainsKey) is not { } used)
         {
             return null;

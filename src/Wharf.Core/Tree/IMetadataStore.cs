@@ -49,6 +49,9 @@ internal interface IMetadataSession : IAsyncDisposable
 
     /// <summary>The registry's index of V2 repositories; written only by <see cref="Docker.IndexedMetadataStore"/>.</summary>
     Docker.V2.IV2IndexRecords V2Index { get; }
+
+    /// <summary>The registry's index of V1 repositories; written only by <see cref="Docker.IndexedMetadataStore"/>.</summary>
+    IV1IndexRecords V1Index { get; }
 }
 
 internal interface IMetadataTransaction : IMetadataSession

@@ -167,6 +167,7 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
             Blobs = new SqliteBlobRecords(db);
             V2Uploads = new SqliteV2UploadRecords(db);
             V2Index = new SqliteV2IndexRecords(db);
+            V1Index = new SqliteV1IndexRecords(db);
         }
 
         public IRepositoryRecords Repositories { get; }
@@ -190,6 +191,8 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
         public Wharf.Core.Docker.V2.IV2UploadRecords V2Uploads { get; }
 
         public Wharf.Core.Docker.V2.IV2IndexRecords V2Index { get; }
+
+        public IV1IndexRecords V1Index { get; }
 
         public async Task CommitAsync(CancellationToken cancellationToken)
         {

@@ -51,7 +51,8 @@ internal sealed class SqliteRepositoryRecords(Db db) : IRepositoryRecords
         if (deleted)
         {
             await db.ExecuteAsync(
-                "DELETE FROM items WHERE repo = @key; DELETE FROM v1_uploads WHERE repo = @key; DELETE FROM v2_manifests WHERE repo = @key; DELETE FROM v2_blob_links WHERE repo = @key;",
+                "DELETE FROM items WHERE repo = @key; DELETE FROM v1_uploads WHERE repo = @key; DELETE FROM v2_manifests WHERE repo = @key; DELETE FROM v2_blob_links WHERE repo = @key; "
+                + "DELETE FROM v1_images WHERE repo = @key; DELETE FROM v1_tags WHERE repo = @key; DELETE FROM v1_index_images WHERE repo = @key;",
                 new { key }, cancellationToken);
         }
 

@@ -170,7 +170,7 @@ internal static class SqliteSchema
         ALTER TABLE access_tokens ADD COLUMN parent_id TEXT NULL;
         UPDATE access_tokens SET subject_id = (SELECT users.id FROM users WHERE users.name = access_tokens.subject COLLATE NOCASE);
         """,
-        // 10: the registry's index of V2 repositories (V2Index.cs), kept in the transaction of every
+        // 10: the registry's index of V2 and V1 repositories (V2Index.cs, V1Index.cs), kept in the transaction of every
         // tree write. Filled from the existing trees at start-up (RegistryIndexBackfill), not here:
         // a manifest's references come from its bytes, which SQL cannot read.
         """
@@ -218,6 +218,37 @@ internal static class SqliteSchema
         CREATE INDEX v2_blob_links_by_image ON v2_blob_links (repo, image, digest);
         CREATE INDEX v2_blob_links_by_digest ON v2_blob_links (repo, digest);
         CREATE INDEX v2_blob_links_uploads ON v2_blob_links (modified) WHERE folder = '_uploads';
+        CREATE TABLE v1_images (
+            repo TEXT NOT NULL,
+            id TEXT NOT NULL,
+            ancestry TEXT NULL,
+            complete INTEGER NOT NULL,
+            json_sha256 TEXT NULL,
+            json_size INTEGER NOT NULL,
+            layer_sha256 TEXT NULL,
+            layer_size INTEGER NOT NULL,
+            ancestry_sha256 TEXT NULL,
+            payload_checksum TEXT NULL,
+            created INTEGER NOT NULL,
+            PRIMARY KEY (repo, id)
+        ) WITHOUT ROWID;
+        CREATE TABLE v1_tags (
+            repo TEXT NOT NULL,
+            path TEXT NOT NULL,
+            repository TEXT NOT NULL,
+            tag TEXT NOT NULL,
+            image_id TEXT NOT NULL,
+            created INTEGER NOT NULL,
+            PRIMARY KEY (repo, path)
+        ) WITHOUT ROWID;
+        CREATE INDEX v1_tags_by_repository ON v1_tags (repo, repository);
+        CREATE TABLE v1_index_images (
+            repo TEXT NOT NULL,
+            path TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            image_id TEXT NOT NULL,
+            PRIMARY KEY (repo, path, position)
+        ) WITHOUT ROWID;
         """,
     ];
 }

@@ -502,13 +502,8 @@ internal sealed partial class V1Registry(IMetadataStore store, ContentStore cont
         await using var tx = await store.BeginAsync(cancellationToken);
         var kept = (await ReachableImagesAsync(tx, repo, new HashSet<string>(), cancellationToken)).Keys.ToHashSet(StringComparer.Ordinal);
 
-        foreach (var index in await tx.Tree.ListNamedAsync(repo, V1Layout.IndexFile, cancellationToken))
-        {
-            if (index.Modified >= olderThan && index.Sha256 is not null)
-            {
-                kept.UnionWith((await ReadJsonAsync<IndexEntry[]>(index.Sha256, cancellationToken) ?? []).Select(e => e.Id));
-            }
-        }
+        var recentIndexes = (await tx.Tree.ListNamedAsync(repo, V1Layout.IndexFile, cancellationToken)).Where(i => i.Modified >= olderThan).Select(i => i.Path).ToList();
+        kept.UnionWith(await tx.V1Index.ListedByIndexesAsync(repo, recentIndexes, cancellationToken));
 
         var removed = 0;
         foreach (var folder in await tx.Tree.ListChildrenAsync(repo, V1Layout.ImagesRoot, cancellationToken))
@@ -528,23 +523,12 @@ internal sealed partial class V1Registry(IMetadataStore store, ContentStore cont
     /// Every image some tag of <paramref name="repo"/> reaches through its ancestry, with one tag
     /// file that reaches it; tag files in <paramref name="ignoredTagFiles"/> do not count.
     /// </summary>
-    public async Task<Dictionary<string, string>> ReachableImagesAsync(IMetadataSession session, string repo, IReadOnlySet<string> ignoredTagFiles, CancellationToken cancellationToken)
+    public static async Task<Dictionary<string, string>> ReachableImagesAsync(IMetadataSession session, string repo, IReadOnlySet<string> ignoredTagFiles, CancellationToken cancellationToken)
     {
         var reachable = new Dictionary<string, string>(StringComparer.Ordinal);
-        var ancestries = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
-        foreach (var (path, tagged) in await session.Tree.ListPropertyValuesAsync(repo, DockerProperties.TagContent, cancellationToken))
+        foreach (var (id, path) in await session.V1Index.ReachableAsync(repo, cancellationToken))
         {
-            if (ignoredTagFiles.Contains(path))
-            {
-                continue;
-            }
-
-            if (!ancestries.TryGetValue(tagged, out var ancestry))
-            {
-                ancestries[tagged] = ancestry = await ReadCompleteAncestryAsync(session, repo, tagged, cancellationToken) ?? [tagged];
-            }
-
-            foreach (var id in ancestry)
+            if (!ignoredTagFiles.Contains(path))
             {
                 reachable.TryAdd(id, ItemPath.Parent(path));
             }
@@ -628,7 +612,7 @@ internal sealed partial class V1Registry(IMetadataStore store, ContentStore cont
     /// <paramref name="imageId"/> (a complete image): what a tag, a promotion or a migration
     /// hands on of it.
     /// </summary>
-    internal async Task<bool> MayReadChainAsync(IMetadataSession session, string repo, string imageId, ItemAccess access, CancellationToken cancellationToken)
+    internal static async Task<bool> MayReadChainAsync(IMetadataSession session, string repo, string imageId, ItemAccess access, CancellationToken cancellationToken)
     {
         foreach (var id in await ReadCompleteAncestryAsync(session, repo, imageId, cancellationToken) ?? [imageId])
         {
@@ -654,53 +638,29 @@ internal sealed partial class V1Registry(IMetadataStore store, ContentStore cont
         return true;
     }
 
-    private async Task<V1ImageLookup> LookupAsync(IMetadataSession session, string repo, string imageId, CancellationToken cancellationToken)
+    private static async Task<V1ImageLookup> LookupAsync(IMetadataSession session, string repo, string imageId, CancellationToken cancellationToken)
     {
-        var files = await CompleteFilesAsync(session, repo, imageId, cancellationToken);
-        if (files is not var (json, layer, ancestry, checksums))
+        if (await session.V1Index.ImageAsync(repo, imageId, cancellationToken) is not { Complete: true } image)
         {
             return await session.V1Uploads.GetAsync(repo, imageId, cancellationToken) is null ? V1ImageLookup.NotFound : V1ImageLookup.Uploading;
         }
 
-        var payload = (await ReadJsonAsync<string[]>(checksums.Sha256!, cancellationToken))?.FirstOrDefault() ?? "";
-        return new V1ImageLookup(V1Outcome.Ok, new V1Image(imageId, json.Sha256!, json.Size, layer.Sha256!, layer.Size, payload, ancestry.Sha256!));
+        return new V1ImageLookup(V1Outcome.Ok, new V1Image(imageId, image.JsonSha256!, image.JsonSize, image.LayerSha256!, image.LayerSize, image.PayloadChecksum ?? "", image.AncestrySha256!));
     }
 
-    /// <summary>Whether the image is COMPLETE (§9), from the tree rows alone: no blob is read.</summary>
+    /// <summary>Whether the image is COMPLETE (§9): its folder holds all four files.</summary>
     private static async Task<bool> IsCompleteAsync(IMetadataSession session, string repo, string imageId, CancellationToken cancellationToken) =>
-        await CompleteFilesAsync(session, repo, imageId, cancellationToken) is not null;
+        await session.V1Index.ImageAsync(repo, imageId, cancellationToken) is { Complete: true };
 
-    /// <summary>The four files of a complete image's folder; null unless all of them are there.</summary>
-    private static async Task<(TreeItem Json, TreeItem Layer, TreeItem Ancestry, TreeItem Checksums)?> CompleteFilesAsync(
-        IMetadataSession session, string repo, string imageId, CancellationToken cancellationToken)
-    {
-        var files = await session.Tree.ListChildrenAsync(repo, V1Layout.ImageFolder(imageId), cancellationToken);
-        TreeItem? File(string name) => files.FirstOrDefault(f => f.Name == name && f.Sha256 is not null);
-        return (File(V1Layout.JsonFile), File(V1Layout.LayerFile), File(V1Layout.AncestryFile), File(V1Layout.ChecksumFile)) is ({ } json, { } layer, { } ancestry, { } checksums)
-            ? (json, layer, ancestry, checksums)
-            : null;
-    }
-
-    private async Task<IReadOnlyList<string>?> ReadCompleteAncestryAsync(IMetadataSession session, string repo, string imageId, CancellationToken cancellationToken)
-    {
-        var item = await session.Tree.GetAsync(repo, V1Layout.ImageFile(imageId, V1Layout.AncestryFile), cancellationToken);
-        return item?.Sha256 is null ? null : await ReadJsonAsync<string[]>(item.Sha256, cancellationToken);
-    }
+    /// <summary>The image's ancestry (itself first) as its <c>ancestry.json</c> holds it; null before its JSON is stored.</summary>
+    private static async Task<IReadOnlyList<string>?> ReadCompleteAncestryAsync(IMetadataSession session, string repo, string imageId, CancellationToken cancellationToken) =>
+        (await session.V1Index.ImageAsync(repo, imageId, cancellationToken))?.Ancestry;
 
     private static async Task<bool> IndexExistsAsync(IMetadataSession session, string repo, V1RepositoryName name, CancellationToken cancellationToken) =>
         await session.Tree.GetAsync(repo, V1Layout.Index(name), cancellationToken) is not null;
 
-    private async Task<IReadOnlyList<string>?> ReadIndexAsync(IMetadataSession session, string repo, V1RepositoryName name, CancellationToken cancellationToken)
-    {
-        var item = await session.Tree.GetAsync(repo, V1Layout.Index(name), cancellationToken);
-        if (item?.Sha256 is null)
-        {
-            return null;
-        }
-
-        var entries = await ReadJsonAsync<IndexEntry[]>(item.Sha256, cancellationToken) ?? [];
-        return [.. entries.Select(e => e.Id)];
-    }
+    private static async Task<IReadOnlyList<string>?> ReadIndexAsync(IMetadataSession session, string repo, V1RepositoryName name, CancellationToken cancellationToken) =>
+        await IndexExistsAsync(session, repo, name, cancellationToken) ? await session.V1Index.IndexAsync(repo, V1Layout.Index(name), cancellationToken) : null;
 
     private Task<StoredBlob> WriteIndexBlobAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken) =>
         content.PutBytesAsync(JsonSerializer.SerializeToUtf8Bytes(ids.Select(id => new IndexEntry(id)).ToArray(), Compact), cancellationToken);
@@ -712,20 +672,8 @@ internal sealed partial class V1Registry(IMetadataStore store, ContentStore cont
         return await tx.Tree.TryPutFileAsync(repo, new NewFile(V1Layout.Index(name), blob.Sha256, blob.Size, JsonMime, properties), user, time.GetUtcNow(), cancellationToken);
     }
 
-    private static async Task<IReadOnlyList<(string Tag, string ImageId)>> ReadTagsAsync(IMetadataSession session, string repo, V1RepositoryName name, CancellationToken cancellationToken)
-    {
-        var tags = new List<(string, string)>();
-        foreach (var file in await session.Tree.ListGrandChildrenNamedAsync(repo, V1Layout.RepositoryFolder(name), V1Layout.TagFile, cancellationToken))
-        {
-            var properties = await session.Tree.GetPropertiesAsync(repo, file.Path, cancellationToken);
-            if (properties.TryGetValue(DockerProperties.TagContent, out var ids) && ids.Count > 0)
-            {
-                tags.Add((ItemPath.Name(ItemPath.Parent(file.Path)), ids[0]));
-            }
-        }
-
-        return tags;
-    }
+    private static async Task<IReadOnlyList<(string Tag, string ImageId)>> ReadTagsAsync(IMetadataSession session, string repo, V1RepositoryName name, CancellationToken cancellationToken) =>
+        [.. (await session.V1Index.TagsAsync(repo, name.FullName, cancellationToken)).Select(t => (t.Tag, t.ImageId))];
 
     private static async Task<string?> ReadTagAsync(IMetadataSession session, string repo, V1RepositoryName name, string tag, CancellationToken cancellationToken)
     {

@@ -79,6 +79,20 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
         return null;
     }
 
+    /// <summary>The blob where any image of the repository names it and the caller may read it (see <see cref="FindBlobAsync(IMetadataSession, string, string, Digest, ItemAccess, CancellationToken)"/>).</summary>
+    private static async Task<TreeItem?> FindBlobInRepositoryAsync(IMetadataSession session, string repo, Digest digest, ItemAccess access, CancellationToken cancellationToken)
+    {
+        foreach (var link in await session.V2Index.BlobLinksInRepositoryAsync(repo, digest.ToString(), cancellationToken))
+        {
+            if (await access(link.Path, AccessActions.Read) && await CarriesAsync(session, link.Sha256, digest, cancellationToken))
+            {
+                return link.ToItem();
+            }
+        }
+
+        return null;
+    }
+
     private static async Task<bool> CarriesAsync(IMetadataSession session, string sha256, Digest digest, CancellationToken cancellationToken) =>
         digest.Algorithm == Digest.Sha256 ? sha256 == digest.Hex : await session.Blobs.GetSha512Async(sha256, cancellationToken) == digest.Hex;
 
@@ -134,12 +148,15 @@ internal sealed partial class V2Registry(IMetadataStore store, ContentStore cont
     /// <summary>
     /// Cross-repository mount: names a blob another image of the same repository holds where the
     /// caller may read it (Created); BlobUnknown when it holds none there, PathBlocked when an item
-    /// of the tree is in the way of the name.
+    /// of the tree is in the way of the name. Without <paramref name="fromImage"/> (automatic
+    /// content discovery) any image of the repository may be the source.
     /// </summary>
-    public async Task<V2Outcome> MountAsync(string repo, string image, string fromImage, Digest digest, string user, ItemAccess access, CancellationToken cancellationToken)
+    public async Task<V2Outcome> MountAsync(string repo, string image, string? fromImage, Digest digest, string user, ItemAccess access, CancellationToken cancellationToken)
     {
         await using var tx = await store.BeginAsync(cancellationToken);
-        var source = await FindBlobAsync(tx, repo, fromImage, digest, access, cancellationToken);
+        var source = fromImage is null
+            ? await FindBlobInRepositoryAsync(tx, repo, digest, access, cancellationToken)
+            : await FindBlobAsync(tx, repo, fromImage, digest, access, cancellationToken);
         if (source is null)
         {
             return V2Outcome.BlobUnknown;
