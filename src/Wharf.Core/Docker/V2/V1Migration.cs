@@ -234,7 +234,7 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
 
         await using var tx = await store.BeginAsync(cancellationToken);
         var folder = V2Layout.TagFolder(image, tag);
-        var existing = await V2Registry.ManifestFileInAsync(tx, target.Key, folder, cancellationToken);
+        var existing = await V2Manifests.ManifestFileInAsync(tx, target.Key, folder, cancellationToken);
         if (existing?.Sha256 == manifestBlob.Sha256)
         {
             report.Unchanged.Add(new MigratedTag(name.FullName, tag, image, digest.ToString(), null));
@@ -258,7 +258,7 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
                 }
             }
 
-            await V2Registry.ClearManifestFolderAsync(tx, target.Key, folder, cancellationToken);
+            await V2Manifests.ClearManifestFolderAsync(tx, target.Key, folder, cancellationToken);
         }
 
         var written = layerDescriptors.Select(l => l.Sha256).Prepend(configBlob.Sha256).Select(sha256 => $"{folder}/{V2Layout.BlobName(sha256)}");
@@ -271,7 +271,7 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
         }
 
         var now = time.GetUtcNow();
-        var properties = V2Registry.ManifestProperties(tag, digest, manifestBlob.Sha256, Manifests.DockerV2, image, null, null, labels);
+        var properties = V2Manifests.ManifestProperties(tag, digest, manifestBlob.Sha256, Manifests.DockerV2, image, null, null, labels);
         NewFile[] files =
         [
             new($"{folder}/{V2Layout.ManifestFile}", manifestBlob.Sha256, manifestBlob.Size, Manifests.DockerV2, properties),

@@ -39,7 +39,7 @@ internal static class V2TreeIndex
 
         var (image, folder) = place;
 
-        // Known by a sha512 digest only in the folder it was pushed into by it (V2Registry.PutManifestAsync).
+        // Known by a sha512 digest only in the folder it was pushed into by it (V2Manifests.PutManifestAsync).
         var digest = Digest.TryParse(folder, out var named) && named.Algorithm == Digest.Sha512 ? named.ToString() : Digest.OfSha256(sha256).ToString();
         return new V2ManifestRow(
             file.Repo, file.Path, image, folder, V2Layout.IsTagFolderName(folder), digest, sha256, file.MimeType ?? Manifests.OciManifest, file.Size,

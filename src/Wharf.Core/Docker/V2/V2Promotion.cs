@@ -3,11 +3,12 @@ using Wharf.Core.Lifecycle;
 using Wharf.Core.Naming;
 using Wharf.Core.Repositories;
 using Wharf.Core.Security;
+using Wharf.Core.Storage;
 using Wharf.Core.Tree;
 
 namespace Wharf.Core.Docker.V2;
 
-internal sealed partial class V2Registry
+internal sealed class V2Promotion(IMetadataStore store, ContentStore content, TimeProvider time)
 {
     /// <summary>
     /// Copies or moves one tag, or every tag, of a V2 image to another V2 repository and/or name
@@ -46,7 +47,7 @@ internal sealed partial class V2Registry
         await using var tx = await store.BeginAsync(cancellationToken);
         // Only the tags the caller may read are there for them, as in a tags list.
         var tags = new List<string>();
-        foreach (var file in await ListManifestFilesAsync(tx, source.Key, image, cancellationToken))
+        foreach (var file in await V2Manifests.ListManifestFilesAsync(tx, source.Key, image, cancellationToken))
         {
             if (V2Layout.IsTagFolderName(ItemPath.Name(ItemPath.Parent(file.Path))) && await allowed(source, file.Path, AccessActions.Read))
             {
@@ -74,16 +75,16 @@ internal sealed partial class V2Registry
         {
             var to = request.TargetTag ?? tag;
             var targetFolder = V2Layout.TagFolder(targetImage, to);
-            var sourceManifest = await ManifestFileInAsync(tx, source.Key, V2Layout.TagFolder(image, tag), cancellationToken);
-            var targetManifest = await ManifestFileInAsync(tx, target.Key, targetFolder, cancellationToken);
+            var sourceManifest = await V2Manifests.ManifestFileInAsync(tx, source.Key, V2Layout.TagFolder(image, tag), cancellationToken);
+            var targetManifest = await V2Manifests.ManifestFileInAsync(tx, target.Key, targetFolder, cancellationToken);
             if (targetManifest is not null && targetManifest.Sha256 != sourceManifest?.Sha256)
             {
-                if (!await MayOnFilesInAsync(tx, target.Key, targetFolder, (path, actions) => allowed(target, path, actions), AccessActions.Delete, cancellationToken))
+                if (!await V2Manifests.MayOnFilesInAsync(tx, target.Key, targetFolder, (path, actions) => allowed(target, path, actions), AccessActions.Delete, cancellationToken))
                 {
                     return OperationResult.Forbidden($"Replacing tag '{to}' of '{targetImage}' in '{target.Key}' needs delete permission.");
                 }
 
-                await ClearManifestFolderAsync(tx, target.Key, targetFolder, cancellationToken);
+                await V2Manifests.ClearManifestFolderAsync(tx, target.Key, targetFolder, cancellationToken);
             }
 
             // A folder of the target that holds the same manifest already stays as it is (names,
@@ -102,7 +103,7 @@ internal sealed partial class V2Registry
                 {
                     var childFolder = V2Layout.DigestFolder(image, child.Digest);
                     if (await tx.Tree.GetAsync(source.Key, childFolder, cancellationToken) is not null
-                        && await ManifestFileInAsync(tx, target.Key, V2Layout.DigestFolder(targetImage, child.Digest), cancellationToken) is null)
+                        && await V2Manifests.ManifestFileInAsync(tx, target.Key, V2Layout.DigestFolder(targetImage, child.Digest), cancellationToken) is null)
                     {
                         folders.Add((childFolder, V2Layout.DigestFolder(targetImage, child.Digest), child.Digest.ToString()));
                     }
@@ -135,7 +136,7 @@ internal sealed partial class V2Registry
                         properties[V2Properties.Manifest] = [manifestName];
                     }
 
-                    if (!await tx.Tree.TryPutFileAsync(target.Key, new NewFile($"{toFolder}/{file.Name}", file.Sha256!, file.Size, file.MimeType ?? OctetStream, properties), user, now, cancellationToken))
+                    if (!await tx.Tree.TryPutFileAsync(target.Key, new NewFile($"{toFolder}/{file.Name}", file.Sha256!, file.Size, file.MimeType ?? V2Blobs.OctetStream, properties), user, now, cancellationToken))
                     {
                         // Put there by a copy or move; returning uncommitted changes nothing.
                         return OperationResult.Conflict($"An item of '{target.Key}' is in the way of '{targetImage}:{to}'; move or delete it first.");
@@ -145,12 +146,12 @@ internal sealed partial class V2Registry
 
             if (move)
             {
-                if (!await MayOnFilesInAsync(tx, source.Key, V2Layout.TagFolder(image, tag), (path, actions) => allowed(source, path, actions), AccessActions.Delete, cancellationToken))
+                if (!await V2Manifests.MayOnFilesInAsync(tx, source.Key, V2Layout.TagFolder(image, tag), (path, actions) => allowed(source, path, actions), AccessActions.Delete, cancellationToken))
                 {
                     return OperationResult.Forbidden($"Deleting '{image}:{tag}' from '{source.Key}' (needed to move it) is not permitted.");
                 }
 
-                await ClearManifestFolderAsync(tx, source.Key, V2Layout.TagFolder(image, tag), cancellationToken);
+                await V2Manifests.ClearManifestFolderAsync(tx, source.Key, V2Layout.TagFolder(image, tag), cancellationToken);
             }
         }
 

@@ -10,7 +10,7 @@ namespace Wharf.Core.Docker.V2;
 /// pusher causes what they write and remove, so each needs the rights doing it by hand would; a
 /// missing one refuses the whole push (the caller drops the transaction, nothing changes).
 /// </summary>
-internal sealed partial class V2Registry
+internal sealed partial class V2Manifests
 {
     /// <summary>
     /// <c>dockerTagRetention</c> N: the manifest a push replaces stays as a revision in

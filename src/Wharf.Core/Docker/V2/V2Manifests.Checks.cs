@@ -7,7 +7,7 @@ namespace Wharf.Core.Docker.V2;
 /// <summary>What a pushed manifest names, as the image holds it: the blobs to name again, and the config's labels.</summary>
 internal sealed record ManifestReferences(IReadOnlyDictionary<Digest, TreeItem> Blobs, IReadOnlyDictionary<string, string> Labels);
 
-internal sealed partial class V2Registry
+internal sealed partial class V2Manifests
 {
     /// <summary>Largest config whose labels are read (its stored size, not the claimed one).</summary>
     private const long MaxLabelledConfigBytes = 1 << 20;
@@ -28,7 +28,7 @@ internal sealed partial class V2Registry
         {
             var descriptor = manifest.Blobs[i];
             var role = manifest.Config is not null ? (i == 0 ? "config" : $"layers[{i - 1}]") : $"blobs[{i}]";
-            if (await FindBlobAsync(session, repo, image, descriptor.Digest, access, cancellationToken) is not { } found)
+            if (await V2Blobs.FindBlobAsync(session, repo, image, descriptor.Digest, access, cancellationToken) is not { } found)
             {
                 return (null, V2Outcome.ManifestBlobUnknown, $"blob {descriptor.Digest} is not in {image}");
             }
