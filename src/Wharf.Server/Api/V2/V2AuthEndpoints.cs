@@ -33,7 +33,7 @@ internal static class V2AuthEndpoints
             if (repository is not { DockerApiVersion: DockerApiVersion.V2 })
             {
                 // V1 repositories answer a plain 404 so that docker 1.x falls back (rest-api §3.1).
-                return repository is null ? V2Errors.Write(V2Errors.NameUnknown) : ErrorBodies.PlainNotFound;
+                return repository is null ? V2Errors.Result(V2Errors.NameUnknown) : ErrorBodies.PlainNotFound;
             }
         }
 
@@ -41,12 +41,12 @@ internal static class V2AuthEndpoints
         var caller = await access.AuthenticateAsync(context, repository?.Key, cancellationToken);
         if (caller is null)
         {
-            return V2Errors.Write(V2Errors.Unauthorized, challenge);
+            return V2Errors.Result(V2Errors.Unauthorized, challenge);
         }
 
         if (caller.IsAnonymous ? !await access.AnonymousMayPingAsync(repository, cancellationToken) : !await access.MayReadAsync(caller, repository, cancellationToken))
         {
-            return V2Errors.Write(V2Errors.Unauthorized, challenge);
+            return V2Errors.Result(V2Errors.Unauthorized, challenge);
         }
 
         context.Response.Headers[V2Errors.ApiVersionHeader] = V2Errors.ApiVersion;
@@ -57,14 +57,14 @@ internal static class V2AuthEndpoints
     {
         if (repoKey is not null && await access.RepositoryAsync(repoKey, cancellationToken) is null)
         {
-            return V2Errors.Write(V2Errors.NameUnknown);
+            return V2Errors.Result(V2Errors.NameUnknown);
         }
 
         // Registry tokens are not credentials here: a token must never mint its own successor.
         var caller = await access.Authenticator.AuthenticateAsync(context.Request, cancellationToken);
         if (caller is null || (caller.IsAnonymous && !await access.AnonymousAccessAsync(cancellationToken)))
         {
-            return V2Errors.Write(V2Errors.Unauthorized);
+            return V2Errors.Result(V2Errors.Unauthorized);
         }
 
         var granted = new List<DockerAccess>();

@@ -91,7 +91,7 @@ internal static class V2Endpoints
         var (caller, grant) = await access.AuthenticateWithGrantAsync(context, null, cancellationToken);
         if (caller is null)
         {
-            return V2Errors.Write(V2Errors.Unauthorized, access.Challenge(context, null, "registry:catalog:*"));
+            return V2Errors.Result(V2Errors.Unauthorized, access.Challenge(context, null, "registry:catalog:*"));
         }
 
         var names = new List<string>();
@@ -128,7 +128,7 @@ internal static class V2Endpoints
         {
             return mainRepository is not null && await access.RepositoryAsync(mainRepository, cancellationToken) is not { DockerApiVersion: DockerApiVersion.V2 }
                 ? ErrorBodies.PlainNotFound
-                : V2Errors.Write(V2Errors.NameUnknown);
+                : V2Errors.Result(V2Errors.NameUnknown);
         }
 
         if (repository.DockerApiVersion != DockerApiVersion.V2)
@@ -140,7 +140,7 @@ internal static class V2Endpoints
         var prefix = keyInName ? $"/v2/{repository.Key}/" : $"/artifactory/api/docker/{repository.Key}/v2/";
         if (Parse(repository, rest, prefix, keyInName) is not { } request)
         {
-            return V2Errors.Write(V2Errors.NameInvalid, "invalid repository name or route", null);
+            return V2Errors.Result(V2Errors.RouteInvalid);
         }
 
         var method = context.Request.Method;
@@ -159,7 +159,7 @@ internal static class V2Endpoints
             (V2Route.Upload, "PUT") => await CompleteUploadAsync(context, request, access, registry, cancellationToken),
             (V2Route.Upload, "DELETE") => await CancelUploadAsync(context, request, access, registry, cancellationToken),
             (V2Route.Referrers, "GET") => await ReferrersAsync(context, request, access, registry, cancellationToken),
-            _ => V2Errors.Write(V2Errors.Unsupported, $"{method} is not supported here", null),
+            _ => V2Errors.Result(V2Errors.Unsupported.WithMessage($"{method} is not supported here")),
         };
     }
 
@@ -240,7 +240,14 @@ internal static class V2Endpoints
 
     /// <summary>A refusal: anonymous callers are challenged for the scope the request needs, others denied.</summary>
     private static IResult Denied(HttpContext context, V2Request request, Principal caller, AccessActions needed, V2Access access) =>
-        caller.IsAnonymous ? Challenge(context, request, needed, access) : V2Errors.Write(V2Errors.Denied);
+        Fail(context, request, caller, needed, access, V2Outcome.Denied);
+
+    /// <summary>
+    /// The answer to a failed registry operation: the error table's (<see cref="V2Errors.For"/>),
+    /// except that a denial challenges anonymous callers for the scope the request needs.
+    /// </summary>
+    private static IResult Fail(HttpContext context, V2Request request, Principal caller, AccessActions needed, V2Access access, V2Outcome outcome, string? reason = null) =>
+        outcome == V2Outcome.Denied && caller.IsAnonymous ? Challenge(context, request, needed, access) : V2Errors.Result(V2Errors.For(outcome, reason));
 
     private static IResult Challenge(HttpContext context, V2Request request, AccessActions needed, V2Access access)
     {
@@ -251,7 +258,7 @@ internal static class V2Endpoints
             scope += $" repository:{from}:pull";
         }
 
-        return V2Errors.Write(V2Errors.Unauthorized, access.Challenge(context, request.KeyInName ? null : request.Repository.Key, scope));
+        return V2Errors.Result(V2Errors.Unauthorized, access.Challenge(context, request.KeyInName ? null : request.Repository.Key, scope));
     }
 
     private static string ActionOf(AccessActions needed) => needed switch
@@ -290,13 +297,13 @@ internal static class V2Endpoints
 
         if (!Digest.TryParse(request.Reference, out var digest))
         {
-            return V2Errors.Write(V2Errors.DigestInvalid, "invalid digest", null);
+            return V2Errors.Result(V2Errors.DigestMalformed);
         }
 
         var blob = await registry.FindBlobAsync(request.Repository.Key, request.Image, digest, caller.Items, cancellationToken);
         if (blob is null)
         {
-            return V2Errors.Write(V2Errors.BlobUnknown);
+            return V2Errors.Result(V2Errors.For(V2Outcome.BlobUnknown));
         }
 
         context.Response.Headers["Docker-Content-Digest"] = digest.ToString();
@@ -315,17 +322,13 @@ internal static class V2Endpoints
 
         if (!Digest.TryParse(request.Reference, out var digest))
         {
-            return V2Errors.Write(V2Errors.DigestInvalid, "invalid digest", null);
+            return V2Errors.Result(V2Errors.DigestMalformed);
         }
 
         var (outcome, usedBy) = await registry.DeleteBlobAsync(request.Repository.Key, request.Image, digest, caller.Items, cancellationToken);
-        return outcome switch
-        {
-            V2Outcome.Ok => Accepted(context),
-            V2Outcome.BlobInUse => V2Errors.Write(V2Errors.Unsupported, usedBy is null ? "blob is used by a manifest of the image" : $"blob is used by {request.ClientName}:{usedBy}; delete that manifest first", null),
-            V2Outcome.Denied => Denied(context, request, caller.Principal, AccessActions.Delete, access),
-            _ => V2Errors.Write(V2Errors.BlobUnknown),
-        };
+        return outcome == V2Outcome.Ok
+            ? Accepted(context)
+            : Fail(context, request, caller.Principal, AccessActions.Delete, access, outcome, usedBy is null ? null : $"blob is used by {request.ClientName}:{usedBy}; delete that manifest first");
     }
 
     // ---------------------------------------------------------------- uploads
@@ -353,12 +356,13 @@ internal static class V2Endpoints
                     return refused;
                 }
 
-                switch (await registry.MountAsync(key, request.Image, fromImage, mounted, caller.Principal.DisplayName, caller.Items, cancellationToken))
+                // A blob the source does not hold (to the caller) is no error: an upload starts instead.
+                var mountedOutcome = await registry.MountAsync(key, request.Image, fromImage, mounted, caller.Principal.DisplayName, caller.Items, cancellationToken);
+                if (mountedOutcome != V2Outcome.BlobUnknown)
                 {
-                    case V2Outcome.Created:
-                        return BlobCreated(context, request, mounted);
-                    case V2Outcome.PathBlocked:
-                        return V2Errors.Write(V2Errors.PathBlocked);
+                    return mountedOutcome == V2Outcome.Created
+                        ? BlobCreated(context, request, mounted)
+                        : Fail(context, request, caller.Principal, AccessActions.Deploy, access, mountedOutcome);
                 }
             }
         }
@@ -366,7 +370,7 @@ internal static class V2Endpoints
         {
             if (!Digest.TryParse(digestText, out var digest))
             {
-                return V2Errors.Write(V2Errors.DigestInvalid, "invalid digest", null);
+                return V2Errors.Result(V2Errors.DigestMalformed);
             }
 
             if (await RequireAsync(context, request, caller, V2Layout.UploadedBlob(request.Image, digest), AccessActions.Deploy, access) is { } refused)
@@ -374,13 +378,10 @@ internal static class V2Endpoints
                 return refused;
             }
 
-            return await registry.PutBlobAsync(key, request.Image, digest, context.Request.Body, context.Request.ContentLength, caller.Principal.DisplayName, cancellationToken) switch
-            {
-                V2Outcome.Created => BlobCreated(context, request, digest),
-                V2Outcome.DigestInvalid => V2Errors.Write(V2Errors.DigestInvalid),
-                V2Outcome.PathBlocked => V2Errors.Write(V2Errors.PathBlocked),
-                _ => V2Errors.Write(V2Errors.BlobUploadInvalid, "the request body ended early", null),
-            };
+            var stored = await registry.PutBlobAsync(key, request.Image, digest, context.Request.Body, context.Request.ContentLength, caller.Principal.DisplayName, cancellationToken);
+            return stored == V2Outcome.Created
+                ? BlobCreated(context, request, digest)
+                : Fail(context, request, caller.Principal, AccessActions.Deploy, access, stored);
         }
 
         if (await RequireAsync(context, request, caller, V2Layout.Uploads(request.Image), AccessActions.Deploy, access) is { } denied)
@@ -414,7 +415,7 @@ internal static class V2Endpoints
         }
 
         var upload = await registry.FindUploadAsync(request.Repository.Key, request.Image, request.Reference, cancellationToken);
-        return upload is null ? (null, V2Errors.Write(V2Errors.BlobUploadUnknown), caller) : (upload, null, caller);
+        return upload is null ? (null, V2Errors.Result(V2Errors.For(V2Outcome.UploadUnknown)), caller) : (upload, null, caller);
     }
 
     private static async Task<IResult> UploadStatusAsync(HttpContext context, V2Request request, V2Access access, V2Registry registry, CancellationToken cancellationToken)
@@ -431,7 +432,7 @@ internal static class V2Endpoints
 
     private static async Task<IResult> PatchUploadAsync(HttpContext context, V2Request request, V2Access access, V2Registry registry, CancellationToken cancellationToken)
     {
-        var (upload, failure, _) = await FindUploadAsync(context, request, AccessActions.Deploy, access, registry, cancellationToken);
+        var (upload, failure, caller) = await FindUploadAsync(context, request, AccessActions.Deploy, access, registry, cancellationToken);
         if (upload is null)
         {
             return failure!;
@@ -447,8 +448,7 @@ internal static class V2Endpoints
         {
             V2Outcome.Ok => UploadAccepted(context, request, updated),
             V2Outcome.RangeInvalid => RangeInvalid(context, request, updated),
-            V2Outcome.UploadUnknown => V2Errors.Write(V2Errors.BlobUploadUnknown),
-            _ => V2Errors.Write(V2Errors.BlobUploadInvalid, "the request body ended early", null),
+            _ => Fail(context, request, caller!.Principal, AccessActions.Deploy, access, outcome),
         };
     }
 
@@ -462,7 +462,7 @@ internal static class V2Endpoints
 
         if (!Digest.TryParse(context.Request.Query["digest"], out var digest))
         {
-            return V2Errors.Write(V2Errors.DigestInvalid, "the digest parameter is missing or invalid", null);
+            return V2Errors.Result(V2Errors.DigestParameterInvalid);
         }
 
         if (await RequireAsync(context, request, caller!, V2Layout.UploadedBlob(request.Image, digest), AccessActions.Deploy, access) is { } refused)
@@ -481,11 +481,7 @@ internal static class V2Endpoints
         {
             V2Outcome.Created => BlobCreated(context, request, digest),
             V2Outcome.RangeInvalid => RangeInvalid(context, request, current),
-            V2Outcome.UploadUnknown => V2Errors.Write(V2Errors.BlobUploadUnknown),
-            V2Outcome.BodyIncomplete => V2Errors.Write(V2Errors.BlobUploadInvalid, "the request body ended early", null),
-            V2Outcome.DigestInvalid => V2Errors.Write(V2Errors.DigestInvalid),
-            V2Outcome.PathBlocked => V2Errors.Write(V2Errors.PathBlocked),
-            _ => V2Errors.Write(V2Errors.BlobUploadUnknown),
+            _ => Fail(context, request, caller.Principal, AccessActions.Deploy, access, outcome),
         };
     }
 
@@ -515,13 +511,13 @@ internal static class V2Endpoints
         // pull of any manifest the repository lacks.
         if (!V2Name.IsValidTag(request.Reference) && !Digest.TryParse(request.Reference, out _))
         {
-            return V2Errors.Write(V2Errors.ManifestUnknown);
+            return V2Errors.Result(V2Errors.For(V2Outcome.ManifestUnknown));
         }
 
         var manifest = await registry.GetManifestAsync(request.Repository.Key, request.Image, request.Reference, caller.Items, cancellationToken);
         if (manifest is null)
         {
-            return V2Errors.Write(V2Errors.ManifestUnknown);
+            return V2Errors.Result(V2Errors.For(V2Outcome.ManifestUnknown));
         }
 
         var headers = context.Response.Headers;
@@ -550,44 +546,33 @@ internal static class V2Endpoints
         var isDigest = Digest.TryParse(request.Reference, out _);
         if (!isDigest && !V2Name.IsValidTag(request.Reference))
         {
-            return V2Errors.Write(V2Errors.ManifestInvalid, "invalid tag or digest", null);
+            return V2Errors.Result(V2Errors.ManifestReferenceInvalid);
         }
 
         var (read, bytes) = await RequestBody.ReadAsync(context.Request, Manifests.MaxBytes, cancellationToken);
         if (read != BodyReadOutcome.Ok)
         {
             return read == BodyReadOutcome.TooLarge
-                ? V2Errors.Write(V2Errors.SizeInvalid, $"manifests are limited to {Manifests.MaxBytes} bytes", null)
-                : V2Errors.Write(V2Errors.ManifestInvalid, "the request body ended early", null);
+                ? V2Errors.Result(V2Errors.ManifestTooLarge)
+                : V2Errors.Result(V2Errors.ManifestBodyIncomplete);
         }
 
         // The registry checks each path the push writes, and delete where it replaces a tag with other content (rest-api §3.2).
         var (outcome, digest, subject, message) = await registry.PutManifestAsync(request.Repository, request.Image, request.Reference, bytes, context.Request.ContentType, caller.Principal.DisplayName, caller.Items, cancellationToken);
-        switch (outcome)
+        if (outcome != V2Outcome.Created)
         {
-            case V2Outcome.Created:
-                var headers = context.Response.Headers;
-                headers.Location = $"{request.PathPrefix}{request.Image}/manifests/{digest}";
-                headers["Docker-Content-Digest"] = digest!.ToString();
-                if (subject is not null)
-                {
-                    headers["OCI-Subject"] = subject.ToString();
-                }
-
-                return Results.StatusCode(201);
-            case V2Outcome.ManifestBlobUnknown:
-                return V2Errors.Write(V2Errors.ManifestBlobUnknown, message, null);
-            case V2Outcome.DigestInvalid:
-                return V2Errors.Write(V2Errors.DigestInvalid, message, null);
-            case V2Outcome.PathBlocked:
-                return V2Errors.Write(V2Errors.PathBlocked);
-            case V2Outcome.ManifestUnsupported:
-                return V2Errors.Write(V2Errors.UnsupportedMediaType, message, null);
-            case V2Outcome.Denied:
-                return caller.Principal.IsAnonymous ? Challenge(context, request, AccessActions.Deploy, access) : V2Errors.Write(V2Errors.Denied, message, null);
-            default:
-                return V2Errors.Write(V2Errors.ManifestInvalid, message, null);
+            return Fail(context, request, caller.Principal, AccessActions.Deploy, access, outcome, message);
         }
+
+        var headers = context.Response.Headers;
+        headers.Location = $"{request.PathPrefix}{request.Image}/manifests/{digest}";
+        headers["Docker-Content-Digest"] = digest!.ToString();
+        if (subject is not null)
+        {
+            headers["OCI-Subject"] = subject.ToString();
+        }
+
+        return Results.StatusCode(201);
     }
 
     private static async Task<IResult> DeleteManifestAsync(HttpContext context, V2Request request, V2Access access, V2Registry registry, CancellationToken cancellationToken)
@@ -598,12 +583,8 @@ internal static class V2Endpoints
             return failure!;
         }
 
-        return await registry.DeleteManifestAsync(request.Repository.Key, request.Image, request.Reference, caller.Items, cancellationToken) switch
-        {
-            V2Outcome.Ok => Accepted(context),
-            V2Outcome.Denied => Denied(context, request, caller.Principal, AccessActions.Delete, access),
-            _ => V2Errors.Write(V2Errors.ManifestUnknown),
-        };
+        var outcome = await registry.DeleteManifestAsync(request.Repository.Key, request.Image, request.Reference, caller.Items, cancellationToken);
+        return outcome == V2Outcome.Ok ? Accepted(context) : Fail(context, request, caller.Principal, AccessActions.Delete, access, outcome);
     }
 
     // ---------------------------------------------------------------- discovery
@@ -619,7 +600,7 @@ internal static class V2Endpoints
         var tags = await registry.ListTagsAsync(request.Repository.Key, request.Image, caller.Items, cancellationToken);
         if (tags is null)
         {
-            return V2Errors.Write(V2Errors.NameUnknown);
+            return V2Errors.Result(V2Errors.NameUnknown);
         }
 
         var (page, problem) = Paginate(context, tags, $"{request.PathPrefix}{request.Image}/tags/list");
@@ -632,8 +613,8 @@ internal static class V2Endpoints
         if (caller is null || (request.Repository.ForceDockerAuthentication && caller.IsAnonymous)
             || !await access.Policy.AllowsAsync(caller, request.Repository, "", isFolder: true, AccessActions.Read, cancellationToken))
         {
-            return caller is { IsAnonymous: false } ? V2Errors.Write(V2Errors.Denied)
-                : V2Errors.Write(V2Errors.Unauthorized, access.Challenge(context, request.KeyInName ? null : request.Repository.Key, "registry:catalog:*"));
+            return caller is { IsAnonymous: false } ? V2Errors.Result(V2Errors.Denied)
+                : V2Errors.Result(V2Errors.Unauthorized, access.Challenge(context, request.KeyInName ? null : request.Repository.Key, "registry:catalog:*"));
         }
 
         var readable = new List<string>();
@@ -660,7 +641,7 @@ internal static class V2Endpoints
 
         if (!Digest.TryParse(request.Reference, out var subject))
         {
-            return V2Errors.Write(V2Errors.DigestInvalid, "invalid digest", null);
+            return V2Errors.Result(V2Errors.DigestMalformed);
         }
 
         var artifactType = context.Request.Query["artifactType"].ToString() is { Length: > 0 } t ? t : null;
@@ -706,7 +687,7 @@ internal static class V2Endpoints
 
         if (!int.TryParse(query["n"], NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 0)
         {
-            return ([], V2Errors.Write(V2Errors.PaginationInvalid));
+            return ([], V2Errors.Result(V2Errors.PaginationInvalid));
         }
 
         n = Math.Min(n, MaxPage);
@@ -776,7 +757,7 @@ internal static class V2Endpoints
     private static IResult RangeInvalid(HttpContext context, V2Request request, V2Upload upload)
     {
         SetUploadHeaders(context, request, upload);
-        return V2Errors.Write(V2Errors.RangeInvalid);
+        return V2Errors.Result(V2Errors.For(V2Outcome.RangeInvalid));
     }
 
     private static IResult BlobCreated(HttpContext context, V2Request request, Digest digest)
