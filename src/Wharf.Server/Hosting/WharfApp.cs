@@ -99,6 +99,7 @@ internal static class WharfApp
         services.AddSingleton<RepositoryService>();
         services.AddSingleton<SearchContext>();
         services.AddHostedService<CleanupJob>();
+        services.AddSingleton<V1RepositoryOperations>();
         services.AddSingleton<V1Gate>();
         services.AddSingleton<StorageAccess>();
         services.AddSingleton<SecurityService>();
