@@ -8,6 +8,7 @@ using Wharf.Core.Security;
 using Wharf.Core.Storage;
 using Wharf.Core.Tree;
 using Wharf.Data.Sqlite;
+using Wharf.Server.Api;
 using Wharf.Server.Api.Rest;
 using Wharf.Server.Api.V1;
 using Wharf.Server.Api.V2;
@@ -102,10 +103,14 @@ internal static class WharfApp
         services.AddSingleton<RepositoryService>();
         services.AddSingleton<SearchContext>();
         services.AddHostedService<CleanupJob>();
+        services.AddSingleton<V1RepositoryOperations>();
         services.AddSingleton<V1Gate>();
         services.AddSingleton<StorageAccess>();
         services.AddSingleton<SecurityService>();
-        services.AddSingleton<V2Access>();
+        services.AddSingleton<RepositoryLookup>();
+        services.AddSingleton<UrlBuilder>();
+        services.AddSingleton<V2Operations>();
+        services.AddSingleton<V2Gate>();
         services.AddSingleton<SigningKeys>();
         services.AddSingleton(provider => new DockerTokens(
             provider.GetRequiredService<SigningKeys>().Docker,
