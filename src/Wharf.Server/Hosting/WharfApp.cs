@@ -96,7 +96,11 @@ internal static class WharfApp
             TimeSpan.FromHours(options.Cleanup.StaleUploadHours),
             TimeSpan.FromSeconds(options.Cleanup.EmptyFolderMinAgeSeconds)));
         services.AddSingleton<V1Registry>();
-        services.AddSingleton<Wharf.Core.Docker.V2.V2Registry>();
+        services.AddSingleton<Wharf.Core.Docker.V2.V2Blobs>();
+        services.AddSingleton<Wharf.Core.Docker.V2.V2UploadSessions>();
+        services.AddSingleton<Wharf.Core.Docker.V2.V2Manifests>();
+        services.AddSingleton<Wharf.Core.Docker.V2.V2Discovery>();
+        services.AddSingleton<Wharf.Core.Docker.V2.V2Promotion>();
         services.AddSingleton<Wharf.Core.Docker.V2.V1Migration>();
         services.AddSingleton<Cleanup>();
         services.AddSingleton<TreeOperations>();

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Wharf.Core.Docker.V2;
 using Wharf.Core.Naming;
+using Wharf.Core.Security;
 using Wharf.Core.Storage;
 using Wharf.Server.Http;
 
@@ -15,14 +16,14 @@ namespace Wharf.Server.Api.V2;
 internal static class V2BlobEndpoints
 {
     /// <summary>GET/HEAD <c>&lt;name&gt;/blobs/&lt;digest&gt;</c>, with Range ("Pulling blobs").</summary>
-    public static async Task<IResult> GetAsync(V2Call call, V2Registry registry, ContentStore content, CancellationToken cancellationToken)
+    public static async Task<IResult> GetAsync(V2Call call, V2Blobs blobs, ContentStore content, CancellationToken cancellationToken)
     {
         if (!Digest.TryParse(call.Request.Reference, out var digest))
         {
             return V2Errors.Result(V2Errors.DigestMalformed);
         }
 
-        var blob = await registry.FindBlobAsync(call.Key, call.Image, digest, call.Caller.Items, cancellationToken);
+        var blob = await blobs.FindBlobAsync(call.Key, call.Image, digest, call.Caller.Items, cancellationToken);
         if (blob is null)
         {
             return call.Fail(V2Outcome.BlobUnknown);
@@ -36,14 +37,14 @@ internal static class V2BlobEndpoints
     }
 
     /// <summary>DELETE <c>&lt;name&gt;/blobs/&lt;digest&gt;</c> ("Deleting Blobs"); a blob a manifest of the image names stays.</summary>
-    public static async Task<IResult> DeleteAsync(V2Call call, V2Registry registry, CancellationToken cancellationToken)
+    public static async Task<IResult> DeleteAsync(V2Call call, V2Blobs blobs, CancellationToken cancellationToken)
     {
         if (!Digest.TryParse(call.Request.Reference, out var digest))
         {
             return V2Errors.Result(V2Errors.DigestMalformed);
         }
 
-        var (outcome, usedBy) = await registry.DeleteBlobAsync(call.Key, call.Image, digest, call.Caller.Items, cancellationToken);
+        var (outcome, usedBy) = await blobs.DeleteBlobAsync(call.Key, call.Image, digest, call.Caller.Items, cancellationToken);
         return outcome == V2Outcome.Ok
             ? V2Results.Deleted(call)
             : call.Fail(outcome, usedBy is null ? null : $"blob is used by {call.Request.ClientName}:{usedBy}; delete that manifest first");
@@ -54,24 +55,33 @@ internal static class V2BlobEndpoints
     /// a monolithic push with <c>?digest=</c> ("Pushing a blob monolithically"), or the start of an
     /// upload ("Pushing a blob in chunks").
     /// </summary>
-    public static async Task<IResult> StartUploadAsync(V2Call call, V2Registry registry, CancellationToken cancellationToken)
+    public static async Task<IResult> StartUploadAsync(V2Call call, V2Blobs blobs, V2UploadSessions uploads, CancellationToken cancellationToken)
     {
         var request = call.Context.Request;
         var query = request.Query;
         if (query.TryGetValue("mount", out var mount))
         {
             // Mounted only when the caller may read the source; otherwise an ordinary upload starts (202).
-            var from = V2Call.MountSource(call.Context) ?? "";
-            var fromImage = call.Request.KeyInName && from.StartsWith(call.Key + "/", StringComparison.Ordinal) ? from[(call.Key.Length + 1)..] : from;
-            if (Digest.TryParse(mount, out var mounted) && V2Name.IsValidName(fromImage) && call.TokenMayPull(call.Key, fromImage))
+            // Without "from" (automatic content discovery) the source is any image of the
+            // repository that names the blob where the caller may read it, and, with a registry
+            // token, that the token lets it pull.
+            var from = V2Call.MountSource(call.Context);
+            var fromImage = from is null ? null
+                : call.Request.KeyInName && from.StartsWith(call.Key + "/", StringComparison.Ordinal) ? from[(call.Key.Length + 1)..] : from;
+            var automatic = fromImage is null && !query.ContainsKey("from");
+            if (Digest.TryParse(mount, out var mounted) && (automatic || (fromImage is not null && V2Name.IsValidName(fromImage) && call.TokenMayPull(call.Key, fromImage))))
             {
                 if (await call.RequireAsync(V2Layout.UploadedBlob(call.Image, mounted)) is { } refused)
                 {
                     return refused;
                 }
 
+                ItemAccess readable = automatic
+                    ? async (path, actions) => V2TreeIndex.PlaceOf(path) is { } place && call.TokenMayPull(call.Key, place.Image) && await call.Caller.Items(path, actions)
+                    : call.Caller.Items;
+
                 // A blob the source does not hold (for this caller) is no error: an upload starts instead.
-                var outcome = await registry.MountAsync(call.Key, call.Image, fromImage, mounted, call.User, call.Caller.Items, cancellationToken);
+                var outcome = await blobs.MountAsync(call.Key, call.Image, fromImage, mounted, call.User, readable, cancellationToken);
                 if (outcome != V2Outcome.BlobUnknown)
                 {
                     return outcome == V2Outcome.Created ? V2Results.BlobCreated(call, mounted) : call.Fail(outcome);
@@ -90,7 +100,7 @@ internal static class V2BlobEndpoints
                 return refused;
             }
 
-            var outcome = await registry.PutBlobAsync(call.Key, call.Image, digest, request.Body, request.ContentLength, call.User, cancellationToken);
+            var outcome = await blobs.PutBlobAsync(call.Key, call.Image, digest, request.Body, request.ContentLength, call.User, cancellationToken);
             return outcome == V2Outcome.Created ? V2Results.BlobCreated(call, digest) : call.Fail(outcome);
         }
 
@@ -99,20 +109,20 @@ internal static class V2BlobEndpoints
             return denied;
         }
 
-        return V2Results.UploadAccepted(call, await registry.StartUploadAsync(call.Key, call.Image, cancellationToken));
+        return V2Results.UploadAccepted(call, await uploads.StartUploadAsync(call.Key, call.Image, cancellationToken));
     }
 
     /// <summary>GET <c>&lt;name&gt;/blobs/uploads/&lt;id&gt;</c>: how far an upload got ("Pushing a blob in chunks").</summary>
-    public static async Task<IResult> UploadStatusAsync(V2Call call, V2Registry registry, CancellationToken cancellationToken)
+    public static async Task<IResult> UploadStatusAsync(V2Call call, V2UploadSessions uploads, CancellationToken cancellationToken)
     {
-        var (upload, failure) = await FindUploadAsync(call, registry, cancellationToken);
+        var (upload, failure) = await FindUploadAsync(call, uploads, cancellationToken);
         return upload is null ? failure! : V2Results.UploadStatus(call, upload);
     }
 
     /// <summary>PATCH <c>&lt;name&gt;/blobs/uploads/&lt;id&gt;</c>: one chunk, at <c>Content-Range</c>'s start if given.</summary>
-    public static async Task<IResult> PatchUploadAsync(V2Call call, V2Registry registry, CancellationToken cancellationToken)
+    public static async Task<IResult> PatchUploadAsync(V2Call call, V2UploadSessions uploads, CancellationToken cancellationToken)
     {
-        var (upload, failure) = await FindUploadAsync(call, registry, cancellationToken);
+        var (upload, failure) = await FindUploadAsync(call, uploads, cancellationToken);
         if (upload is null)
         {
             return failure!;
@@ -124,7 +134,7 @@ internal static class V2BlobEndpoints
             return V2Results.RangeInvalid(call, upload);
         }
 
-        var (outcome, updated) = await registry.AppendAsync(upload, start, request.Body, request.ContentLength, cancellationToken);
+        var (outcome, updated) = await uploads.AppendAsync(upload, start, request.Body, request.ContentLength, cancellationToken);
         return outcome switch
         {
             V2Outcome.Ok => V2Results.UploadAccepted(call, updated),
@@ -134,9 +144,9 @@ internal static class V2BlobEndpoints
     }
 
     /// <summary>PUT <c>&lt;name&gt;/blobs/uploads/&lt;id&gt;?digest=</c>: the last chunk (if any), then the blob is verified and named.</summary>
-    public static async Task<IResult> CompleteUploadAsync(V2Call call, V2Registry registry, CancellationToken cancellationToken)
+    public static async Task<IResult> CompleteUploadAsync(V2Call call, V2UploadSessions uploads, CancellationToken cancellationToken)
     {
-        var (upload, failure) = await FindUploadAsync(call, registry, cancellationToken);
+        var (upload, failure) = await FindUploadAsync(call, uploads, cancellationToken);
         if (upload is null)
         {
             return failure!;
@@ -159,7 +169,7 @@ internal static class V2BlobEndpoints
             return V2Results.RangeInvalid(call, upload);
         }
 
-        var (outcome, current) = await registry.CompleteWithBodyAsync(upload, start, request.Body, request.ContentLength, digest, call.User, cancellationToken);
+        var (outcome, current) = await uploads.CompleteWithBodyAsync(upload, start, request.Body, request.ContentLength, digest, call.User, cancellationToken);
         return outcome switch
         {
             V2Outcome.Created => V2Results.BlobCreated(call, digest),
@@ -169,27 +179,27 @@ internal static class V2BlobEndpoints
     }
 
     /// <summary>DELETE <c>&lt;name&gt;/blobs/uploads/&lt;id&gt;</c>: the upload ends, its chunks go.</summary>
-    public static async Task<IResult> CancelUploadAsync(V2Call call, V2Registry registry, CancellationToken cancellationToken)
+    public static async Task<IResult> CancelUploadAsync(V2Call call, V2UploadSessions uploads, CancellationToken cancellationToken)
     {
-        var (upload, failure) = await FindUploadAsync(call, registry, cancellationToken);
+        var (upload, failure) = await FindUploadAsync(call, uploads, cancellationToken);
         if (upload is null)
         {
             return failure!;
         }
 
-        await registry.CancelUploadAsync(upload, cancellationToken);
+        await uploads.CancelUploadAsync(upload, cancellationToken);
         return V2Results.UploadCancelled();
     }
 
     /// <summary>The addressed upload session of the image, for a caller who may deploy to the image's uploads.</summary>
-    private static async Task<(V2Upload? Upload, IResult? Failure)> FindUploadAsync(V2Call call, V2Registry registry, CancellationToken cancellationToken)
+    private static async Task<(V2Upload? Upload, IResult? Failure)> FindUploadAsync(V2Call call, V2UploadSessions uploads, CancellationToken cancellationToken)
     {
         if (await call.RequireAsync(V2Layout.Uploads(call.Image)) is { } denied)
         {
             return (null, denied);
         }
 
-        var upload = await registry.FindUploadAsync(call.Key, call.Image, call.Request.Reference, cancellationToken);
+        var upload = await uploads.FindUploadAsync(call.Key, call.Image, call.Request.Reference, cancellationToken);
         return upload is null ? (null, call.Fail(V2Outcome.UploadUnknown)) : (upload, null);
     }
 

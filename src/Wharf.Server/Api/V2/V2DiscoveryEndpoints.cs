@@ -19,9 +19,9 @@ internal static class V2DiscoveryEndpoints
     private const int MaxPage = 10_000;
 
     /// <summary>GET <c>&lt;name&gt;/tags/list</c> with <c>n</c> and <c>last</c> ("Listing Tags").</summary>
-    public static async Task<IResult> TagsAsync(V2Call call, V2Registry registry, CancellationToken cancellationToken)
+    public static async Task<IResult> TagsAsync(V2Call call, V2Discovery discovery, CancellationToken cancellationToken)
     {
-        var tags = await registry.ListTagsAsync(call.Key, call.Image, call.Caller.Items, cancellationToken);
+        var tags = await discovery.ListTagsAsync(call.Key, call.Image, call.Caller.Items, cancellationToken);
         if (tags is null)
         {
             return V2Errors.Result(V2Errors.NameUnknown);
@@ -32,10 +32,10 @@ internal static class V2DiscoveryEndpoints
     }
 
     /// <summary>GET <c>_catalog</c> of one repository: its images, named with the key in front by the repository-path method.</summary>
-    public static async Task<IResult> CatalogAsync(V2Call call, V2Registry registry, CancellationToken cancellationToken)
+    public static async Task<IResult> CatalogAsync(V2Call call, V2Discovery discovery, CancellationToken cancellationToken)
     {
         var readable = new List<string>();
-        foreach (var image in await registry.CatalogAsync(call.Key, call.Caller.Items, cancellationToken))
+        foreach (var image in await discovery.CatalogAsync(call.Key, call.Caller.Items, cancellationToken))
         {
             if (call.TokenMayPull(call.Key, image))
             {
@@ -51,7 +51,7 @@ internal static class V2DiscoveryEndpoints
     /// GET <c>/v2/_catalog</c> on the main listener (repository-path method): every readable image
     /// of every V2 repository, named <c>&lt;key&gt;/&lt;image&gt;</c> as clients address them there.
     /// </summary>
-    public static async Task<IResult> CatalogAllAsync(V2Call call, V2Registry registry, RepositoryLookup repositories, AccessPolicy policy, CancellationToken cancellationToken)
+    public static async Task<IResult> CatalogAllAsync(V2Call call, V2Discovery discovery, RepositoryLookup repositories, AccessPolicy policy, CancellationToken cancellationToken)
     {
         var caller = call.Caller.Principal;
         var names = new List<string>();
@@ -62,7 +62,7 @@ internal static class V2DiscoveryEndpoints
                 continue;
             }
 
-            foreach (var image in await registry.CatalogAsync(repository.Key, policy.ItemAccessFor(caller, repository, cancellationToken), cancellationToken))
+            foreach (var image in await discovery.CatalogAsync(repository.Key, policy.ItemAccessFor(caller, repository, cancellationToken), cancellationToken))
             {
                 if (call.TokenMayPull(repository.Key, image))
                 {
@@ -77,7 +77,7 @@ internal static class V2DiscoveryEndpoints
     }
 
     /// <summary>GET <c>&lt;name&gt;/referrers/&lt;digest&gt;</c> with <c>artifactType</c> ("Listing Referrers").</summary>
-    public static async Task<IResult> ReferrersAsync(V2Call call, V2Registry registry, CancellationToken cancellationToken)
+    public static async Task<IResult> ReferrersAsync(V2Call call, V2Discovery discovery, CancellationToken cancellationToken)
     {
         if (!Digest.TryParse(call.Request.Reference, out var subject))
         {
@@ -86,7 +86,7 @@ internal static class V2DiscoveryEndpoints
 
         var context = call.Context;
         var artifactType = context.Request.Query["artifactType"].ToString() is { Length: > 0 } t ? t : null;
-        var referrers = await registry.ReferrersAsync(call.Key, call.Image, subject, artifactType, call.Caller.Items, cancellationToken);
+        var referrers = await discovery.ReferrersAsync(call.Key, call.Image, subject, artifactType, call.Caller.Items, cancellationToken);
         if (artifactType is not null)
         {
             context.Response.Headers["OCI-Filters-Applied"] = "artifactType";
@@ -102,7 +102,7 @@ internal static class V2DiscoveryEndpoints
             }
 
             // Read defensively: a manifest stored before manifests were checked must not fail the list.
-            if (await registry.ReadBlobAsync(referrer.Digest.Hex, cancellationToken) is { } bytes && Manifests.Annotations(bytes) is { } annotations)
+            if (await discovery.ReadManifestAsync(referrer.Digest.Hex, cancellationToken) is { } bytes && Manifests.Annotations(bytes) is { } annotations)
             {
                 entry["annotations"] = annotations;
             }

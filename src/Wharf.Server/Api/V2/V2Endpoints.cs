@@ -43,28 +43,28 @@ internal sealed class V2Operations
 {
     private readonly Dictionary<(V2Route Route, string Method), V2Operation> _operations;
 
-    public V2Operations(V2Registry registry, ContentStore content, RepositoryLookup repositories, AccessPolicy policy)
+    public V2Operations(V2Blobs blobs, V2UploadSessions uploads, V2Manifests manifests, V2Discovery discovery, ContentStore content, RepositoryLookup repositories, AccessPolicy policy)
     {
-        var getBlob = Read((c, ct) => V2BlobEndpoints.GetAsync(c, registry, content, ct));
-        var getManifest = Read((c, ct) => V2ManifestEndpoints.GetAsync(c, registry, ct));
+        var getBlob = Read((c, ct) => V2BlobEndpoints.GetAsync(c, blobs, content, ct));
+        var getManifest = Read((c, ct) => V2ManifestEndpoints.GetAsync(c, manifests, ct));
         _operations = new()
         {
-            [(V2Route.Catalog, "GET")] = Read((c, ct) => V2DiscoveryEndpoints.CatalogAsync(c, registry, ct)),
-            [(V2Route.CatalogAll, "GET")] = Read((c, ct) => V2DiscoveryEndpoints.CatalogAllAsync(c, registry, repositories, policy, ct)),
-            [(V2Route.Tags, "GET")] = Read((c, ct) => V2DiscoveryEndpoints.TagsAsync(c, registry, ct)),
-            [(V2Route.Referrers, "GET")] = Read((c, ct) => V2DiscoveryEndpoints.ReferrersAsync(c, registry, ct)),
+            [(V2Route.Catalog, "GET")] = Read((c, ct) => V2DiscoveryEndpoints.CatalogAsync(c, discovery, ct)),
+            [(V2Route.CatalogAll, "GET")] = Read((c, ct) => V2DiscoveryEndpoints.CatalogAllAsync(c, discovery, repositories, policy, ct)),
+            [(V2Route.Tags, "GET")] = Read((c, ct) => V2DiscoveryEndpoints.TagsAsync(c, discovery, ct)),
+            [(V2Route.Referrers, "GET")] = Read((c, ct) => V2DiscoveryEndpoints.ReferrersAsync(c, discovery, ct)),
             [(V2Route.Manifest, "GET")] = getManifest,
             [(V2Route.Manifest, "HEAD")] = getManifest,
-            [(V2Route.Manifest, "PUT")] = Deploy((c, ct) => V2ManifestEndpoints.PutAsync(c, registry, ct)),
-            [(V2Route.Manifest, "DELETE")] = Delete((c, ct) => V2ManifestEndpoints.DeleteAsync(c, registry, ct)),
+            [(V2Route.Manifest, "PUT")] = Deploy((c, ct) => V2ManifestEndpoints.PutAsync(c, manifests, ct)),
+            [(V2Route.Manifest, "DELETE")] = Delete((c, ct) => V2ManifestEndpoints.DeleteAsync(c, manifests, ct)),
             [(V2Route.Blob, "GET")] = getBlob,
             [(V2Route.Blob, "HEAD")] = getBlob,
-            [(V2Route.Blob, "DELETE")] = Delete((c, ct) => V2BlobEndpoints.DeleteAsync(c, registry, ct)),
-            [(V2Route.UploadStart, "POST")] = Deploy((c, ct) => V2BlobEndpoints.StartUploadAsync(c, registry, ct)),
-            [(V2Route.Upload, "GET")] = Deploy((c, ct) => V2BlobEndpoints.UploadStatusAsync(c, registry, ct)),
-            [(V2Route.Upload, "PATCH")] = Deploy((c, ct) => V2BlobEndpoints.PatchUploadAsync(c, registry, ct)),
-            [(V2Route.Upload, "PUT")] = Deploy((c, ct) => V2BlobEndpoints.CompleteUploadAsync(c, registry, ct)),
-            [(V2Route.Upload, "DELETE")] = Deploy((c, ct) => V2BlobEndpoints.CancelUploadAsync(c, registry, ct)),
+            [(V2Route.Blob, "DELETE")] = Delete((c, ct) => V2BlobEndpoints.DeleteAsync(c, blobs, ct)),
+            [(V2Route.UploadStart, "POST")] = Deploy((c, ct) => V2BlobEndpoints.StartUploadAsync(c, blobs, uploads, ct)),
+            [(V2Route.Upload, "GET")] = Deploy((c, ct) => V2BlobEndpoints.UploadStatusAsync(c, uploads, ct)),
+            [(V2Route.Upload, "PATCH")] = Deploy((c, ct) => V2BlobEndpoints.PatchUploadAsync(c, uploads, ct)),
+            [(V2Route.Upload, "PUT")] = Deploy((c, ct) => V2BlobEndpoints.CompleteUploadAsync(c, uploads, ct)),
+            [(V2Route.Upload, "DELETE")] = Deploy((c, ct) => V2BlobEndpoints.CancelUploadAsync(c, uploads, ct)),
         };
 
         static V2Operation Read(V2Handler handler) => new(AccessActions.Read, handler);

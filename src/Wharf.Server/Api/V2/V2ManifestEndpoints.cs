@@ -13,7 +13,7 @@ namespace Wharf.Server.Api.V2;
 internal static class V2ManifestEndpoints
 {
     /// <summary>GET/HEAD <c>&lt;name&gt;/manifests/&lt;reference&gt;</c> ("Pulling manifests").</summary>
-    public static async Task<IResult> GetAsync(V2Call call, V2Registry registry, CancellationToken cancellationToken)
+    public static async Task<IResult> GetAsync(V2Call call, V2Manifests manifests, CancellationToken cancellationToken)
     {
         // A reference outside the grammar names nothing stored: not found, as the spec answers a
         // pull of any manifest the repository lacks.
@@ -23,7 +23,7 @@ internal static class V2ManifestEndpoints
             return call.Fail(V2Outcome.ManifestUnknown);
         }
 
-        var manifest = await registry.GetManifestAsync(call.Key, call.Image, reference, call.Caller.Items, cancellationToken);
+        var manifest = await manifests.GetManifestAsync(call.Key, call.Image, reference, call.Caller.Items, cancellationToken);
         if (manifest is null)
         {
             return call.Fail(V2Outcome.ManifestUnknown);
@@ -39,13 +39,13 @@ internal static class V2ManifestEndpoints
             return Results.Empty;
         }
 
-        var bytes = await registry.ReadManifestAsync(manifest, cancellationToken) ?? throw new InvalidOperationException($"Manifest blob {manifest.Sha256Hex} is referenced but missing.");
+        var bytes = await manifests.ReadManifestAsync(manifest, cancellationToken) ?? throw new InvalidOperationException($"Manifest blob {manifest.Sha256Hex} is referenced but missing.");
         await response.Body.WriteAsync(bytes, cancellationToken);
         return Results.Empty;
     }
 
     /// <summary>PUT <c>&lt;name&gt;/manifests/&lt;reference&gt;</c>, at most <see cref="Manifests.MaxBytes"/> ("Pushing Manifests").</summary>
-    public static async Task<IResult> PutAsync(V2Call call, V2Registry registry, CancellationToken cancellationToken)
+    public static async Task<IResult> PutAsync(V2Call call, V2Manifests manifests, CancellationToken cancellationToken)
     {
         var reference = call.Request.Reference;
         if (!Digest.TryParse(reference, out _) && !V2Name.IsValidTag(reference))
@@ -60,15 +60,15 @@ internal static class V2ManifestEndpoints
             return V2Errors.Result(read == BodyReadOutcome.TooLarge ? V2Errors.ManifestTooLarge : V2Errors.ManifestBodyIncomplete);
         }
 
-        var (outcome, digest, subject, reason) = await registry.PutManifestAsync(
+        var (outcome, digest, subject, reason) = await manifests.PutManifestAsync(
             call.Request.Repository, call.Image, reference, bytes, request.ContentType, call.User, call.Caller.Items, cancellationToken);
         return outcome == V2Outcome.Created ? V2Results.ManifestCreated(call, digest!, subject) : call.Fail(outcome, reason);
     }
 
     /// <summary>DELETE <c>&lt;name&gt;/manifests/&lt;reference&gt;</c> ("Deleting tags", "Deleting Manifests").</summary>
-    public static async Task<IResult> DeleteAsync(V2Call call, V2Registry registry, CancellationToken cancellationToken)
+    public static async Task<IResult> DeleteAsync(V2Call call, V2Manifests manifests, CancellationToken cancellationToken)
     {
-        var outcome = await registry.DeleteManifestAsync(call.Key, call.Image, call.Request.Reference, call.Caller.Items, cancellationToken);
+        var outcome = await manifests.DeleteManifestAsync(call.Key, call.Image, call.Request.Reference, call.Caller.Items, cancellationToken);
         return outcome == V2Outcome.Ok ? V2Results.Deleted(call) : call.Fail(outcome);
     }
 }
