@@ -358,6 +358,33 @@ public sealed class V2ApiTests(WharfServer server) : IClassFixture<WharfServer>
             Assert.Equal(HttpStatusCode.Accepted, unknown.StatusCode);
         }
 
+        // Through the token flow, as clients do: the challenge of a mount without "from" asks to
+        // pull and push the target, and that token mounts a blob the target already holds.
+        using var anonymous = server.Client();
+        string challenge;
+        using (var unauthorized = await anonymous.PostAsync($"{Base}auto/target/blobs/uploads/?mount={Digest(layer)}", null))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, unauthorized.StatusCode);
+            challenge = unauthorized.Headers.WwwAuthenticate.ToString();
+            Assert.Contains("scope=\"repository:auto/target:pull,push\"", challenge, StringComparison.Ordinal);
+        }
+
+        var token = JsonDocument.Parse(await admin.GetStringAsync($"/api/docker/{Repo}/v2/token?service=x&scope=repository:auto/target:pull,push")).RootElement.GetProperty("token").GetString();
+        using var bearer = server.Client();
+        bearer.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using (var mounted = await bearer.PostAsync($"{Base}auto/target/blobs/uploads/?mount={Digest(layer)}", null))
+        {
+            Assert.Equal(HttpStatusCode.Created, mounted.StatusCode);
+        }
+
+        // The token may pull auto/target only: the blob auto/source alone holds is not found through it.
+        var other = RandomNumberGenerator.GetBytes(100);
+        await PushBlobAsync(admin, "auto/source", other);
+        using (var notMounted = await bearer.PostAsync($"{Base}auto/target/blobs/uploads/?mount={Digest(other)}", null))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, notMounted.StatusCode);
+        }
+
         // A user who may read and write only below auto/own: the blob of auto/source stays out of reach.
         var user = RegistryHttp.Json("{\"email\":\"auto-own@example.com\",\"password\":\"auto-own-secret-1\",\"groups\":[]}");
         Assert.Equal(HttpStatusCode.Created, (await admin.PutAsync("/api/security/users/auto-own", user)).StatusCode);

@@ -101,8 +101,7 @@ internal static class V2DiscoveryEndpoints
                 entry["artifactType"] = type;
             }
 
-            // Read defensively: a manifest stored before manifests were checked must not fail the list.
-            if (await discovery.ReadManifestAsync(referrer.Digest.Hex, cancellationToken) is { } bytes && Manifests.Annotations(bytes) is { } annotations)
+            if (await discovery.AnnotationsAsync(referrer.Digest.Hex, cancellationToken) is { } annotations)
             {
                 entry["annotations"] = annotations;
             }

@@ -164,6 +164,13 @@ internal sealed class V2Gate(
             // A mount also reads the source image: asking for both lets one token mount (201).
             scope += " " + V2Scopes.Repository(from, "pull");
         }
+        else if (request.Route == V2Route.UploadStart && context.Request.Query.ContainsKey("mount") && !context.Request.Query.ContainsKey("from"))
+        {
+            // Automatic content discovery mounts only from images the token may pull: asking to pull
+            // the target too (as Distribution asks for every upload) lets the token the challenge
+            // leads to mount a blob the image already holds (201).
+            scope = V2Scopes.Repository(request.ClientName, "pull,push");
+        }
 
         return V2Errors.Result(V2Errors.Unauthorized, urls.Challenge(context.Request, request.RealmKey, scope));
     }
