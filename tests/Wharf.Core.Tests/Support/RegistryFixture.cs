@@ -140,6 +140,13 @@ internal sealed class RegistryFixture : IAsyncDisposable
         return [.. (await session.Tree.ListChildrenAsync(repo, path, default)).Select(i => i.Name).Order(StringComparer.Ordinal)];
     }
 
+    /// <summary>Files the byte store holds below <paramref name="prefix"/> (<c>blobs</c>, <c>uploads</c>).</summary>
+    public IReadOnlyList<string> StoredFiles(string prefix)
+    {
+        var folder = Path.Join(_root, "storage", prefix);
+        return Directory.Exists(folder) ? [.. Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)] : [];
+    }
+
     /// <summary>Runs <paramref name="write"/> in one committed transaction of <paramref name="store"/>.</summary>
     public static async Task WriteAsync(IMetadataStore store, Func<IMetadataTransaction, Task> write)
     {
