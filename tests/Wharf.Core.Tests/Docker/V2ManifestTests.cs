@@ -207,6 +207,22 @@ public sealed class V2ManifestTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Deleting_or_moving_a_tag_leaves_the_nested_image_that_shares_its_folder()
+    {
+        // Tag "b" of image "a" and the image "a/b" share the folder a/b/.
+        await _r.PushImageAsync("a", "b", "tag b of a");
+        var nested = await _r.PushImageAsync("a/b", "1", "image a/b");
+        await _r.PushImageAsync("a", "b", "tag b of a, moved");
+
+        Assert.Equal(V2Outcome.Ok, await _r.Manifests.DeleteManifestAsync(Repo, "a", "b", RegistryFixture.AllowAll, default));
+
+        Assert.Equal([], await _r.Discovery.ListTagsAsync(Repo, "a", RegistryFixture.AllowAll, default));
+        Assert.Equal(nested.Digest, (await GetAsync("a/b", "1"))?.Digest);
+        Assert.Equal(["1", "_uploads"], await _r.ChildrenAsync(Repo, "a/b"));
+        await _r.AssertIndexConsistentAsync();
+    }
+
+    [Fact]
     public async Task Deleting_by_digest_removes_every_folder_holding_that_manifest()
     {
         var pushed = await _r.PushImageAsync("app", "1", "one");
