@@ -117,6 +117,22 @@ public sealed class CleanupTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_v1_layer_waiting_for_its_checksum_is_kept_past_the_grace_period()
+    {
+        var id = RegistryFixture.ImageIdOf("slow");
+        var json = RegistryFixture.V1ImageJson(id, null);
+        var layer = Encoding.UTF8.GetBytes("layer of a slow push");
+        await _r.V1.PutImageJsonAsync(RegistryFixture.V1Repo, id, json, default);
+        await _r.V1.PutLayerAsync(RegistryFixture.V1Repo, id, new MemoryStream(layer), default);
+
+        _r.Clock.Advance(Grace * 3);
+        Assert.Equal(0, (await RunAsync()).Gc.BlobsRemoved);
+
+        Assert.Equal(V1Outcome.Ok, await _r.V1.PutChecksumAsync(RegistryFixture.V1Repo, id, RegistryFixture.PayloadChecksum(json, layer), null, RegistryFixture.User, default));
+        Assert.Equal(layer, await _r.Content.ReadAllBytesAsync(Sha256Hex.Of(layer), default));
+    }
+
+    [Fact]
     public async Task An_unreferenced_blob_is_kept_within_the_grace_period_and_collected_after_it()
     {
         await UnreferencedBlobAsync();

@@ -52,6 +52,7 @@ internal sealed class RegistryFixture : IAsyncDisposable
         V1 = new V1Registry(Store, Content, Clock, settings);
         Cleanup = new Cleanup(Store, Content, V1, Clock, settings);
         IndexCheck = new RegistryIndexCheck(Store, Content);
+        TreeOperations = new TreeOperations(Store, new AccessPolicy(Store, Clock), Clock);
     }
 
     public FakeTimeProvider Clock { get; }
@@ -79,6 +80,11 @@ internal sealed class RegistryFixture : IAsyncDisposable
     public Cleanup Cleanup { get; }
 
     public RegistryIndexCheck IndexCheck { get; }
+
+    /// <summary>The storage API's writes (copy, move, delete, properties); <see cref="Admin"/> may do all of them.</summary>
+    public TreeOperations TreeOperations { get; }
+
+    public static Principal Admin { get; } = new("admin", IsAdmin: true);
 
     /// <summary>The V2 repository every test has: dockerTagRetention 1, no tag limit.</summary>
     public RepositoryConfig V2Repository { get; } = new(V2Repo, DockerApiVersion.V2);
