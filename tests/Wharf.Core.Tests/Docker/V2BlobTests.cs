@@ -1,8 +1,10 @@
+using System.Security.Cryptography;
 using System.Text;
 using Wharf.Core.Docker.V2;
 using Wharf.Core.Naming;
 using Wharf.Core.Security;
 using Wharf.Core.Tests.Support;
+using Wharf.Core.Tree;
 
 namespace Wharf.Core.Tests.Docker;
 
@@ -161,5 +163,47 @@ public sealed class V2BlobTests : IAsyncLifetime
 
         Assert.Equal((V2Outcome.Denied, null), await _r.Blobs.DeleteBlobAsync(Repo, "app", BytesDigest, cannotDelete, default));
         Assert.NotNull(await _r.Blobs.FindBlobAsync(Repo, "app", BytesDigest, RegistryFixture.AllowAll, default));
+    }
+
+    [Fact]
+    public async Task A_blob_pushed_by_a_sha512_digest_answers_by_it_is_mounted_by_it_and_stored_once()
+    {
+        var sha512 = new Digest(Digest.Sha512, Convert.ToHexStringLower(SHA512.HashData(Bytes)));
+
+        Assert.Equal(V2Outcome.Created, await _r.Blobs.PutBlobAsync(Repo, "app", sha512, new MemoryStream(Bytes), Bytes.Length, RegistryFixture.User, default));
+        Assert.Equal(V2Outcome.Created, await _r.Blobs.MountAsync(Repo, "other", null, sha512, RegistryFixture.User, RegistryFixture.AllowAll, default));
+
+        var found = await _r.Blobs.FindBlobAsync(Repo, "other", sha512, RegistryFixture.AllowAll, default);
+        Assert.Equal($"other/_uploads/sha512__{sha512.Hex}", found?.Path);
+        Assert.Equal(BytesDigest.Hex, found?.Sha256);
+        Assert.Single(_r.StoredFiles("blobs"));
+        await _r.AssertIndexConsistentAsync();
+    }
+
+    [Fact]
+    public async Task A_sha512_name_copied_onto_other_content_does_not_make_it_answer_to_that_digest()
+    {
+        var sha512 = new Digest(Digest.Sha512, Convert.ToHexStringLower(SHA512.HashData(Bytes)));
+        var other = await _r.Content.PutBytesAsync("other content"u8.ToArray(), default);
+
+        await RegistryFixture.WriteAsync(_r.Store, tx => tx.Tree.PutFileAsync(
+            Repo, new NewFile($"app/_uploads/sha512__{sha512.Hex}", other.Sha256, other.Size, "application/octet-stream"), RegistryFixture.User, _r.Clock.GetUtcNow(), default));
+
+        Assert.Null(await _r.Blobs.FindBlobAsync(Repo, "app", sha512, RegistryFixture.AllowAll, default));
+        Assert.Equal(V2Outcome.BlobUnknown, await _r.Blobs.MountAsync(Repo, "target", "app", sha512, RegistryFixture.User, RegistryFixture.AllowAll, default));
+        await _r.AssertIndexConsistentAsync();
+    }
+
+    [Fact]
+    public async Task An_upload_session_completes_by_a_sha512_digest()
+    {
+        var sha512 = new Digest(Digest.Sha512, Convert.ToHexStringLower(SHA512.HashData(Bytes)));
+        var upload = await _r.Uploads.StartUploadAsync(Repo, "app", default);
+        (_, upload) = await _r.Uploads.AppendAsync(upload, 0, new MemoryStream(Bytes), Bytes.Length, default);
+
+        Assert.Equal(V2Outcome.DigestInvalid, await _r.Uploads.CompleteAsync(upload, new Digest(Digest.Sha512, new string('0', 128)), RegistryFixture.User, default));
+        Assert.Equal(V2Outcome.Created, await _r.Uploads.CompleteAsync(upload, sha512, RegistryFixture.User, default));
+
+        Assert.NotNull(await _r.Blobs.FindBlobAsync(Repo, "app", sha512, RegistryFixture.AllowAll, default));
     }
 }

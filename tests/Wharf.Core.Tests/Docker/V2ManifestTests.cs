@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text;
 using Wharf.Core.Docker.V2;
 using Wharf.Core.Naming;
@@ -275,6 +276,26 @@ public sealed class V2ManifestTests : IAsyncLifetime
         Assert.NotNull(await _r.ItemAsync(Repo, "app/multi/list.manifest.json"));
         Assert.Equal(Manifests.OciIndex, (await GetAsync("app", "multi"))?.MediaType);
         Assert.Equal(Digest.OfSha256(Sha256Hex.Of(index)), digest);
+        await _r.AssertIndexConsistentAsync();
+    }
+
+    [Fact]
+    public async Task A_manifest_pushed_by_a_sha512_digest_is_known_by_it_in_its_own_folder()
+    {
+        var pushed = await _r.PushImageAsync("app", "1", "one");
+        var sha512 = new Digest(Digest.Sha512, Convert.ToHexStringLower(SHA512.HashData(pushed.Manifest)));
+
+        var (outcome, digest, _, _) = await PutAsync("app", sha512.ToString(), pushed.Manifest);
+
+        Assert.Equal(V2Outcome.Created, outcome);
+        Assert.Equal(sha512, digest);
+        var stored = await GetAsync("app", sha512.ToString());
+        Assert.Equal((sha512, $"app/{sha512}/manifest.json"), (stored?.Digest, stored?.Path));
+        await _r.AssertIndexConsistentAsync();
+
+        Assert.Equal(V2Outcome.Ok, await _r.Manifests.DeleteManifestAsync(Repo, "app", sha512.ToString(), RegistryFixture.AllowAll, default));
+        Assert.Null(await GetAsync("app", sha512.ToString()));
+        Assert.Equal(pushed.Digest, (await GetAsync("app", "1"))?.Digest);
         await _r.AssertIndexConsistentAsync();
     }
 }
