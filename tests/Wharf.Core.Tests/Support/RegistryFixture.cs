@@ -49,6 +49,7 @@ internal sealed class RegistryFixture : IAsyncDisposable
         Uploads = new V2UploadSessions(Store, Content, Clock);
         Manifests = new V2Manifests(Store, Content, Clock);
         Discovery = new V2Discovery(Store);
+        Promotion = new V2Promotion(Store, Content, Clock);
         V1 = new V1Registry(Store, Content, Clock, settings);
         Cleanup = new Cleanup(Store, Content, V1, Clock, settings);
         IndexCheck = new RegistryIndexCheck(Store, Content);
@@ -74,6 +75,8 @@ internal sealed class RegistryFixture : IAsyncDisposable
     public V2Manifests Manifests { get; }
 
     public V2Discovery Discovery { get; }
+
+    public V2Promotion Promotion { get; }
 
     public V1Registry V1 { get; }
 
