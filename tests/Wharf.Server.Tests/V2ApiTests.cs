@@ -334,6 +334,48 @@ public sealed class V2ApiTests(WharfServer server) : IClassFixture<WharfServer>
         Assert.Equal("1", revision.GetProperty("properties").GetProperty("docker.manifest")[0].GetString());
     }
 
+    /// <summary>
+    /// Automatic content discovery: a mount without <c>from</c> names a blob any image of the
+    /// repository holds where the caller may read it (201); for a caller who may read it nowhere
+    /// else an upload starts (202), and nothing tells that the blob exists.
+    /// </summary>
+    [Fact]
+    public async Task A_mount_without_from_finds_a_blob_the_caller_may_read_in_the_repository()
+    {
+        using var admin = server.Admin();
+        var layer = RandomNumberGenerator.GetBytes(3000);
+        await PushBlobAsync(admin, "auto/source", layer);
+        using (var mount = await admin.PostAsync($"{Base}auto/target/blobs/uploads/?mount={Digest(layer)}", null))
+        {
+            Assert.Equal(HttpStatusCode.Created, mount.StatusCode);
+            Assert.Equal($"{Base}auto/target/blobs/{Digest(layer)}", mount.Headers.Location?.OriginalString);
+        }
+
+        Assert.Equal(layer, await admin.GetByteArrayAsync($"{Base}auto/target/blobs/{Digest(layer)}"));
+
+        using (var unknown = await admin.PostAsync($"{Base}auto/target/blobs/uploads/?mount={Digest(RandomNumberGenerator.GetBytes(8))}", null))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, unknown.StatusCode);
+        }
+
+        // A user who may read and write only below auto/own: the blob of auto/source stays out of reach.
+        var user = RegistryHttp.Json("{\"email\":\"auto-own@example.com\",\"password\":\"auto-own-secret-1\",\"groups\":[]}");
+        Assert.Equal(HttpStatusCode.Created, (await admin.PutAsync("/api/security/users/auto-own", user)).StatusCode);
+        var permission = RegistryHttp.Json("{\"repositories\":[\"" + Repo + "\"],\"includesPattern\":\"auto/own/**\",\"principals\":{\"users\":{\"auto-own\":[\"r\",\"w\"]}}}");
+        using (var target = await admin.PutAsync("/api/security/permissions/auto-own", permission))
+        {
+            Assert.Equal(HttpStatusCode.OK, target.StatusCode);
+        }
+
+        using var own = server.Client("auto-own", "auto-own-secret-1");
+        using (var refused = await own.PostAsync($"{Base}auto/own/blobs/uploads/?mount={Digest(layer)}", null))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, refused.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.NotFound, (await own.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"{Base}auto/own/blobs/{Digest(layer)}"))).StatusCode);
+    }
+
     [Fact]
     public async Task Monolithic_push_mount_tags_catalog_and_the_repository_path_method()
     {

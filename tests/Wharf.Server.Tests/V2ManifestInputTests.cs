@@ -235,7 +235,7 @@ public sealed class V2ManifestInputTests(WharfServer server) : IClassFixture<Wha
     {
         var blob = await server.Services.GetRequiredService<ContentStore>().PutBytesAsync(bytes, default);
         var digest = Digest.OfSha256(blob.Sha256);
-        var properties = V2Registry.ManifestProperties(digest.ToString(), digest, blob.Sha256, OciManifest, image, subject, "application/vnd.example", new Dictionary<string, string>());
+        var properties = V2Manifests.ManifestProperties(digest.ToString(), digest, blob.Sha256, OciManifest, image, subject, "application/vnd.example", new Dictionary<string, string>());
         await using var tx = await server.Store.BeginAsync(default);
         await tx.Tree.PutFileAsync(Repo, new NewFile($"{image}/{digest}/{V2Layout.ManifestFile}", blob.Sha256, blob.Size, OciManifest, properties), "admin", DateTimeOffset.UtcNow, default);
         await tx.CommitAsync(default);

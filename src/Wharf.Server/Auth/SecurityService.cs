@@ -3,6 +3,7 @@ using Wharf.Core.Security;
 using Wharf.Core.Tree;
 using Wharf.Server.Api.Rest;
 using Wharf.Server.Hosting;
+using Wharf.Server.Http;
 
 namespace Wharf.Server.Auth;
 
@@ -43,7 +44,7 @@ internal sealed class SecurityService(
         return user is null ? null : new UserView(
             user.Name, user.Email, user.Admin, user.ProfileUpdatable, user.DisableUIAccess, user.InternalPasswordDisabled, user.Disabled,
             await session.Groups.GroupsOfAsync(user.Name, cancellationToken), "internal",
-            user.LastLoggedIn is { } t ? StorageEndpoints.Iso(t) : null);
+            user.LastLoggedIn is { } t ? WireTime.Iso(t) : null);
     }
 
     public async Task<(int Status, string? Message)> SaveUserAsync(string name, UserBody body, bool create, CancellationToken cancellationToken)

@@ -8,6 +8,7 @@ using Wharf.Core.Security;
 using Wharf.Core.Storage;
 using Wharf.Core.Tree;
 using Wharf.Data.Sqlite;
+using Wharf.Server.Api;
 using Wharf.Server.Api.Rest;
 using Wharf.Server.Api.V1;
 using Wharf.Server.Api.V2;
@@ -95,17 +96,25 @@ internal static class WharfApp
             TimeSpan.FromHours(options.Cleanup.StaleUploadHours),
             TimeSpan.FromSeconds(options.Cleanup.EmptyFolderMinAgeSeconds)));
         services.AddSingleton<V1Registry>();
-        services.AddSingleton<Wharf.Core.Docker.V2.V2Registry>();
+        services.AddSingleton<Wharf.Core.Docker.V2.V2Blobs>();
+        services.AddSingleton<Wharf.Core.Docker.V2.V2UploadSessions>();
+        services.AddSingleton<Wharf.Core.Docker.V2.V2Manifests>();
+        services.AddSingleton<Wharf.Core.Docker.V2.V2Discovery>();
+        services.AddSingleton<Wharf.Core.Docker.V2.V2Promotion>();
         services.AddSingleton<Wharf.Core.Docker.V2.V1Migration>();
         services.AddSingleton<Cleanup>();
         services.AddSingleton<TreeOperations>();
         services.AddSingleton<RepositoryService>();
         services.AddSingleton<SearchContext>();
         services.AddHostedService<CleanupJob>();
+        services.AddSingleton<V1RepositoryOperations>();
         services.AddSingleton<V1Gate>();
         services.AddSingleton<StorageAccess>();
         services.AddSingleton<SecurityService>();
-        services.AddSingleton<V2Access>();
+        services.AddSingleton<RepositoryLookup>();
+        services.AddSingleton<UrlBuilder>();
+        services.AddSingleton<V2Operations>();
+        services.AddSingleton<V2Gate>();
         services.AddSingleton<SigningKeys>();
         services.AddSingleton(provider => new DockerTokens(
             provider.GetRequiredService<SigningKeys>().Docker,

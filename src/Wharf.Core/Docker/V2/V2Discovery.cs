@@ -1,12 +1,16 @@
 using Wharf.Core.Naming;
 using Wharf.Core.Security;
+using Wharf.Core.Storage;
 using Wharf.Core.Tree;
 
 namespace Wharf.Core.Docker.V2;
 
 /// <summary>Discovery (OCI "content discovery"): tags lists, the catalog and the referrers API, answered by the registry index.</summary>
-internal sealed class V2Discovery(IMetadataStore store)
+internal sealed class V2Discovery(IMetadataStore store, ContentStore content)
 {
+    /// <summary>A referrer's manifest bytes (for its annotations); null when they are gone.</summary>
+    public Task<byte[]?> ReadManifestAsync(string sha256Hex, CancellationToken cancellationToken) => content.ReadAllBytesAsync(sha256Hex, cancellationToken);
+
 
     /// <summary>
     /// The tags of an image whose manifest the caller may read, in lexical order; null when the

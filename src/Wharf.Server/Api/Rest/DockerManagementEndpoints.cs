@@ -23,10 +23,10 @@ internal static class DockerManagementEndpoints
     {
         foreach (var prefix in new[] { "/artifactory/api/docker/{repoKey}", "/api/docker/{repoKey}" })
         {
-            app.MapPost(prefix + "/v1/promote", (HttpContext c, string repoKey, RestAuthenticator a, RepositoryService r, V1Registry v1, V2Registry v2, AccessPolicy p, CancellationToken ct) =>
+            app.MapPost(prefix + "/v1/promote", (HttpContext c, string repoKey, RestAuthenticator a, RepositoryService r, V1Registry v1, V2Promotion v2, AccessPolicy p, CancellationToken ct) =>
                 PromoteAsync(c, repoKey, DockerApiVersion.V1, a, r, v1, v2, p, ct));
             app.MapPost(prefix + "/v1/migrate", MigrateAsync);
-            app.MapPost(prefix + "/v2/promote", (HttpContext c, string repoKey, RestAuthenticator a, RepositoryService r, V1Registry v1, V2Registry v2, AccessPolicy p, CancellationToken ct) =>
+            app.MapPost(prefix + "/v2/promote", (HttpContext c, string repoKey, RestAuthenticator a, RepositoryService r, V1Registry v1, V2Promotion v2, AccessPolicy p, CancellationToken ct) =>
                 PromoteAsync(c, repoKey, DockerApiVersion.V2, a, r, v1, v2, p, ct));
         }
     }
@@ -100,7 +100,7 @@ internal static class DockerManagementEndpoints
     }
 
     private static async Task<IResult> PromoteAsync(
-        HttpContext context, string repoKey, DockerApiVersion route, RestAuthenticator authenticator, RepositoryService repositories, V1Registry v1, V2Registry v2, AccessPolicy policy, CancellationToken cancellationToken)
+        HttpContext context, string repoKey, DockerApiVersion route, RestAuthenticator authenticator, RepositoryService repositories, V1Registry v1, V2Promotion v2, AccessPolicy policy, CancellationToken cancellationToken)
     {
         var (granted, denied) = await CallerAndSourceAsync(context, repoKey, authenticator, repositories, policy, cancellationToken);
         if (granted is not { } access)

@@ -166,7 +166,7 @@ internal static class RepositoryJson
             ["blackedOut"] = repository.BlackedOut,
             ["propertySets"] = repository.PropertySets.Split(',', StringSplitOptions.RemoveEmptyEntries),
             ["anonymousRead"] = repository.AnonymousRead,
-            ["created"] = StorageEndpoints.Iso(repository.Created),
+            ["created"] = WireTime.Iso(repository.Created),
             ["handleReleases"] = true,
             ["handleSnapshots"] = true,
             ["maxUniqueSnapshots"] = 0,

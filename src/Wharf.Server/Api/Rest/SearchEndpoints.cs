@@ -129,9 +129,9 @@ internal sealed class SearchContext(IMetadataStore store, RestAuthenticator auth
             {
                 hit["repo"] = repository.Key;
                 hit["path"] = "/" + item.Path;
-                hit["created"] = StorageEndpoints.Iso(item.Created);
+                hit["created"] = WireTime.Iso(item.Created);
                 hit["createdBy"] = item.CreatedBy;
-                hit["lastModified"] = StorageEndpoints.Iso(item.Modified);
+                hit["lastModified"] = WireTime.Iso(item.Modified);
                 hit["modifiedBy"] = item.ModifiedBy;
                 if (!item.IsFolder)
                 {

@@ -74,7 +74,7 @@ internal static class StorageEndpoints
             var checksums = await access.ChecksumsAsync(file.Sha256!, content, cancellationToken);
             return Results.Json(new FileInfoBody(
                 uri, $"{baseUrl}/{target.Repository.Key}/{file.Path}", target.Repository.Key, "/" + file.Path,
-                Iso(file.Created), file.CreatedBy, Iso(file.Modified), file.ModifiedBy, Iso(file.Modified),
+                WireTime.Iso(file.Created), file.CreatedBy, WireTime.Iso(file.Modified), file.ModifiedBy, WireTime.Iso(file.Modified),
                 file.Size.ToString(CultureInfo.InvariantCulture), file.MimeType ?? "application/octet-stream",
                 checksums, new Dictionary<string, string> { ["sha256"] = file.Sha256! }),
                 contentType: "application/vnd.org.jfrog.artifactory.storage.FileInfo+json");
@@ -85,7 +85,7 @@ internal static class StorageEndpoints
         var created = folder?.Created ?? DateTimeOffset.UnixEpoch;
         return Results.Json(new FolderInfoBody(
             uri, target.Repository.Key, "/" + target.Path,
-            Iso(created), folder?.CreatedBy ?? "system", Iso(folder?.Modified ?? created), folder?.ModifiedBy ?? "system", Iso(folder?.Modified ?? created),
+            WireTime.Iso(created), folder?.CreatedBy ?? "system", WireTime.Iso(folder?.Modified ?? created), folder?.ModifiedBy ?? "system", WireTime.Iso(folder?.Modified ?? created),
             [.. children.Select(c => new ChildBody("/" + c.Name, c.IsFolder))]),
             contentType: "application/vnd.org.jfrog.artifactory.storage.FolderInfo+json");
     }
@@ -127,7 +127,7 @@ internal static class StorageEndpoints
         var files = new List<ListEntryBody>();
         if (includeRoot && listFolders)
         {
-            files.Add(new ListEntryBody("/", "-1", Iso(target.Item?.Modified ?? DateTimeOffset.UnixEpoch), true, null, null));
+            files.Add(new ListEntryBody("/", "-1", WireTime.Iso(target.Item?.Modified ?? DateTimeOffset.UnixEpoch), true, null, null));
         }
 
         var prefixLength = target.Path.Length == 0 ? 0 : target.Path.Length + 1;
@@ -141,10 +141,10 @@ internal static class StorageEndpoints
 
             files.Add(new ListEntryBody(
                 "/" + item.Path[prefixLength..], item.IsFolder ? "-1" : item.Size.ToString(CultureInfo.InvariantCulture),
-                Iso(item.Modified), item.IsFolder, sha1, item.IsFolder ? null : item.Sha256));
+                WireTime.Iso(item.Modified), item.IsFolder, sha1, item.IsFolder ? null : item.Sha256));
         }
 
-        return Results.Json(new ListBody(uri, Iso(access.Now), files), contentType: "application/vnd.org.jfrog.artifactory.storage.FileList+json");
+        return Results.Json(new ListBody(uri, WireTime.Iso(access.Now), files), contentType: "application/vnd.org.jfrog.artifactory.storage.FileList+json");
     }
 
     /// <summary>GET/HEAD <c>/artifactory/{repoKey}/{path}</c>: file bytes (Range supported) or a folder listing.</summary>
@@ -183,8 +183,6 @@ internal static class StorageEndpoints
     }
 
     private static string Slashed(string path) => path.Length == 0 ? "" : "/" + path;
-
-    internal static string Iso(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 }
 
 /// <summary>A resolved, readable storage path.</summary>

@@ -2,6 +2,7 @@ using Wharf.Core.Lifecycle;
 using Wharf.Core.Tree;
 using Wharf.Server.Auth;
 using Wharf.Server.Hosting;
+using Wharf.Server.Http;
 
 namespace Wharf.Server.Api.Rest;
 
@@ -46,7 +47,7 @@ internal static class SystemEndpoints
             binaries = new { count = blobs.Count, bytes = blobs.Bytes, reclaimableCount = blobs.UnreferencedCount, reclaimableBytes = blobs.UnreferencedBytes },
             repositories = usage.Select(u => new { key = u.Repo, files = u.Files, folders = u.Folders, usedBytes = u.UsedBytes }),
             lastCleanup = cleanup.LastRun is { } run ? Describe(run) : null,
-            lastEmptyFolderPrune = cleanup.LastPrune is { } pruned ? new { finished = StorageEndpoints.Iso(pruned), removed = cleanup.LastPruneRemoved } : null,
+            lastEmptyFolderPrune = cleanup.LastPrune is { } pruned ? new { finished = WireTime.Iso(pruned), removed = cleanup.LastPruneRemoved } : null,
         });
     }
 
@@ -74,7 +75,7 @@ internal static class SystemEndpoints
         emptyFolders = new { removed = report.EmptyFoldersRemoved },
         uploads = new { removed = report.Uploads.Removed, filesRemoved = report.Uploads.FilesRemoved, bytesRemoved = report.Uploads.BytesRemoved },
         dockerV1Images = new { removed = report.V1ImagesRemoved },
-        finished = StorageEndpoints.Iso(report.Finished),
+        finished = WireTime.Iso(report.Finished),
     };
 
     private static async Task<IResult?> AdminFailureAsync(HttpContext context, RestAuthenticator authenticator, CancellationToken cancellationToken) =>

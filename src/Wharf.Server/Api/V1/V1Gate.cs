@@ -3,23 +3,35 @@ using Wharf.Core.Docker.V1;
 using Wharf.Core.Naming;
 using Wharf.Core.Repositories;
 using Wharf.Core.Security;
-using Wharf.Core.Tree;
 using Wharf.Server.Auth;
 using Wharf.Server.Hosting;
 using Wharf.Server.Http;
 
 namespace Wharf.Server.Api.V1;
 
-/// <summary>Who called, and with which V1 token if any.</summary>
-internal sealed record V1Caller(Principal Principal, V1TokenGrant? Token);
+/// <summary>What the V1 gate checks for a route before its handler runs.</summary>
+internal abstract record V1Requirement
+{
+    /// <summary>An image route: <paramref name="Needed"/> on the image of the route's id, and exactly on each of <paramref name="Files"/> in its folder.</summary>
+    public sealed record Image(AccessActions Needed, IReadOnlyList<string> Files) : V1Requirement;
+
+    /// <summary>Search (§6.6): any caller that may browse the repository, never with a token.</summary>
+    public sealed record Search : V1Requirement;
+
+    /// <summary>The repository and tag routes: what they need follows from the path and method (<see cref="V1RepositoryOperations"/>).</summary>
+    public sealed record Repositories : V1Requirement;
+}
 
 /// <summary>
-/// Authentication and authorization of every V1 route, in the order of docker-v1-protocol §5.4:
-/// invalid credentials (or a token outside its scope) → 401; missing permission → 401 anonymous,
-/// 403 authenticated; only then may the route reveal that something does not exist.
+/// The gate of every V1 route that names a repository, applied as endpoint filter, in the order of
+/// docker-v1-protocol §5.4: credentials first (invalid ones, or a token outside its scope → 401),
+/// then the repository (the route's key, else the default repository; cached), the name or id,
+/// and the permission (missing → 401 anonymous, 403 authenticated); only then may the handler
+/// reveal that something does not exist. The handler gets a <see cref="V1Call"/>.
 /// </summary>
 internal sealed class V1Gate(
-    IMetadataStore store,
+    RepositoryLookup repositories,
+    V1RepositoryOperations operations,
     UserAuthenticator users,
     RestAuthenticator restAuthenticator,
     V1Tokens tokens,
@@ -27,28 +39,147 @@ internal sealed class V1Gate(
     V1Registry registry,
     IOptions<WharfOptions> options)
 {
-    /// <summary>The V1 repository a request addresses: the route's key, else the default repository.</summary>
-    public async Task<(RepositoryConfig? Repository, IResult? Failure)> ResolveRepositoryAsync(HttpContext context, CancellationToken cancellationToken)
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next, V1Requirement requirement)
     {
-        var key = context.GetRouteValue("repoKey") as string ?? options.Value.Docker.DefaultRepository;
-        RepositoryConfig? repository;
-        await using (var session = await store.OpenAsync(cancellationToken))
+        var context = invocation.HttpContext;
+        var (call, failure) = requirement switch
         {
-            repository = await session.Repositories.GetAsync(key, cancellationToken);
+            V1Requirement.Image image => await ImageAsync(context, image, context.RequestAborted),
+            V1Requirement.Search => await SearchAsync(context, context.RequestAborted),
+            _ => await RepositoryAsync(context, context.RequestAborted),
+        };
+        if (call is null)
+        {
+            return failure;
         }
 
-        return repository switch
+        context.Features.Set(call);
+        return await next(invocation);
+    }
+
+    /// <summary>Image routes: credentials, repository, permission, then the id format (the reference order), then the route's files.</summary>
+    private async Task<(V1Call? Call, IResult? Failure)> ImageAsync(HttpContext context, V1Requirement.Image requirement, CancellationToken cancellationToken)
+    {
+        var id = context.GetRouteValue("id") as string ?? "";
+        var (caller, invalid) = await AuthenticateAsync(context, V1RouteKind.Registry, disregardToken: false, cancellationToken);
+        if (caller is null)
+        {
+            return (null, invalid);
+        }
+
+        var (repository, missing) = await ResolveRepositoryAsync(context, cancellationToken);
+        if (repository is null)
+        {
+            return (null, missing);
+        }
+
+        var needed = requirement.Needed;
+        if (!ImageId.IsValid(id))
+        {
+            // No token covers an id that cannot be in any index (§5.4 step 1), and permission precedes the format check.
+            return (null, caller.Token is not null
+                ? V1Response.Error(V1Errors.RequiresAuthorization)
+                : await AuthorizePathAsync(repository, caller, V1Layout.ImagesRoot, needed, V1RouteKind.Registry, cancellationToken)
+                    ?? V1Response.Error(V1Errors.InvalidImageId));
+        }
+
+        if (await AuthorizeImageAsync(repository, caller, id, needed, cancellationToken) is { } refused)
+        {
+            return (null, refused);
+        }
+
+        // The route's files of the image folder are checked exactly: a file the caller may not read
+        // is not found, one it may not write is refused.
+        var call = new V1Call(context, repository, caller, V1RouteKind.Registry, Items(repository, caller, cancellationToken)) { ImageId = id };
+        foreach (var file in requirement.Files)
+        {
+            if (!await call.Items(V1Layout.ImageFile(id, file), needed))
+            {
+                return (null, needed == AccessActions.Read ? V1Response.Error(V1Errors.ImageNotFound) : call.Refusal());
+            }
+        }
+
+        return (call, null);
+    }
+
+    private async Task<(V1Call? Call, IResult? Failure)> SearchAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        var (caller, invalid) = await AuthenticateAsync(context, V1RouteKind.Index, disregardToken: false, cancellationToken);
+        if (caller is null)
+        {
+            return (null, invalid);
+        }
+
+        var (repository, missing) = await ResolveRepositoryAsync(context, cancellationToken);
+        if (repository is null)
+        {
+            return (null, missing);
+        }
+
+        // Tokens are scoped to one repository's push or pull; search is outside that scope (§5.3).
+        // Anonymous callers must be able to read something in the repository at all (§6.6).
+        var browses = caller.Token is null && (!caller.Principal.IsAnonymous
+            || (!repository.ForceDockerAuthentication && await policy.AllowsAsync(caller.Principal, repository, "", isFolder: true, AccessActions.Read, cancellationToken)));
+        return browses
+            ? (new V1Call(context, repository, caller, V1RouteKind.Index, Items(repository, caller, cancellationToken)), null)
+            : (null, V1Response.Error(V1Errors.RequiresAuthorization, V1RouteKind.Index));
+    }
+
+    /// <summary>Repository routes: the operation, credentials (tokens ignored on DELETE), repository, name, permission.</summary>
+    private async Task<(V1Call? Call, IResult? Failure)> RepositoryAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        if (operations.Find(context) is not var (operation, rawName, tag))
+        {
+            return (null, V1Response.Error(V1Errors.NotFound));
+        }
+
+        // §5.4: invalid credentials are answered first, before anything about the repository or name.
+        var kind = operation.Kind;
+        var (caller, invalid) = await AuthenticateAsync(context, kind, disregardToken: HttpMethods.IsDelete(context.Request.Method), cancellationToken);
+        if (caller is null)
+        {
+            return (null, invalid);
+        }
+
+        var (repository, missing) = await ResolveRepositoryAsync(context, cancellationToken);
+        if (repository is null)
+        {
+            return (null, missing);
+        }
+
+        if (!V1RepositoryName.TryParse(rawName, out var name))
+        {
+            return (null, V1Response.Error(V1Errors.InvalidRepositoryName, kind));
+        }
+
+        // §5.3 lets no token authorize the calls that issue tokens (push start, pull start), so a
+        // token can neither renew itself nor widen its own index.
+        if (caller.Token is { } token && !(operation.TokenAccepted && token.RepoKey == repository.Key && token.Repository == name.FullName && Covers(token, operation.Needed)))
+        {
+            return (null, V1Response.Error(V1Errors.RequiresAuthorization, kind));
+        }
+
+        return await AuthorizePathAsync(repository, caller, V1Layout.RepositoryFolder(name), operation.Needed, kind, cancellationToken) is { } refused
+            ? (null, refused)
+            : (new V1Call(context, repository, caller, kind, Items(repository, caller, cancellationToken)) { Name = name, Tag = tag, Operation = operation }, null);
+    }
+
+    /// <summary>The V1 repository a request addresses: the route's key, else the default repository.</summary>
+    private async Task<(RepositoryConfig? Repository, IResult? Failure)> ResolveRepositoryAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        var key = context.GetRouteValue("repoKey") as string ?? options.Value.Docker.DefaultRepository;
+        return await repositories.FindAsync(key, cancellationToken) switch
         {
             null => (null, V1Response.Error(V1Errors.RepositoryNotFound)),
 
             // A V2 repository reached through /v1 answers a plain 404 (rest-api §3.1).
             { DockerApiVersion: not DockerApiVersion.V1 } => (null, ErrorBodies.PlainNotFound),
-            _ => (repository, null),
+            var repository => (repository, null),
         };
     }
 
     /// <summary>Step 1 of §5.4. On DELETE routes a token is disregarded and the caller judged as anonymous.</summary>
-    public async Task<(V1Caller? Caller, IResult? Failure)> AuthenticateAsync(HttpContext context, V1RouteKind kind, bool disregardToken, CancellationToken cancellationToken)
+    private async Task<(V1Caller? Caller, IResult? Failure)> AuthenticateAsync(HttpContext context, V1RouteKind kind, bool disregardToken, CancellationToken cancellationToken)
     {
         var credentials = Credentials.Parse(context.Request);
         if (credentials.Kind == CredentialKind.Bearer || context.Request.Headers.ContainsKey(RestAuthenticator.ApiKeyHeader))
@@ -91,23 +222,8 @@ internal sealed class V1Gate(
         }
     }
 
-    /// <summary>
-    /// Authorizes an action on a V1 repository (index and tag routes). <paramref name="tokenAccepted"/>
-    /// is false on the calls that issue tokens (push start, pull start): §5.3 lets no token authorize
-    /// them, so a token can neither renew itself nor widen its own index.
-    /// </summary>
-    public async Task<IResult?> AuthorizeRepositoryAsync(RepositoryConfig repository, V1Caller caller, V1RepositoryName name, AccessActions needed, V1RouteKind kind, bool tokenAccepted, CancellationToken cancellationToken)
-    {
-        if (caller.Token is { } token && !(tokenAccepted && token.RepoKey == repository.Key && token.Repository == name.FullName && Covers(token, needed)))
-        {
-            return V1Response.Error(V1Errors.RequiresAuthorization, kind);
-        }
-
-        return await AuthorizePathAsync(repository, caller, V1Layout.RepositoryFolder(name), needed, kind, cancellationToken);
-    }
-
     /// <summary>Authorizes an action on an image (image routes); <paramref name="imageId"/> is already validated.</summary>
-    public async Task<IResult?> AuthorizeImageAsync(RepositoryConfig repository, V1Caller caller, string imageId, AccessActions needed, CancellationToken cancellationToken)
+    private async Task<IResult?> AuthorizeImageAsync(RepositoryConfig repository, V1Caller caller, string imageId, AccessActions needed, CancellationToken cancellationToken)
     {
         if (caller.Token is { } token)
         {
@@ -123,21 +239,12 @@ internal sealed class V1Gate(
         return await AuthorizePathAsync(repository, caller, V1Layout.ImageFolder(imageId), needed, V1RouteKind.Registry, cancellationToken);
     }
 
-    /// <summary>Whether the caller may read anything in the repository at all (search, §6.6).</summary>
-    public async Task<bool> CanBrowseAsync(RepositoryConfig repository, Principal principal, CancellationToken cancellationToken) =>
-        !(repository.ForceDockerAuthentication && principal.IsAnonymous)
-        && await policy.AllowsAsync(principal, repository, "", isFolder: true, AccessActions.Read, cancellationToken);
-
-    /// <summary>What the caller may do on each exact path of the repository: the storage API's answer.</summary>
-    public ItemAccess Items(RepositoryConfig repository, V1Caller caller, CancellationToken cancellationToken) =>
-        policy.ItemAccessFor(caller.Principal, repository, cancellationToken);
-
     /// <summary>
     /// Step 2 of §5.4 on a folder (a repository or an image): the caller must hold
     /// <paramref name="needed"/> there or somewhere below it; 401 for anonymous callers, 403 for
     /// authenticated ones. Each route then checks the exact paths it reads or writes.
     /// </summary>
-    public async Task<IResult?> AuthorizePathAsync(RepositoryConfig repository, V1Caller caller, string path, AccessActions needed, V1RouteKind kind, CancellationToken cancellationToken)
+    private async Task<IResult?> AuthorizePathAsync(RepositoryConfig repository, V1Caller caller, string path, AccessActions needed, V1RouteKind kind, CancellationToken cancellationToken)
     {
         // Force Authentication: anonymous callers get 401 even where anonymous may read, so that
         // docker clients send the credentials of a `docker login` (rest-api §2.2).
@@ -146,28 +253,26 @@ internal sealed class V1Gate(
             return V1Response.Error(V1Errors.RequiresAuthorization, kind);
         }
 
-        return await policy.AllowsAtOrBelowAsync(caller.Principal, repository, path, needed, cancellationToken) ? null : Refusal(caller, kind);
+        return await policy.AllowsAtOrBelowAsync(caller.Principal, repository, path, needed, cancellationToken) ? null : V1Call.Refusal(caller, kind);
     }
 
-    /// <summary>
-    /// The exact-path check of a write: null when the caller may do <paramref name="needed"/> on
-    /// <paramref name="path"/> (an item), else the refusal.
-    /// </summary>
-    public async Task<IResult?> RequireAsync(RepositoryConfig repository, V1Caller caller, string path, AccessActions needed, V1RouteKind kind, CancellationToken cancellationToken) =>
-        await policy.AllowsAsync(caller.Principal, repository, path, isFolder: false, needed, cancellationToken) ? null : Refusal(caller, kind);
-
-    /// <summary>A refusal of §5.4: 401 for anonymous callers, 403 for authenticated ones.</summary>
-    public static IResult Refusal(V1Caller caller, V1RouteKind kind = V1RouteKind.Registry) =>
-        caller.Principal.IsAnonymous
-            ? V1Response.Error(V1Errors.RequiresAuthorization, kind)
-            : V1Response.Error(V1Errors.AccessDenied, kind);
-
-    /// <summary>The answer to a failed registry operation: a denial by §5.4, anything else by the error table.</summary>
-    public static IResult Failure(V1Outcome outcome, V1Caller caller, V1RouteKind kind = V1RouteKind.Registry) =>
-        outcome == V1Outcome.Denied ? Refusal(caller, kind) : V1Response.Error(V1Errors.For(outcome), kind);
+    /// <summary>What the caller may do on each exact path of the repository: the storage API's answer.</summary>
+    private ItemAccess Items(RepositoryConfig repository, V1Caller caller, CancellationToken cancellationToken) =>
+        policy.ItemAccessFor(caller.Principal, repository, cancellationToken);
 
     /// <summary>Read tokens cover reads; write tokens cover reads and deploys; no token covers deletes.</summary>
     private static bool Covers(V1TokenGrant token, AccessActions needed) =>
         (needed & ~(AccessActions.Read | AccessActions.Deploy)) == 0
         && ((needed & AccessActions.Deploy) == 0 || token.Access == V1Access.Write);
+}
+
+/// <summary>Applying the V1 gate to a route.</summary>
+internal static class V1GateExtensions
+{
+    public static RouteHandlerBuilder WithV1Gate(this RouteHandlerBuilder builder, V1Requirement requirement) =>
+        builder.AddEndpointFilterFactory((factory, next) =>
+        {
+            var gate = factory.ApplicationServices.GetRequiredService<V1Gate>();
+            return invocation => gate.InvokeAsync(invocation, next, requirement);
+        });
 }
