@@ -48,7 +48,7 @@ internal sealed class RegistryFixture : IAsyncDisposable
         Blobs = new V2Blobs(Store, Content, Clock);
         Uploads = new V2UploadSessions(Store, Content, Clock);
         Manifests = new V2Manifests(Store, Content, Clock);
-        Discovery = new V2Discovery(Store, Content);
+        Discovery = new V2Discovery(Store, Content, Clock);
         Promotion = new V2Promotion(Store, Content, Clock);
         V1 = new V1Registry(Store, Content, Clock, settings);
         Cleanup = new Cleanup(Store, Content, V1, Clock, settings);

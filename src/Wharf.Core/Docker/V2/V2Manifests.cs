@@ -77,9 +77,18 @@ internal sealed partial class V2Manifests(IMetadataStore store, ContentStore con
         }
 
         // The same manifest again: the tag or digest folder keeps its names, properties and
-        // creation time (nothing is replaced, so nothing needs delete or annotate).
-        if ((await ManifestFileInAsync(tx, repo, folder, cancellationToken))?.Sha256 == hex)
+        // creation time (nothing is replaced, so nothing needs delete or annotate). Pushed by
+        // digest onto a revision dockerTagRetention kept, the revision becomes the client's own:
+        // it is marked as pushed by digest, so that pruning the revision never removes it.
+        if (await ManifestFileInAsync(tx, repo, folder, cancellationToken) is { } same && same.Sha256 == hex)
         {
+            if (byDigest && (await tx.Tree.GetPropertiesAsync(repo, same.Path, cancellationToken)).GetValueOrDefault(V2Properties.Manifest) is var named
+                && !(named is [var name] && name == digest.ToString()))
+            {
+                await tx.Tree.SetPropertiesAsync(repo, same.Path, new Dictionary<string, IReadOnlyList<string>> { [V2Properties.Manifest] = [digest.ToString()] }, cancellationToken);
+                await tx.CommitAsync(cancellationToken);
+            }
+
             return (V2Outcome.Created, digest, manifest.Subject?.Digest, "");
         }
 
