@@ -24,12 +24,9 @@ internal sealed class SecurityService(
     IPasswordHasher<UserRecord> hasher,
     UserAuthenticator users,
     AccessPolicy policy,
-    RestAuthenticator authenticator,
     ILogger<SecurityService> logger)
 {
     public const int MaxNameLength = 64;
-
-    public RestAuthenticator Authenticator => authenticator;
 
     public async Task<IReadOnlyList<UserRecord>> ListUsersAsync(CancellationToken cancellationToken)
     {
