@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Identity;
 using Wharf.Core.Security;
 using Wharf.Core.Tree;
-using Wharf.Server.Api.Rest;
 using Wharf.Server.Hosting;
 using Wharf.Server.Http;
 

@@ -104,6 +104,7 @@ internal static class WharfApp
         services.AddSingleton<StorageReads>();
         services.AddSingleton<RestGate>();
         services.AddSingleton<SecurityService>();
+        services.AddSingleton<CredentialService>();
         services.AddSingleton<RepositoryLookup>();
         services.AddSingleton<UrlBuilder>();
         services.AddSingleton<V2Operations>();

@@ -196,33 +196,7 @@ internal static class SecurityEndpoints
         RestBodies.ReadJsonAsync<T>(context, Json, MaxBodyBytes, cancellationToken);
 }
 
-internal sealed record UserBody(
-    string? Name,
-    string? Email,
-    string? Password,
-    bool? Admin,
-    bool? ProfileUpdatable,
-    bool? DisableUIAccess,
-    bool? InternalPasswordDisabled,
-    bool? Disabled,
-    IReadOnlyList<string>? Groups,
-    string? Realm,
-    string? LastLoggedIn);
-
-internal sealed record GroupBody(string? Name, string? Description, bool? AutoJoin, bool? AdminPrivileges, string? Realm, IReadOnlyList<string>? UserNames);
-
 internal sealed record AnonymousAccessBody(bool? Enabled);
-
-internal sealed record PrincipalsBody(IReadOnlyDictionary<string, IReadOnlyList<string>>? Users, IReadOnlyDictionary<string, IReadOnlyList<string>>? Groups);
-
-internal sealed record PermissionBody(string? Name, string? IncludesPattern, string? ExcludesPattern, IReadOnlyList<string>? Repositories, PrincipalsBody? Principals)
-{
-    public static PermissionBody From(PermissionTarget target) => new(
-        target.Name, target.IncludesPattern, target.ExcludesPattern, target.Repositories,
-        new PrincipalsBody(
-            target.Users.ToDictionary(u => u.Key, u => ActionLetters.Format(u.Value)),
-            target.Groups.ToDictionary(g => g.Key, g => ActionLetters.Format(g.Value))));
-}
 
 /// <summary>Booleans as JSON booleans or as the strings "true"/"false" (rest-api §1.3).</summary>
 internal sealed class LenientBooleanConverter : JsonConverter<bool>
