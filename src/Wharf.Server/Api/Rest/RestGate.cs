@@ -123,19 +123,10 @@ internal sealed class RestGate(RestAuthenticator authenticator, RepositoryLookup
 /// <summary>Applying the REST gate, and the checks some routes make before it.</summary>
 internal static class RestGateExtensions
 {
-    public static RouteHandlerBuilder WithRestGate(this RouteHandlerBuilder builder, RestRequirement requirement) =>
-        builder.AddEndpointFilterFactory((factory, next) =>
-        {
-            var gate = factory.ApplicationServices.GetRequiredService<RestGate>();
-            return invocation => gate.InvokeAsync(invocation, next, requirement);
-        });
-
-    public static RouteGroupBuilder WithRestGate(this RouteGroupBuilder builder, RestRequirement requirement) =>
-        builder.AddEndpointFilterFactory((factory, next) =>
-        {
-            var gate = factory.ApplicationServices.GetRequiredService<RestGate>();
-            return invocation => gate.InvokeAsync(invocation, next, requirement);
-        });
+    /// <summary>Puts the route (or every route of a group) behind the REST gate with <paramref name="requirement"/>.</summary>
+    public static TBuilder WithRestGate<TBuilder>(this TBuilder builder, RestRequirement requirement)
+        where TBuilder : IEndpointConventionBuilder =>
+        Gates.Apply(builder, (RestGate gate, EndpointFilterDelegate next) => invocation => gate.InvokeAsync(invocation, next, requirement));
 
     /// <summary>
     /// A route that only serves requests naming <paramref name="parameter"/> answers the others 400
