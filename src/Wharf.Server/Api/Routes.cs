@@ -55,7 +55,7 @@ internal static class V1Routes
     public const string ImageAncestry = "/images/{id}/ancestry";
     public const string Search = "/search";
 
-    /// <summary>The repository and tag routes; names hold slashes, so the V1 endpoints split the rest by the routes below.</summary>
+    /// <summary>The repository and tag routes; names hold slashes, so <see cref="V1.V1RepositoryOperations"/> splits the rest by the routes below.</summary>
     public const string Repositories = "/repositories/{**rest}";
 
     /// <summary>The literal start of <see cref="Repositories"/> in a request path.</summary>

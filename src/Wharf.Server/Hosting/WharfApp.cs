@@ -105,12 +105,14 @@ internal static class WharfApp
         services.AddSingleton<Cleanup>();
         services.AddSingleton<TreeOperations>();
         services.AddSingleton<RepositoryService>();
-        services.AddSingleton<SearchContext>();
+        services.AddSingleton<SearchService>();
         services.AddHostedService<CleanupJob>();
         services.AddSingleton<V1RepositoryOperations>();
         services.AddSingleton<V1Gate>();
-        services.AddSingleton<StorageAccess>();
+        services.AddSingleton<StorageReads>();
+        services.AddSingleton<RestGate>();
         services.AddSingleton<SecurityService>();
+        services.AddSingleton<CredentialService>();
         services.AddSingleton<RepositoryLookup>();
         services.AddSingleton<UrlBuilder>();
         services.AddSingleton<V2Operations>();

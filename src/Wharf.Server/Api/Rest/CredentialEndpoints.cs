@@ -1,115 +1,128 @@
-using Wharf.Core.Security;
-using Wharf.Core.Tree;
 using Wharf.Server.Auth;
-using Wharf.Server.Hosting;
 
 namespace Wharf.Server.Api.Rest;
 
-/// <summary>API keys (rest-api §6.6) and access tokens (§6.7, in CredentialEndpoints.Tokens.cs).</summary>
-internal static partial class CredentialEndpoints
+/// <summary>
+/// API keys (rest-api §6.6) and access tokens (§6.7) of the signed-in caller: the form is read
+/// here, the rules are <see cref="CredentialService"/>'s.
+/// </summary>
+internal static class CredentialEndpoints
 {
-    public const int DefaultTokenSeconds = 3600;
-
-    /// <summary>Longest lifetime a non-admin may give a token: one year.</summary>
-    public const int MaxUserTokenSeconds = 365 * 86400;
-
     public static void Map(IEndpointRouteBuilder app)
     {
         foreach (var prefix in new[] { "/artifactory/api/security", "/api/security" })
         {
-            app.MapPost(prefix + "/apiKey", (HttpContext c, RestAuthenticator a, IMetadataStore s, TimeProvider t, UserAuthenticator u, ILogger<RestAuthenticator> l, CancellationToken ct) => IssueApiKeyAsync(c, a, s, t, u, l, replace: false, ct));
-            app.MapPut(prefix + "/apiKey", (HttpContext c, RestAuthenticator a, IMetadataStore s, TimeProvider t, UserAuthenticator u, ILogger<RestAuthenticator> l, CancellationToken ct) => IssueApiKeyAsync(c, a, s, t, u, l, replace: true, ct));
-            app.MapGet(prefix + "/apiKey", GetApiKeyAsync);
-            app.MapDelete(prefix + "/apiKey", (HttpContext c, RestAuthenticator a, IMetadataStore s, UserAuthenticator u, ILogger<RestAuthenticator> l, CancellationToken ct) => RevokeApiKeyAsync(c, null, a, s, u, l, ct));
-            app.MapDelete(prefix + "/apiKey/{username}", (HttpContext c, string username, RestAuthenticator a, IMetadataStore s, UserAuthenticator u, ILogger<RestAuthenticator> l, CancellationToken ct) => RevokeApiKeyAsync(c, username, a, s, u, l, ct));
-            app.MapPost(prefix + "/token", CreateTokenAsync);
-            app.MapGet(prefix + "/token", ListTokensAsync);
-            app.MapPost(prefix + "/token/revoke", RevokeTokenAsync);
+            var credentials = app.MapGroup(prefix).WithRestGate(RestRequirement.User);
+            credentials.MapPost("/apiKey", (HttpContext c, CredentialService s, CancellationToken ct) => CreateApiKeyAsync(c, replace: false, s, ct));
+            credentials.MapPut("/apiKey", (HttpContext c, CredentialService s, CancellationToken ct) => CreateApiKeyAsync(c, replace: true, s, ct));
+            credentials.MapGet("/apiKey", GetApiKeyAsync);
+            credentials.MapDelete("/apiKey", (HttpContext c, CredentialService s, CancellationToken ct) => RevokeApiKeyAsync(c, null, s, ct));
+            credentials.MapDelete("/apiKey/{username}", (HttpContext c, string username, CredentialService s, CancellationToken ct) => RevokeApiKeyAsync(c, username, s, ct));
+            credentials.MapPost("/token", CreateTokenAsync);
+            credentials.MapGet("/token", ListTokensAsync);
+            credentials.MapPost("/token/revoke", RevokeTokenAsync);
         }
     }
 
     // ---------------------------------------------------------------- API keys (§6.6)
 
-    private static async Task<IResult> IssueApiKeyAsync(HttpContext context, RestAuthenticator authenticator, IMetadataStore store, TimeProvider time, UserAuthenticator users, ILogger logger, bool replace, CancellationToken cancellationToken)
+    private static async Task<IResult> CreateApiKeyAsync(HttpContext context, bool replace, CredentialService credentials, CancellationToken cancellationToken)
     {
-        var (caller, failure) = await RequireUserAsync(context, authenticator, cancellationToken);
-        if (caller is null)
-        {
-            return failure!;
-        }
-
-        if (caller.ViaToken)
-        {
-            // An API key carries all of its owner's rights and never expires; a token may hold fewer,
-            // and ends: a key created with one would outlive it (issue #10). So never, admins included.
-            return RestErrors.Write(403, "An API key cannot be created with an access token; authenticate with a password.");
-        }
-
-        // Shown once, here; only a hash is stored.
-        var key = ApiKeys.New();
-        await using var tx = await store.BeginAsync(cancellationToken);
-        if (!await tx.Credentials.SetApiKeyAsync(new ApiKeyRecord(caller.UserName!, Secrets.Sha256(key), key[..6], time.GetUtcNow()), replace, cancellationToken))
-        {
-            return RestErrors.Write(409, "An API key already exists; use PUT to regenerate it.");
-        }
-
-        await tx.CommitAsync(cancellationToken);
-        users.Invalidate();
-        Log.Audit(logger, replace ? "apiKey.regenerate" : "apiKey.create", caller.UserName!);
-        return Results.Json(new { apiKey = key }, statusCode: replace ? 200 : 201);
+        var caller = RestCall.Of(context).Caller;
+        var (key, result) = await credentials.CreateApiKeyAsync(caller, replace, cancellationToken);
+        return key is null ? RestResults.Failure(result, caller) : Results.Json(new { apiKey = key }, statusCode: replace ? 200 : 201);
     }
 
-    private static async Task<IResult> GetApiKeyAsync(HttpContext context, RestAuthenticator authenticator, IMetadataStore store, CancellationToken cancellationToken)
+    private static async Task<IResult> GetApiKeyAsync(HttpContext context, CredentialService credentials, CancellationToken cancellationToken)
     {
-        var (caller, failure) = await RequireUserAsync(context, authenticator, cancellationToken);
-        if (caller is null)
-        {
-            return failure!;
-        }
-
-        if (caller.Transient)
-        {
-            return NoAccountForApiKey();
-        }
-
-        await using var session = await store.OpenAsync(cancellationToken);
-        var key = await session.Credentials.ApiKeyOfAsync(caller.UserName!, cancellationToken);
-        return key is null ? Results.Json(new { }) : Results.Json(new { apiKey = key.Prefix });
+        var caller = RestCall.Of(context).Caller;
+        var (prefix, result) = await credentials.ApiKeyPrefixAsync(caller, cancellationToken);
+        return !result.Succeeded ? RestResults.Failure(result, caller)
+            : prefix is null ? Results.Json(new { })
+            : Results.Json(new { apiKey = prefix });
     }
 
-    private static async Task<IResult> RevokeApiKeyAsync(HttpContext context, string? username, RestAuthenticator authenticator, IMetadataStore store, UserAuthenticator users, ILogger logger, CancellationToken cancellationToken)
+    private static async Task<IResult> RevokeApiKeyAsync(HttpContext context, string? username, CredentialService credentials, CancellationToken cancellationToken)
     {
-        var (caller, failure) = await RequireUserAsync(context, authenticator, cancellationToken);
-        if (caller is null)
-        {
-            return failure!;
-        }
-
-        if (username is not null && !caller.IsAdmin)
-        {
-            return RestErrors.Write(403, "Only administrators may revoke the API keys of other users.");
-        }
-
-        if (username is null && caller.Transient)
-        {
-            return NoAccountForApiKey();
-        }
-
-        var owner = username ?? caller.UserName!;
-        await using var tx = await store.BeginAsync(cancellationToken);
-        var deleted = await tx.Credentials.DeleteApiKeyAsync(owner, cancellationToken);
-        await tx.CommitAsync(cancellationToken);
-        if (!deleted && username is not null)
-        {
-            return RestErrors.NotFound($"User '{username}' has no API key.");
-        }
-
-        users.Invalidate();
-        Log.Audit(logger, "apiKey.revoke", owner);
-        return Results.Ok();
+        var caller = RestCall.Of(context).Caller;
+        var result = await credentials.RevokeApiKeyAsync(caller, username, cancellationToken);
+        return result.Succeeded ? Results.Ok() : RestResults.Failure(result, caller);
     }
 
-    // ---------------------------------------------------------------- helpers
+    // ---------------------------------------------------------------- access tokens (§6.7)
+
+    private static async Task<IResult> CreateTokenAsync(HttpContext context, CredentialService credentials, CancellationToken cancellationToken)
+    {
+        var caller = RestCall.Of(context).Caller;
+        if (!context.Request.HasFormContentType)
+        {
+            return RestErrors.BadRequest("Use Content-Type: application/x-www-form-urlencoded.");
+        }
+
+        if (await ReadFormAsync(context, cancellationToken) is not { } form)
+        {
+            return RestErrors.BadRequest("The form body could not be read.");
+        }
+
+        var (token, result) = form["grant_type"] == "refresh_token"
+            ? await credentials.RefreshTokenAsync(caller, form["refresh_token"].ToString(), form["access_token"].ToString(), cancellationToken)
+            : await credentials.CreateTokenAsync(caller, new TokenRequest(
+                form["username"].ToString(), form["expires_in"].ToString(), form["scope"].ToString(),
+                string.Equals(form["refreshable"], "true", StringComparison.OrdinalIgnoreCase)), cancellationToken);
+        if (token is null)
+        {
+            return RestResults.Failure(result, caller);
+        }
+
+        return Results.Json(new Dictionary<string, object?>
+        {
+            ["access_token"] = token.AccessToken,
+            ["expires_in"] = token.ExpiresIn,
+            ["scope"] = token.Scope,
+            ["token_type"] = "Bearer",
+            ["refresh_token"] = token.RefreshToken,
+        }.Where(p => p.Value is not null).ToDictionary());
+    }
+
+    private static async Task<IResult> ListTokensAsync(HttpContext context, CredentialService credentials, CancellationToken cancellationToken)
+    {
+        var caller = RestCall.Of(context).Caller;
+        var (tokens, result) = await credentials.ListTokensAsync(caller, cancellationToken);
+        if (tokens is null)
+        {
+            return RestResults.Failure(result, caller);
+        }
+
+        return Results.Json(new
+        {
+            tokens = tokens.Select(t => new
+            {
+                token_id = t.Id,
+                issuer = "wharf",
+                subject = t.Subject,
+                expiry = t.Expiry?.ToUnixTimeSeconds(),
+                refreshable = t.RefreshSha256 is not null,
+                issued_at = t.Issued.ToUnixTimeSeconds(),
+            }),
+        });
+    }
+
+    private static async Task<IResult> RevokeTokenAsync(HttpContext context, CredentialService credentials, CancellationToken cancellationToken)
+    {
+        var caller = RestCall.Of(context).Caller;
+        if (!context.Request.HasFormContentType)
+        {
+            return RestErrors.BadRequest("Use Content-Type: application/x-www-form-urlencoded with token= or token_id=.");
+        }
+
+        if (await ReadFormAsync(context, cancellationToken) is not { } form)
+        {
+            return RestErrors.BadRequest("The form body could not be read.");
+        }
+
+        var result = await credentials.RevokeTokenAsync(caller, form["token"].ToString(), form["token_id"].ToString(), cancellationToken);
+        return result.Succeeded ? Results.Ok() : RestResults.Failure(result, caller);
+    }
 
     /// <summary>The form of a request; null when it is malformed (bad multipart boundary, too many or too long fields).</summary>
     private static async Task<IFormCollection?> ReadFormAsync(HttpContext context, CancellationToken cancellationToken)
@@ -123,14 +136,4 @@ internal static partial class CredentialEndpoints
             return null;
         }
     }
-
-    /// <summary>The answer to a transient token subject (no user) about its own API key: a user of its name may exist, and is someone else.</summary>
-    private static IResult NoAccountForApiKey() =>
-        RestErrors.Write(403, "This access token is for a user that did not exist when it was issued; it has no API key.");
-
-    /// <summary>An authenticated user, or the failure: 401 for no or invalid credentials.</summary>
-    private static async Task<(Principal? User, IResult? Failure)> RequireUserAsync(HttpContext context, RestAuthenticator authenticator, CancellationToken cancellationToken) =>
-        await authenticator.AuthenticateAsync(context.Request, cancellationToken) is { IsAnonymous: false } principal
-            ? (principal, null)
-            : (null, RestErrors.Unauthorized());
 }

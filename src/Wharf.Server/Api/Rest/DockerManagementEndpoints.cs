@@ -4,7 +4,6 @@ using Wharf.Core.Docker.V1;
 using Wharf.Core.Docker.V2;
 using Wharf.Core.Repositories;
 using Wharf.Core.Security;
-using Wharf.Server.Auth;
 using Wharf.Server.Hosting;
 
 namespace Wharf.Server.Api.Rest;
@@ -23,11 +22,11 @@ internal static class DockerManagementEndpoints
     {
         foreach (var prefix in new[] { "/artifactory/api/docker/{repoKey}", "/api/docker/{repoKey}" })
         {
-            app.MapPost(prefix + "/v1/promote", (HttpContext c, string repoKey, RestAuthenticator a, RepositoryService r, V1Registry v1, V2Promotion v2, AccessPolicy p, CancellationToken ct) =>
-                PromoteAsync(c, repoKey, DockerApiVersion.V1, a, r, v1, v2, p, ct));
-            app.MapPost(prefix + "/v1/migrate", MigrateAsync);
-            app.MapPost(prefix + "/v2/promote", (HttpContext c, string repoKey, RestAuthenticator a, RepositoryService r, V1Registry v1, V2Promotion v2, AccessPolicy p, CancellationToken ct) =>
-                PromoteAsync(c, repoKey, DockerApiVersion.V2, a, r, v1, v2, p, ct));
+            app.MapPost(prefix + "/v1/promote", (HttpContext c, string repoKey, RepositoryService r, V1Registry v1, V2Promotion v2, AccessPolicy p, CancellationToken ct) =>
+                PromoteAsync(c, repoKey, DockerApiVersion.V1, r, v1, v2, p, ct)).WithRestGate(RestRequirement.Anyone);
+            app.MapPost(prefix + "/v1/migrate", MigrateAsync).WithRestGate(RestRequirement.Anyone);
+            app.MapPost(prefix + "/v2/promote", (HttpContext c, string repoKey, RepositoryService r, V1Registry v1, V2Promotion v2, AccessPolicy p, CancellationToken ct) =>
+                PromoteAsync(c, repoKey, DockerApiVersion.V2, r, v1, v2, p, ct)).WithRestGate(RestRequirement.Anyone);
         }
     }
 
@@ -36,14 +35,9 @@ internal static class DockerManagementEndpoints
     /// may not read is not found (or 401 for anonymous callers), as if it did not exist.
     /// </summary>
     private static async Task<((Principal Caller, RepositoryConfig Source)? Granted, IResult? Denied)> CallerAndSourceAsync(
-        HttpContext context, string repoKey, RestAuthenticator authenticator, RepositoryService repositories, AccessPolicy policy, CancellationToken cancellationToken)
+        HttpContext context, string repoKey, RepositoryService repositories, AccessPolicy policy, CancellationToken cancellationToken)
     {
-        var caller = await authenticator.AuthenticateAsync(context.Request, cancellationToken);
-        if (caller is null)
-        {
-            return (null, RestErrors.Unauthorized());
-        }
-
+        var caller = RestCall.Of(context).Caller;
         var source = await repositories.GetAsync(repoKey, cancellationToken);
         if (source is null || !await policy.AllowsAsync(caller, source, "", isFolder: true, AccessActions.Read, cancellationToken))
         {
@@ -55,9 +49,9 @@ internal static class DockerManagementEndpoints
 
     /// <summary>V1 → V2 migration (rest-api §3.5): copies tags, never changes the source.</summary>
     private static async Task<IResult> MigrateAsync(
-        HttpContext context, string repoKey, RestAuthenticator authenticator, RepositoryService repositories, V1Migration migration, AccessPolicy policy, CancellationToken cancellationToken)
+        HttpContext context, string repoKey, RepositoryService repositories, V1Migration migration, AccessPolicy policy, CancellationToken cancellationToken)
     {
-        var (granted, denied) = await CallerAndSourceAsync(context, repoKey, authenticator, repositories, policy, cancellationToken);
+        var (granted, denied) = await CallerAndSourceAsync(context, repoKey, repositories, policy, cancellationToken);
         if (granted is not { } access)
         {
             return denied!;
@@ -100,9 +94,9 @@ internal static class DockerManagementEndpoints
     }
 
     private static async Task<IResult> PromoteAsync(
-        HttpContext context, string repoKey, DockerApiVersion route, RestAuthenticator authenticator, RepositoryService repositories, V1Registry v1, V2Promotion v2, AccessPolicy policy, CancellationToken cancellationToken)
+        HttpContext context, string repoKey, DockerApiVersion route, RepositoryService repositories, V1Registry v1, V2Promotion v2, AccessPolicy policy, CancellationToken cancellationToken)
     {
-        var (granted, denied) = await CallerAndSourceAsync(context, repoKey, authenticator, repositories, policy, cancellationToken);
+        var (granted, denied) = await CallerAndSourceAsync(context, repoKey, repositories, policy, cancellationToken);
         if (granted is not { } access)
         {
             return denied!;

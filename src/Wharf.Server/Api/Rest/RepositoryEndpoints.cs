@@ -3,7 +3,6 @@ using System.Text.Json;
 using Wharf.Core.Lifecycle;
 using Wharf.Core.Repositories;
 using Wharf.Core.Security;
-using Wharf.Server.Auth;
 using Wharf.Server.Hosting;
 using Wharf.Server.Http;
 
@@ -19,23 +18,19 @@ internal static class RepositoryEndpoints
     {
         foreach (var prefix in new[] { "/artifactory/api/repositories", "/api/repositories" })
         {
-            app.MapGet(prefix, ListAsync);
-            app.MapGet(prefix + "/{repoKey}", GetAsync);
-            app.MapPut(prefix + "/{repoKey}", CreateAsync);
-            app.MapPost(prefix + "/{repoKey}", UpdateAsync);
-            app.MapDelete(prefix + "/{repoKey}", DeleteAsync);
+            app.MapGet(prefix, ListAsync).WithRestGate(RestRequirement.Anyone);
+            app.MapGet(prefix + "/{repoKey}", GetAsync).WithRestGate(RestRequirement.Anyone);
+            var admin = RestRequirement.Admin("Only administrators may manage repositories.");
+            app.MapPut(prefix + "/{repoKey}", CreateAsync).WithRestGate(admin);
+            app.MapPost(prefix + "/{repoKey}", UpdateAsync).WithRestGate(admin);
+            app.MapDelete(prefix + "/{repoKey}", DeleteAsync).WithRestGate(admin);
         }
     }
 
     private static async Task<IResult> ListAsync(
-        HttpContext context, RestAuthenticator authenticator, RepositoryService repositories, AccessPolicy policy, PublicUrls urls, CancellationToken cancellationToken)
+        HttpContext context, RepositoryService repositories, AccessPolicy policy, UrlBuilder urls, CancellationToken cancellationToken)
     {
-        var caller = await authenticator.AuthenticateAsync(context.Request, cancellationToken);
-        if (caller is null)
-        {
-            return RestErrors.Unauthorized();
-        }
-
+        var caller = RestCall.Of(context).Caller;
         var type = context.Request.Query["type"].ToString();
         if (type.Length > 0 && !new[] { "local", "remote", "virtual", "federated" }.Contains(type, StringComparer.OrdinalIgnoreCase))
         {
@@ -43,7 +38,7 @@ internal static class RepositoryEndpoints
         }
 
         var packageType = context.Request.Query["packageType"].ToString();
-        var baseUrl = urls.BaseUrl(context.Request);
+        var links = urls.Rest(context.Request);
         var list = new List<object>();
         var wanted = (type.Length == 0 || type.Equals("local", StringComparison.OrdinalIgnoreCase))
             && (packageType.Length == 0 || packageType.Equals("docker", StringComparison.OrdinalIgnoreCase));
@@ -52,7 +47,7 @@ internal static class RepositoryEndpoints
             // Admins manage every repository, including blacked-out ones that refuse all reads.
             if (caller.IsAdmin || await policy.AllowsAsync(caller, repository, "", isFolder: true, AccessActions.Read, cancellationToken))
             {
-                list.Add(new { key = repository.Key, type = "LOCAL", description = repository.Description, url = $"{baseUrl}/{repository.Key}", packageType = "Docker" });
+                list.Add(new { key = repository.Key, type = "LOCAL", description = repository.Description, url = links.Repository(repository.Key), packageType = "Docker" });
             }
         }
 
@@ -60,14 +55,9 @@ internal static class RepositoryEndpoints
     }
 
     private static async Task<IResult> GetAsync(
-        HttpContext context, string repoKey, RestAuthenticator authenticator, RepositoryService repositories, AccessPolicy policy, CancellationToken cancellationToken)
+        HttpContext context, string repoKey, RepositoryService repositories, AccessPolicy policy, CancellationToken cancellationToken)
     {
-        var caller = await authenticator.AuthenticateAsync(context.Request, cancellationToken);
-        if (caller is null)
-        {
-            return RestErrors.Unauthorized();
-        }
-
+        var caller = RestCall.Of(context).Caller;
         var repository = await repositories.GetAsync(repoKey, cancellationToken);
         if (repository is null || (!caller.IsAdmin && !await policy.AllowsAsync(caller, repository, "", isFolder: true, AccessActions.Read, cancellationToken)))
         {
@@ -77,43 +67,38 @@ internal static class RepositoryEndpoints
         return Results.Json(RepositoryJson.Describe(repository, full: caller.IsAdmin), contentType: ConfigMediaType);
     }
 
-    private static Task<IResult> CreateAsync(
-        HttpContext context, string repoKey, RestAuthenticator authenticator, RepositoryService repositories, CancellationToken cancellationToken) =>
-        AsAdminAsync(context, authenticator, cancellationToken, async () =>
+    private static async Task<IResult> CreateAsync(HttpContext context, string repoKey, RepositoryService repositories, CancellationToken cancellationToken)
+    {
+        var (body, failure) = await RestBodies.ReadObjectAsync(context, MaxBodyBytes, cancellationToken);
+        if (body is not { } json)
         {
-            var (body, failure) = await RestBodies.ReadObjectAsync(context, MaxBodyBytes, cancellationToken);
-            if (body is not { } json)
-            {
-                return failure!;
-            }
+            return failure!;
+        }
 
-            var (config, problem) = RepositoryJson.ParseNew(json, repoKey);
-            return config is null ? RestErrors.BadRequest(problem!) : Map(context, "repository.create", config.Key, await repositories.CreateAsync(config, cancellationToken));
-        });
+        var (config, problem) = RepositoryJson.ParseNew(json, repoKey);
+        return config is null ? RestErrors.BadRequest(problem!) : Map(context, "repository.create", config.Key, await repositories.CreateAsync(config, cancellationToken));
+    }
 
-    private static Task<IResult> UpdateAsync(
-        HttpContext context, string repoKey, RestAuthenticator authenticator, RepositoryService repositories, CancellationToken cancellationToken) =>
-        AsAdminAsync(context, authenticator, cancellationToken, async () =>
+    private static async Task<IResult> UpdateAsync(HttpContext context, string repoKey, RepositoryService repositories, CancellationToken cancellationToken)
+    {
+        var existing = await repositories.GetAsync(repoKey, cancellationToken);
+        if (existing is null)
         {
-            var existing = await repositories.GetAsync(repoKey, cancellationToken);
-            if (existing is null)
-            {
-                return RestErrors.NotFound($"Repository '{repoKey}' not found.");
-            }
+            return RestErrors.NotFound($"Repository '{repoKey}' not found.");
+        }
 
-            var (body, failure) = await RestBodies.ReadObjectAsync(context, MaxBodyBytes, cancellationToken);
-            if (body is not { } json)
-            {
-                return failure!;
-            }
+        var (body, failure) = await RestBodies.ReadObjectAsync(context, MaxBodyBytes, cancellationToken);
+        if (body is not { } json)
+        {
+            return failure!;
+        }
 
-            var (config, problem) = RepositoryJson.ParseUpdate(json, existing);
-            return config is null ? RestErrors.BadRequest(problem!) : Map(context, "repository.update", config.Key, await repositories.UpdateAsync(config, cancellationToken));
-        });
+        var (config, problem) = RepositoryJson.ParseUpdate(json, existing);
+        return config is null ? RestErrors.BadRequest(problem!) : Map(context, "repository.update", config.Key, await repositories.UpdateAsync(config, cancellationToken));
+    }
 
-    private static Task<IResult> DeleteAsync(
-        HttpContext context, string repoKey, RestAuthenticator authenticator, RepositoryService repositories, CancellationToken cancellationToken) =>
-        AsAdminAsync(context, authenticator, cancellationToken, async () => Map(context, "repository.delete", repoKey, await repositories.DeleteAsync(repoKey, cancellationToken)));
+    private static async Task<IResult> DeleteAsync(HttpContext context, string repoKey, RepositoryService repositories, CancellationToken cancellationToken) =>
+        Map(context, "repository.delete", repoKey, await repositories.DeleteAsync(repoKey, cancellationToken));
 
     private static IResult Map(HttpContext context, string action, string key, OperationResult result)
     {
@@ -124,18 +109,6 @@ internal static class RepositoryEndpoints
 
         Log.Audit(context, action, key);
         return Results.Text(result.Message, "text/plain");
-    }
-
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1068", Justification = "The handler lambda reads best last.")]
-    private static async Task<IResult> AsAdminAsync(HttpContext context, RestAuthenticator authenticator, CancellationToken cancellationToken, Func<Task<IResult>> handler)
-    {
-        var caller = await authenticator.AuthenticateAsync(context.Request, cancellationToken);
-        return caller switch
-        {
-            null or { IsAnonymous: true } => RestErrors.Unauthorized(),
-            { IsAdmin: false } => RestErrors.Write(403, "Only administrators may manage repositories."),
-            _ => await handler(),
-        };
     }
 }
 

@@ -2,7 +2,6 @@ using Microsoft.Extensions.Options;
 using Wharf.Core.Repositories;
 using Wharf.Core.Security;
 using Wharf.Core.Tree;
-using Wharf.Server.Auth;
 using Wharf.Server.Hosting;
 using Wharf.Server.Http;
 
@@ -18,15 +17,20 @@ internal static class SearchEndpoints
     {
         foreach (var prefix in new[] { "/artifactory/api/search", "/api/search" })
         {
-            app.MapGet(prefix + "/prop", PropertySearchAsync);
-            app.MapGet(prefix + "/artifact", QuickSearchAsync);
+            // The query is read (and a malformed one answered 400) before credentials are looked at.
+            app.MapGet(prefix + "/prop", RunAsync).AddEndpointFilter(PropertyQuery).WithRestGate(RestRequirement.Anyone);
+            app.MapGet(prefix + "/artifact", RunAsync).AddEndpointFilter(NameQuery).WithRestGate(RestRequirement.Anyone);
         }
     }
 
-    private static Task<IResult> PropertySearchAsync(HttpContext context, SearchContext search, CancellationToken cancellationToken)
+    private static Task<IResult> RunAsync(HttpContext context, SearchService search, CancellationToken cancellationToken) =>
+        search.RunAsync(context, RestCall.Of(context).Caller, Gates.Get<SearchQuery>(context), cancellationToken);
+
+    /// <summary>Property search: every parameter but <c>repos</c> is a key, its values alternatives (wildcards allowed).</summary>
+    private static ValueTask<object?> PropertyQuery(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
         var criteria = new List<PropertyCriterion>();
-        foreach (var (key, values) in context.Request.Query)
+        foreach (var (key, values) in invocation.HttpContext.Request.Query)
         {
             if (key == "repos")
             {
@@ -35,7 +39,7 @@ internal static class SearchEndpoints
 
             if (PropertyString.ValidateKey(key) is { } problem)
             {
-                return Task.FromResult(RestErrors.BadRequest(problem));
+                return ValueTask.FromResult<object?>(RestErrors.BadRequest(problem));
             }
 
             var all = values.SelectMany(v => PropertyString.SplitValues(v ?? "")).Where(v => v.Length > 0).Distinct(StringComparer.Ordinal).ToList();
@@ -44,39 +48,41 @@ internal static class SearchEndpoints
 
         if (criteria.Count == 0)
         {
-            return Task.FromResult(RestErrors.BadRequest("Give at least one property to search for, e.g. ?docker.repoName=library/ubuntu."));
+            return ValueTask.FromResult<object?>(RestErrors.BadRequest("Give at least one property to search for, e.g. ?docker.repoName=library/ubuntu."));
         }
 
-        return search.RunAsync(context, "application/vnd.org.jfrog.artifactory.search.MetadataSearchResult+json",
-            (tree, repos, after, ct) => tree.SearchByPropertiesAsync(criteria, repos, after, Page, ct), cancellationToken);
+        invocation.HttpContext.Features.Set(new SearchQuery("application/vnd.org.jfrog.artifactory.search.MetadataSearchResult+json",
+            (tree, repos, after, ct) => tree.SearchByPropertiesAsync(criteria, repos, after, Page, ct)));
+        return next(invocation);
     }
 
-    private static Task<IResult> QuickSearchAsync(HttpContext context, SearchContext search, CancellationToken cancellationToken)
+    /// <summary>Quick search by file name (wildcards allowed).</summary>
+    private static ValueTask<object?> NameQuery(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
-        var name = context.Request.Query["name"].ToString();
+        var name = invocation.HttpContext.Request.Query["name"].ToString();
         if (name.Length == 0 || name.Length > 255)
         {
-            return Task.FromResult(RestErrors.BadRequest("Parameter 'name' (1 to 255 characters, wildcards * and ?) is required."));
+            return ValueTask.FromResult<object?>(RestErrors.BadRequest("Parameter 'name' (1 to 255 characters, wildcards * and ?) is required."));
         }
 
-        return search.RunAsync(context, "application/vnd.org.jfrog.artifactory.search.ArtifactSearchResult+json",
-            (tree, repos, after, ct) => tree.SearchByNameAsync(name, repos, after, Page, ct), cancellationToken);
+        invocation.HttpContext.Features.Set(new SearchQuery("application/vnd.org.jfrog.artifactory.search.ArtifactSearchResult+json",
+            (tree, repos, after, ct) => tree.SearchByNameAsync(name, repos, after, Page, ct)));
+        return next(invocation);
     }
 }
 
+/// <summary>One page of a tree search after <paramref name="afterId"/>, in the given repositories (all when null).</summary>
+internal delegate Task<IReadOnlyList<(long Id, TreeItem Item)>> TreeQuery(ITreeRecords tree, IReadOnlyCollection<string>? repos, long afterId, CancellationToken cancellationToken);
+
+/// <summary>A search as its query parameters define it: the tree query, and the content type of its result.</summary>
+internal sealed record SearchQuery(string ContentType, TreeQuery Run);
+
 /// <summary>Runs a search query page by page, keeping the hits the caller may read, up to the configured maximum.</summary>
-internal sealed class SearchContext(IMetadataStore store, RestAuthenticator authenticator, AccessPolicy policy, PublicUrls urls, IOptions<WharfOptions> options)
+internal sealed class SearchService(IMetadataStore store, AccessPolicy policy, UrlBuilder urls, IOptions<WharfOptions> options)
 {
-    public delegate Task<IReadOnlyList<(long Id, TreeItem Item)>> Query(ITreeRecords tree, IReadOnlyCollection<string>? repos, long afterId, CancellationToken cancellationToken);
-
-    public async Task<IResult> RunAsync(HttpContext context, string contentType, Query query, CancellationToken cancellationToken)
+    public async Task<IResult> RunAsync(HttpContext context, Principal caller, SearchQuery search, CancellationToken cancellationToken)
     {
-        var caller = await authenticator.AuthenticateAsync(context.Request, cancellationToken);
-        if (caller is null)
-        {
-            return RestErrors.Unauthorized();
-        }
-
+        var contentType = search.ContentType;
         await using var session = await store.OpenAsync(cancellationToken);
         var repositories = (await session.Repositories.ListAsync(cancellationToken)).ToDictionary(r => r.Key, StringComparer.OrdinalIgnoreCase);
         var reposParameter = context.Request.Query["repos"].ToString();
@@ -96,7 +102,7 @@ internal sealed class SearchContext(IMetadataStore store, RestAuthenticator auth
         long after = 0;
         while (hits.Count < max)
         {
-            var page = await query(session.Tree, repos, after, cancellationToken);
+            var page = await search.Run(session.Tree, repos, after, cancellationToken);
             foreach (var (id, item) in page)
             {
                 after = id;
@@ -120,11 +126,11 @@ internal sealed class SearchContext(IMetadataStore store, RestAuthenticator auth
         var detail = context.Request.Headers["X-Result-Detail"].ToString();
         var withInfo = detail.Contains("info", StringComparison.OrdinalIgnoreCase);
         var withProperties = detail.Contains("properties", StringComparison.OrdinalIgnoreCase);
-        var baseUrl = urls.BaseUrl(context.Request);
+        var links = urls.Rest(context.Request);
         var results = new List<Dictionary<string, object?>>();
         foreach (var (item, repository) in hits)
         {
-            var hit = new Dictionary<string, object?> { ["uri"] = $"{baseUrl}/api/storage/{repository.Key}/{item.Path}" };
+            var hit = new Dictionary<string, object?> { ["uri"] = links.Storage(repository.Key, item.Path) };
             if (withInfo)
             {
                 hit["repo"] = repository.Key;
@@ -135,7 +141,7 @@ internal sealed class SearchContext(IMetadataStore store, RestAuthenticator auth
                 hit["modifiedBy"] = item.ModifiedBy;
                 if (!item.IsFolder)
                 {
-                    hit["downloadUri"] = $"{baseUrl}/{repository.Key}/{item.Path}";
+                    hit["downloadUri"] = links.Download(repository.Key, item.Path);
                     hit["size"] = item.Size.ToString(System.Globalization.CultureInfo.InvariantCulture);
                     hit["mimeType"] = item.MimeType;
                     hit["checksums"] = new Dictionary<string, string> { ["sha256"] = item.Sha256! };

@@ -12,30 +12,27 @@ internal static class StorageWriteEndpoints
     {
         foreach (var prefix in new[] { "/artifactory/api", "/api" })
         {
-            app.MapPut(prefix + "/storage/{repoKey}/{**path}", SetPropertiesAsync);
-            app.MapDelete(prefix + "/storage/{repoKey}/{**path}", DeletePropertiesAsync);
-            app.MapPost(prefix + "/copy/{repoKey}/{**path}", (HttpContext c, string repoKey, string? path, StorageAccess a, TreeOperations o, CancellationToken ct) => CopyOrMoveAsync(c, repoKey, path, move: false, a, o, ct));
-            app.MapPost(prefix + "/move/{repoKey}/{**path}", (HttpContext c, string repoKey, string? path, StorageAccess a, TreeOperations o, CancellationToken ct) => CopyOrMoveAsync(c, repoKey, path, move: true, a, o, ct));
+            app.MapPut(prefix + "/storage/{repoKey}/{**path}", SetPropertiesAsync)
+                .RequireQuery("properties", "Only '?properties=' updates are supported on the storage API; deploy with PUT /artifactory/{repoKey}/{path}.")
+                .WithRestGate(RestRequirement.Storage());
+            app.MapDelete(prefix + "/storage/{repoKey}/{**path}", DeletePropertiesAsync)
+                .RequireQuery("properties", "Name the properties to delete with '?properties=a,b'; delete items with DELETE /artifactory/{repoKey}/{path}.")
+                .WithRestGate(RestRequirement.Storage());
+            app.MapPost(prefix + "/copy/{repoKey}/{**path}", (HttpContext c, RepositoryLookup r, TreeOperations o, CancellationToken ct) => CopyOrMoveAsync(c, move: false, r, o, ct))
+                .WithRestGate(RestRequirement.Storage());
+            app.MapPost(prefix + "/move/{repoKey}/{**path}", (HttpContext c, RepositoryLookup r, TreeOperations o, CancellationToken ct) => CopyOrMoveAsync(c, move: true, r, o, ct))
+                .WithRestGate(RestRequirement.Storage());
         }
 
-        app.MapDelete("/artifactory/{repoKey}/{**path}", DeleteAsync);
-        app.MapPut("/artifactory/{repoKey}/{**path}", DeployAsync);
+        app.MapDelete("/artifactory/{repoKey}/{**path}", DeleteAsync).WithRestGate(RestRequirement.Storage());
+
+        app.MapPut("/artifactory/{repoKey}/{**path}", Deploy).WithRestGate(RestRequirement.Storage(root: true));
     }
 
-    private static async Task<IResult> SetPropertiesAsync(HttpContext context, string repoKey, string? path, StorageAccess access, TreeOperations operations, CancellationToken cancellationToken)
+    private static async Task<IResult> SetPropertiesAsync(HttpContext context, TreeOperations operations, CancellationToken cancellationToken)
     {
         var query = context.Request.Query;
-        if (!query.ContainsKey("properties"))
-        {
-            return RestErrors.BadRequest("Only '?properties=' updates are supported on the storage API; deploy with PUT /artifactory/{repoKey}/{path}.");
-        }
-
-        var (target, failure) = await access.ResolveAsync(context, repoKey, path, cancellationToken);
-        if (target is null)
-        {
-            return failure!;
-        }
-
+        var target = RestCall.Of(context).Target;
         var (properties, problem) = PropertyString.Parse(query["properties"].ToString());
         if (properties is null)
         {
@@ -46,20 +43,10 @@ internal static class StorageWriteEndpoints
         return result.Succeeded ? Results.NoContent() : RestResults.Failure(result, target.Caller);
     }
 
-    private static async Task<IResult> DeletePropertiesAsync(HttpContext context, string repoKey, string? path, StorageAccess access, TreeOperations operations, CancellationToken cancellationToken)
+    private static async Task<IResult> DeletePropertiesAsync(HttpContext context, TreeOperations operations, CancellationToken cancellationToken)
     {
         var query = context.Request.Query;
-        if (!query.ContainsKey("properties"))
-        {
-            return RestErrors.BadRequest("Name the properties to delete with '?properties=a,b'; delete items with DELETE /artifactory/{repoKey}/{path}.");
-        }
-
-        var (target, failure) = await access.ResolveAsync(context, repoKey, path, cancellationToken);
-        if (target is null)
-        {
-            return failure!;
-        }
-
+        var target = RestCall.Of(context).Target;
         var (keys, problem) = PropertyString.ParseKeys(query["properties"].ToString());
         if (keys is null)
         {
@@ -70,14 +57,9 @@ internal static class StorageWriteEndpoints
         return result.Succeeded ? Results.NoContent() : RestResults.Failure(result, target.Caller);
     }
 
-    private static async Task<IResult> DeleteAsync(HttpContext context, string repoKey, string? path, StorageAccess access, TreeOperations operations, CancellationToken cancellationToken)
+    private static async Task<IResult> DeleteAsync(HttpContext context, TreeOperations operations, CancellationToken cancellationToken)
     {
-        var (target, failure) = await access.ResolveAsync(context, repoKey, path, cancellationToken);
-        if (target is null)
-        {
-            return failure!;
-        }
-
+        var target = RestCall.Of(context).Target;
         var result = await operations.DeleteAsync(target.Caller, target.Repository, target.Path, cancellationToken);
         if (!result.Succeeded)
         {
@@ -89,22 +71,12 @@ internal static class StorageWriteEndpoints
     }
 
     /// <summary>Every repository is a Docker repository: content arrives through the registry protocol (rest-api §4.5).</summary>
-    private static async Task<IResult> DeployAsync(HttpContext context, string repoKey, string? path, StorageAccess access, CancellationToken cancellationToken)
-    {
-        var (target, failure) = await access.ResolveAsync(context, repoKey, "", cancellationToken);
-        return target is null
-            ? failure!
-            : RestErrors.Write(405, $"'{target.Repository.Key}' is a Docker repository; push with a Docker client (the registry protocol) instead of deploying files.");
-    }
+    private static IResult Deploy(HttpContext context) =>
+        RestErrors.Write(405, $"'{RestCall.Of(context).Target.Repository.Key}' is a Docker repository; push with a Docker client (the registry protocol) instead of deploying files.");
 
-    private static async Task<IResult> CopyOrMoveAsync(HttpContext context, string repoKey, string? path, bool move, StorageAccess access, TreeOperations operations, CancellationToken cancellationToken)
+    private static async Task<IResult> CopyOrMoveAsync(HttpContext context, bool move, RepositoryLookup repositories, TreeOperations operations, CancellationToken cancellationToken)
     {
-        var (source, failure) = await access.ResolveAsync(context, repoKey, path, cancellationToken);
-        if (source is null)
-        {
-            return failure!;
-        }
-
+        var source = RestCall.Of(context).Target;
         var to = context.Request.Query["to"].ToString();
         var slash = to.TrimStart('/').IndexOf('/', StringComparison.Ordinal);
         var trimmed = to.TrimStart('/');
@@ -114,7 +86,7 @@ internal static class StorageWriteEndpoints
             return RestErrors.BadRequest("Parameter 'to' must name the target as /{repoKey}/{path}.");
         }
 
-        var target = await access.FindRepositoryAsync(targetKey, cancellationToken);
+        var target = await repositories.FindAsync(targetKey, cancellationToken);
         if (target is null)
         {
             return RestErrors.NotFound($"Repository '{targetKey}' not found.");

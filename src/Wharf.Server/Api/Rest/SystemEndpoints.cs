@@ -1,6 +1,5 @@
 using Wharf.Core.Lifecycle;
 using Wharf.Core.Tree;
-using Wharf.Server.Auth;
 using Wharf.Server.Hosting;
 using Wharf.Server.Http;
 
@@ -13,32 +12,23 @@ internal static class SystemEndpoints
     {
         foreach (var prefix in new[] { "/artifactory/api/system", "/api/system" })
         {
-            app.MapPost(prefix + "/cleanup", CleanupAsync);
-            app.MapGet(prefix + "/storage", StorageAsync);
-            app.MapGet(prefix + "/consistency", ConsistencyAsync);
+            var admin = RestRequirement.Admin("Only administrators may do this.");
+            app.MapPost(prefix + "/cleanup", CleanupAsync).WithRestGate(admin);
+            app.MapGet(prefix + "/storage", StorageAsync).WithRestGate(admin);
+            app.MapGet(prefix + "/consistency", ConsistencyAsync).WithRestGate(admin);
         }
     }
 
-    private static async Task<IResult> CleanupAsync(HttpContext context, RestAuthenticator authenticator, Cleanup cleanup, CancellationToken cancellationToken)
+    private static async Task<IResult> CleanupAsync(HttpContext context, Cleanup cleanup, CancellationToken cancellationToken)
     {
-        if (await AdminFailureAsync(context, authenticator, cancellationToken) is { } failure)
-        {
-            return failure;
-        }
-
         var report = await cleanup.RunAllAsync(cancellationToken);
         Log.CleanupFinished(context.RequestServices.GetRequiredService<ILogger<Cleanup>>(), report);
         Log.Audit(context, "system.cleanup", $"{report.Gc.BlobsRemoved} blobs, {report.Gc.BytesRemoved} bytes");
         return Results.Json(Describe(report));
     }
 
-    private static async Task<IResult> StorageAsync(HttpContext context, RestAuthenticator authenticator, Cleanup cleanup, IMetadataStore store, CancellationToken cancellationToken)
+    private static async Task<IResult> StorageAsync(Cleanup cleanup, IMetadataStore store, CancellationToken cancellationToken)
     {
-        if (await AdminFailureAsync(context, authenticator, cancellationToken) is { } failure)
-        {
-            return failure;
-        }
-
         await using var session = await store.OpenAsync(cancellationToken);
         var blobs = await session.Blobs.TotalsAsync(cancellationToken);
         var usage = await session.Tree.UsageAsync(cancellationToken);
@@ -52,13 +42,8 @@ internal static class SystemEndpoints
     }
 
     /// <summary>Compares the registry's index with the trees and the content store; every difference is listed (none on a healthy instance).</summary>
-    private static async Task<IResult> ConsistencyAsync(HttpContext context, RestAuthenticator authenticator, Wharf.Core.Docker.RegistryIndexCheck check, CancellationToken cancellationToken)
+    private static async Task<IResult> ConsistencyAsync(Wharf.Core.Docker.RegistryIndexCheck check, CancellationToken cancellationToken)
     {
-        if (await AdminFailureAsync(context, authenticator, cancellationToken) is { } failure)
-        {
-            return failure;
-        }
-
         var report = await check.CheckAsync(cancellationToken);
         return Results.Json(new
         {
@@ -77,12 +62,4 @@ internal static class SystemEndpoints
         dockerV1Images = new { removed = report.V1ImagesRemoved },
         finished = WireTime.Iso(report.Finished),
     };
-
-    private static async Task<IResult?> AdminFailureAsync(HttpContext context, RestAuthenticator authenticator, CancellationToken cancellationToken) =>
-        await authenticator.AuthenticateAsync(context.Request, cancellationToken) switch
-        {
-            null or { IsAnonymous: true } => RestErrors.Unauthorized(),
-            { IsAdmin: false } => RestErrors.Write(403, "Only administrators may do this."),
-            _ => null,
-        };
 }

@@ -17,6 +17,7 @@ internal sealed record V1Caller(Principal Principal, V1TokenGrant? Token);
 internal sealed class V1Call(HttpContext context, RepositoryConfig repository, V1Caller caller, V1RouteKind kind, ItemAccess items)
 {
     private readonly V1RepositoryName? _name;
+    private readonly V1RepositoryOperation? _operation;
 
     public static V1Call Of(HttpContext context) => Gates.Get<V1Call>(context);
 
@@ -49,7 +50,11 @@ internal sealed class V1Call(HttpContext context, RepositoryConfig repository, V
     public string Tag { get; init; } = "";
 
     /// <summary>The operation of a repository route.</summary>
-    public V1RepositoryOperation? Operation { get; init; }
+    public V1RepositoryOperation Operation
+    {
+        get => _operation ?? throw new InvalidOperationException("Not a repository route.");
+        init => _operation = value;
+    }
 
     /// <summary>A refusal of §5.4: 401 for anonymous callers, 403 for authenticated ones.</summary>
     public static IResult Refusal(V1Caller caller, V1RouteKind kind) =>

@@ -33,7 +33,7 @@ internal static class V1Endpoints
             v1.MapMethods(V1Routes.Repositories, ["GET", "PUT", "DELETE"], (HttpContext c, CancellationToken ct) =>
             {
                 var call = V1Call.Of(c);
-                return call.Operation!.Handler(call, ct);
+                return call.Operation.Handler(call, ct);
             }).WithV1Gate(new V1Requirement.Repositories());
         }
 

@@ -270,9 +270,5 @@ internal sealed class V1Gate(
 internal static class V1GateExtensions
 {
     public static RouteHandlerBuilder WithV1Gate(this RouteHandlerBuilder builder, V1Requirement requirement) =>
-        builder.AddEndpointFilterFactory((factory, next) =>
-        {
-            var gate = factory.ApplicationServices.GetRequiredService<V1Gate>();
-            return invocation => gate.InvokeAsync(invocation, next, requirement);
-        });
+        Gates.Apply(builder, (V1Gate gate, EndpointFilterDelegate next) => invocation => gate.InvokeAsync(invocation, next, requirement));
 }

@@ -19,7 +19,7 @@ internal static class V2Endpoints
     {
         foreach (var prefix in Routes.WithContextPath(V2Routes.PathMode))
         {
-            app.Map(prefix + "/{**rest}", (HttpContext c, CancellationToken ct) => RunAsync(V2Call.Of(c), ct)).WithGate<V2Gate>();
+            app.Map(prefix + "/{**rest}", (HttpContext c, CancellationToken ct) => RunAsync(V2Call.Of(c), ct)).WithV2Gate();
         }
 
         // The main listener's bare /v2/ follows its default repository: a plain 404 while that is a
@@ -28,7 +28,7 @@ internal static class V2Endpoints
         // the bare ping through without a call.
         app.Map(V2Routes.Root, V2AuthEndpoints.BarePingAsync);
         app.Map(V2Routes.Root + "/{**rest}", (HttpContext c, V2Gate g, UrlBuilder u, IOptions<WharfOptions> o, CancellationToken ct) =>
-            c.Features.Get<V2Call>() is { } call ? RunAsync(call, ct) : V2AuthEndpoints.BarePingAsync(c, g, u, o, ct)).WithGate<V2Gate>();
+            c.Features.Get<V2Call>() is { } call ? RunAsync(call, ct) : V2AuthEndpoints.BarePingAsync(c, g, u, o, ct)).WithV2Gate();
     }
 
     private static Task<IResult> RunAsync(V2Call call, CancellationToken cancellationToken) => call.Operation.Handler(call, cancellationToken);

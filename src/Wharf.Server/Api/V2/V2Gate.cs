@@ -31,7 +31,7 @@ internal sealed class V2Gate(
     AccessPolicy policy,
     DockerTokens tokens,
     UrlBuilder urls,
-    IOptions<WharfOptions> options) : IEndpointFilter
+    IOptions<WharfOptions> options)
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
@@ -258,4 +258,11 @@ internal sealed class V2Gate(
             : slash <= 0 ? new(AddressKind.NotFound)
             : new(AddressKind.Repository, rest[..slash], rest[(slash + 1)..], KeyInName: true);
     }
+}
+
+/// <summary>Applying the V2 gate to a route.</summary>
+internal static class V2GateExtensions
+{
+    public static RouteHandlerBuilder WithV2Gate(this RouteHandlerBuilder builder) =>
+        Gates.Apply(builder, (V2Gate gate, EndpointFilterDelegate next) => invocation => gate.InvokeAsync(invocation, next));
 }
