@@ -1,7 +1,4 @@
-using Wharf.Core.Docker.V1;
-using Wharf.Core.Docker.V2;
-using Wharf.Core.Repositories;
-using Wharf.Core.Security;
+using Wharf.Core.Metadata;
 using Wharf.Core.Tree;
 using Wharf.Data.Sqlite;
 

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using Wharf.Core.Security;
+using Wharf.Core.Metadata;
 using static Wharf.Server.Tests.Support.RegistryHttp;
 
 namespace Wharf.Server.Tests;

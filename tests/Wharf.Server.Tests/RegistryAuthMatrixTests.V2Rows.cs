@@ -1,7 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Wharf.Core.Security;
+using Wharf.Core.Metadata;
 using Wharf.Server.Tests.Support;
 using static Wharf.Server.Tests.Support.RegistryHttp;
 

@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using Wharf.Core.Repositories;
+using Wharf.Core.Metadata;
 using Wharf.Core.Security;
 using Wharf.Server.Tests.Support;
 using static Wharf.Server.Tests.Support.RegistryHttp;

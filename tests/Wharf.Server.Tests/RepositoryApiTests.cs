@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Wharf.Core.Repositories;
+using Wharf.Core.Metadata;
 using Wharf.Server.Tests.Support;
 
 namespace Wharf.Server.Tests;

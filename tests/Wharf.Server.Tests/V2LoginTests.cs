@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using Wharf.Core.Repositories;
+using Wharf.Core.Metadata;
 using Wharf.Server.Tests.Support;
 using static Wharf.Server.Tests.V1ConformanceTests;
 

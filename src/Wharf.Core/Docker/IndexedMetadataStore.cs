@@ -1,7 +1,6 @@
 using Wharf.Core.Docker.V1;
 using Wharf.Core.Docker.V2;
-using Wharf.Core.Repositories;
-using Wharf.Core.Security;
+using Wharf.Core.Metadata;
 using Wharf.Core.Storage;
 using Wharf.Core.Tree;
 

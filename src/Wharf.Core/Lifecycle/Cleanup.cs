@@ -1,15 +1,9 @@
 using Wharf.Core.Docker.V1;
-using Wharf.Core.Repositories;
+using Wharf.Core.Docker;
+using Wharf.Core.Metadata;
 using Wharf.Core.Storage;
-using Wharf.Core.Tree;
 
 namespace Wharf.Core.Lifecycle;
-
-/// <summary>Ages that protect work in flight from the cleanup jobs.</summary>
-internal sealed record CleanupSettings(TimeSpan GracePeriod, TimeSpan StaleUploadAge, TimeSpan EmptyFolderMinAge)
-{
-    public static readonly CleanupSettings Default = new(TimeSpan.FromHours(1), TimeSpan.FromHours(24), TimeSpan.FromSeconds(60));
-}
 
 internal sealed record GcReport(int BlobsRemoved, long BytesRemoved, int BlobsKeptFresh);
 

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Wharf.Core.Docker.V2;
 
 namespace Wharf.Core.Naming;
 
@@ -7,7 +6,7 @@ namespace Wharf.Core.Naming;
 /// Repository names and tags of the OCI distribution spec (§ "Pulling manifests"), narrowed so that
 /// every folder they name in the V2 tree (<c>&lt;image&gt;/&lt;tag&gt;/</c>) stays clear of the tree's
 /// own names: no component of an image name and no tag is a file name of the tree
-/// (<see cref="V2Layout.IsFileName"/>), else the image <c>team/app/latest/manifest.json</c>, or the tag
+/// (<see cref="V2TreeNames.IsFileName"/>), else the image <c>team/app/latest/manifest.json</c>, or the tag
 /// <c>manifest.json</c> of <c>team/app/latest</c>, would be a folder running through the manifest
 /// file of <c>team/app:latest</c>.
 /// </summary>
@@ -21,13 +20,13 @@ internal static partial class V2Name
 
     /// <summary>The OCI tag grammar, except <c>_uploads</c> (the tree's uploads folder) and the tree's file names.</summary>
     public static bool IsValidTag(string? tag) =>
-        tag is not null && tag != V2Layout.UploadsFolder && !V2Layout.IsFileName(tag) && TagGrammar().IsMatch(tag);
+        tag is not null && tag != V2TreeNames.UploadsFolder && !V2TreeNames.IsFileName(tag) && TagGrammar().IsMatch(tag);
 
     private static bool HasTreeFileComponent(string name)
     {
         foreach (var component in name.AsSpan().Split('/'))
         {
-            if (V2Layout.IsFileName(name.AsSpan()[component]))
+            if (V2TreeNames.IsFileName(name.AsSpan()[component]))
             {
                 return true;
             }

@@ -1,8 +1,9 @@
 using Wharf.Core.Lifecycle;
+using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
+using Wharf.Core.Operations;
 using Wharf.Core.Security;
 using Wharf.Core.Storage;
-using Wharf.Core.Tree;
 
 namespace Wharf.Core.Repositories;
 
@@ -73,7 +74,7 @@ internal sealed class RepositoryService(IMetadataStore store, ContentStore conte
     /// </summary>
     public async Task<OperationResult> DeleteAsync(string key, CancellationToken cancellationToken)
     {
-        IReadOnlyList<Docker.V2.V2Upload> sessions;
+        IReadOnlyList<V2Upload> sessions;
         RepositoryConfig? existing;
         await using (var tx = await store.BeginAsync(cancellationToken))
         {

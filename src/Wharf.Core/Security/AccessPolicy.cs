@@ -1,5 +1,4 @@
-using Wharf.Core.Repositories;
-using Wharf.Core.Tree;
+using Wharf.Core.Metadata;
 
 namespace Wharf.Core.Security;
 
@@ -15,19 +14,6 @@ internal delegate ValueTask<bool> ItemAccess(string path, AccessActions actions)
 /// for every path they read, write or delete.
 /// </summary>
 internal delegate ValueTask<bool> PathPermission(RepositoryConfig repository, string path, AccessActions actions);
-
-/// <summary>The actions of rest-api §6.3.</summary>
-[Flags]
-internal enum AccessActions
-{
-    None = 0,
-    Read = 1,
-    Annotate = 2,
-    Deploy = 4,
-    Delete = 8,
-    Manage = 16,
-    All = Read | Annotate | Deploy | Delete | Manage,
-}
 
 /// <summary>
 /// Who is asking: a user with the groups it belongs to, or nobody (anonymous).

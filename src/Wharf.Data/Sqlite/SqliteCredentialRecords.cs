@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Wharf.Core.Security;
+using Wharf.Core.Metadata;
 
 namespace Wharf.Data.Sqlite;
 

@@ -1,8 +1,6 @@
 using Dapper;
 using Microsoft.Data.Sqlite;
-using Wharf.Core.Docker.V1;
-using Wharf.Core.Security;
-using Wharf.Core.Tree;
+using Wharf.Core.Metadata;
 
 namespace Wharf.Data.Sqlite;
 
@@ -188,9 +186,9 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
 
         public IBlobRecords Blobs { get; }
 
-        public Wharf.Core.Docker.V2.IV2UploadRecords V2Uploads { get; }
+        public IV2UploadRecords V2Uploads { get; }
 
-        public Wharf.Core.Docker.V2.IV2IndexRecords V2Index { get; }
+        public IV2IndexRecords V2Index { get; }
 
         public IV1IndexRecords V1Index { get; }
 

@@ -1,7 +1,5 @@
 using System.Text.Json;
-using Wharf.Core.Docker.V1;
-using Wharf.Core.Repositories;
-using Wharf.Core.Tree;
+using Wharf.Core.Metadata;
 
 namespace Wharf.Data.Sqlite;
 
@@ -254,17 +252,17 @@ internal sealed class SqliteBlobRecords(Db db) : IBlobRecords
             null, cancellationToken)!;
 }
 
-internal sealed class SqliteV2UploadRecords(Db db) : Wharf.Core.Docker.V2.IV2UploadRecords
+internal sealed class SqliteV2UploadRecords(Db db) : IV2UploadRecords
 {
     private const string Columns = "id AS Id, repo AS Repo, image AS Image, size AS Size, chunks AS Chunks, single_chunk_sha256 AS SingleChunkSha256, created AS CreatedMillis, updated AS UpdatedMillis, chunk_keys AS ChunkKeys";
 
-    public async Task<Wharf.Core.Docker.V2.V2Upload?> GetAsync(string id, CancellationToken cancellationToken)
+    public async Task<V2Upload?> GetAsync(string id, CancellationToken cancellationToken)
     {
         var row = await db.QuerySingleOrDefaultAsync<Row>($"SELECT {Columns} FROM v2_uploads WHERE id = @id;", new { id }, cancellationToken);
         return row?.ToUpload();
     }
 
-    public Task UpsertAsync(Wharf.Core.Docker.V2.V2Upload upload, CancellationToken cancellationToken) =>
+    public Task UpsertAsync(V2Upload upload, CancellationToken cancellationToken) =>
         db.ExecuteAsync(
             """
             INSERT INTO v2_uploads (id, repo, image, size, chunks, single_chunk_sha256, created, updated, chunk_keys)
@@ -289,13 +287,13 @@ internal sealed class SqliteV2UploadRecords(Db db) : Wharf.Core.Docker.V2.IV2Upl
     public Task DeleteAsync(string id, CancellationToken cancellationToken) =>
         db.ExecuteAsync("DELETE FROM v2_uploads WHERE id = @id;", new { id }, cancellationToken);
 
-    public async Task<IReadOnlyList<Wharf.Core.Docker.V2.V2Upload>> DeleteForRepositoryAsync(string repo, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<V2Upload>> DeleteForRepositoryAsync(string repo, CancellationToken cancellationToken)
     {
         var rows = await db.QueryAsync<Row>($"DELETE FROM v2_uploads WHERE repo = @repo COLLATE NOCASE RETURNING {Columns};", new { repo }, cancellationToken);
         return [.. rows.Select(r => r.ToUpload())];
     }
 
-    public async Task<IReadOnlyList<Wharf.Core.Docker.V2.V2Upload>> DeleteStaleAsync(DateTimeOffset updatedBefore, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<V2Upload>> DeleteStaleAsync(DateTimeOffset updatedBefore, CancellationToken cancellationToken)
     {
         var rows = await db.QueryAsync<Row>(
             $"DELETE FROM v2_uploads WHERE updated < @cutoff RETURNING {Columns};", new { cutoff = updatedBefore.ToUnixTimeMilliseconds() }, cancellationToken);
@@ -322,7 +320,7 @@ internal sealed class SqliteV2UploadRecords(Db db) : Wharf.Core.Docker.V2.IV2Upl
 
         public string ChunkKeys { get; set; } = "[]";
 
-        public Wharf.Core.Docker.V2.V2Upload ToUpload() => new(
+        public V2Upload ToUpload() => new(
             Id, Repo, Image, Size, (int)Chunks, SingleChunkSha256,
             DateTimeOffset.FromUnixTimeMilliseconds(CreatedMillis), DateTimeOffset.FromUnixTimeMilliseconds(UpdatedMillis))
         {

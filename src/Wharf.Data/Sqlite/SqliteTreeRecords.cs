@@ -1,3 +1,4 @@
+using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
 using Wharf.Core.Tree;
 

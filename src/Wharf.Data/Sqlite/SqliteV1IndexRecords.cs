@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Wharf.Core.Docker.V1;
+using Wharf.Core.Metadata;
 
 namespace Wharf.Data.Sqlite;
 

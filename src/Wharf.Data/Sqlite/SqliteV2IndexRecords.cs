@@ -1,4 +1,4 @@
-using Wharf.Core.Docker.V2;
+using Wharf.Core.Metadata;
 
 namespace Wharf.Data.Sqlite;
 

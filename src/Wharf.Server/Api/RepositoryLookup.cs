@@ -1,5 +1,4 @@
-using Wharf.Core.Repositories;
-using Wharf.Core.Tree;
+using Wharf.Core.Metadata;
 
 namespace Wharf.Server.Api;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
-using Wharf.Core.Lifecycle;
+using Wharf.Core.Metadata;
+using Wharf.Core.Operations;
 using Wharf.Core.Security;
-using Wharf.Core.Tree;
 using Wharf.Server.Hosting;
 
 namespace Wharf.Server.Auth;

@@ -1,6 +1,6 @@
-using Wharf.Core.Lifecycle;
+using Wharf.Core.Metadata;
+using Wharf.Core.Operations;
 using Wharf.Core.Security;
-using Wharf.Core.Tree;
 using Wharf.Server.Hosting;
 
 namespace Wharf.Server.Auth;

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Identity;
+using Wharf.Core.Metadata;
 using Wharf.Core.Security;
-using Wharf.Core.Tree;
 using Wharf.Server.Hosting;
 using Wharf.Server.Http;
 

@@ -1,4 +1,4 @@
-using Wharf.Core.Tree;
+using Wharf.Core.Metadata;
 
 namespace Wharf.Server.Auth;
 

@@ -2,8 +2,8 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Caching.Memory;
+using Wharf.Core.Metadata;
 using Wharf.Core.Security;
-using Wharf.Core.Tree;
 using Wharf.Server.Hosting;
 
 namespace Wharf.Server.Auth;

@@ -1,9 +1,8 @@
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
-using Wharf.Core.Repositories;
+using Wharf.Core.Metadata;
 using Wharf.Core.Security;
-using Wharf.Core.Tree;
 using Wharf.Server.Auth;
 
 namespace Wharf.Server.Hosting;

@@ -1,8 +1,8 @@
 using Wharf.Core.Docker;
 using Wharf.Core.Docker.V1;
 using Wharf.Core.Docker.V2;
+using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
-using Wharf.Core.Repositories;
 using Wharf.Core.Tests.Support;
 using Wharf.Core.Tree;
 

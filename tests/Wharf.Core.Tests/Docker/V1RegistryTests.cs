@@ -1,5 +1,6 @@
 using System.Text;
 using Wharf.Core.Docker.V1;
+using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
 using Wharf.Core.Security;
 using Wharf.Core.Tests.Support;

@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
 using Wharf.Core.Docker.V2;
+using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
-using Wharf.Core.Security;
 using Wharf.Core.Tests.Support;
 using Wharf.Core.Tree;
 
@@ -92,7 +92,7 @@ public sealed class V2BlobTests : IAsyncLifetime
     [Fact]
     public async Task A_mount_without_a_source_finds_nothing_in_another_repository()
     {
-        var other = await _r.CreateRepositoryAsync(new("docker-v2-other", Repositories.DockerApiVersion.V2));
+        var other = await _r.CreateRepositoryAsync(new("docker-v2-other", DockerApiVersion.V2));
         await _r.PushBlobAsync("holder", Bytes, other.Key);
 
         Assert.Equal(V2Outcome.BlobUnknown, await _r.Blobs.MountAsync(Repo, "target", null, BytesDigest, RegistryFixture.User, RegistryFixture.AllowAll, default));

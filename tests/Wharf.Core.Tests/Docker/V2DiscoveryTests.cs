@@ -1,4 +1,5 @@
 using Wharf.Core.Docker.V2;
+using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
 using Wharf.Core.Security;
 using Wharf.Core.Tests.Support;

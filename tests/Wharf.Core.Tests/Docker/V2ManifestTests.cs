@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Wharf.Core.Docker.V2;
+using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
 using Wharf.Core.Security;
 using Wharf.Core.Tests.Support;

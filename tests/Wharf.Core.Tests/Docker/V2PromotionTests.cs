@@ -1,8 +1,8 @@
 using System.Text;
 using Wharf.Core.Docker.V1;
 using Wharf.Core.Docker.V2;
-using Wharf.Core.Lifecycle;
-using Wharf.Core.Repositories;
+using Wharf.Core.Metadata;
+using Wharf.Core.Operations;
 using Wharf.Core.Security;
 using Wharf.Core.Tests.Support;
 

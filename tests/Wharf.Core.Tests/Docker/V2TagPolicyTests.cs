@@ -1,6 +1,5 @@
 using Wharf.Core.Docker.V2;
-using Wharf.Core.Repositories;
-using Wharf.Core.Security;
+using Wharf.Core.Metadata;
 using Wharf.Core.Tests.Support;
 
 namespace Wharf.Core.Tests.Docker;

@@ -1,5 +1,6 @@
 using System.Text;
 using Wharf.Core.Docker.V2;
+using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
 using Wharf.Core.Tests.Support;
 

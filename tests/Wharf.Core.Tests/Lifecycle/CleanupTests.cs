@@ -2,6 +2,7 @@ using System.Text;
 using Wharf.Core.Docker.V1;
 using Wharf.Core.Docker.V2;
 using Wharf.Core.Lifecycle;
+using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
 using Wharf.Core.Tests.Support;
 

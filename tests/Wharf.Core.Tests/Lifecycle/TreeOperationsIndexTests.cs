@@ -1,9 +1,9 @@
 using System.Text;
 using Wharf.Core.Docker.V1;
 using Wharf.Core.Docker.V2;
-using Wharf.Core.Lifecycle;
+using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
-using Wharf.Core.Repositories;
+using Wharf.Core.Operations;
 using Wharf.Core.Security;
 using Wharf.Core.Tests.Support;
 

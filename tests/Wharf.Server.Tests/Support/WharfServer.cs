@@ -9,9 +9,8 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Wharf.Core.Repositories;
+using Wharf.Core.Metadata;
 using Wharf.Core.Security;
-using Wharf.Core.Tree;
 using Wharf.Server.Hosting;
 
 namespace Wharf.Server.Tests.Support;

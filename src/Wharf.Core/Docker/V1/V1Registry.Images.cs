@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using Wharf.Core.Json;
+using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
 using Wharf.Core.Tree;
 

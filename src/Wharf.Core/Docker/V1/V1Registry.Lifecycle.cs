@@ -1,5 +1,5 @@
+using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
-using Wharf.Core.Tree;
 
 namespace Wharf.Core.Docker.V1;
 

@@ -1,6 +1,6 @@
-using Wharf.Core.Lifecycle;
+using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
-using Wharf.Core.Repositories;
+using Wharf.Core.Operations;
 using Wharf.Core.Security;
 using Wharf.Core.Tree;
 

@@ -1,7 +1,6 @@
 using System.Text.Json;
-using Wharf.Core.Lifecycle;
+using Wharf.Core.Metadata;
 using Wharf.Core.Storage;
-using Wharf.Core.Tree;
 
 namespace Wharf.Core.Docker.V1;
 

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
 using Wharf.Core.Security;
 using Wharf.Core.Storage;

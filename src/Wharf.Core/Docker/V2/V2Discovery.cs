@@ -1,7 +1,7 @@
+using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
 using Wharf.Core.Security;
 using Wharf.Core.Storage;
-using Wharf.Core.Tree;
 
 namespace Wharf.Core.Docker.V2;
 

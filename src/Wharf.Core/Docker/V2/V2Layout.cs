@@ -15,10 +15,10 @@ namespace Wharf.Core.Docker.V2;
 /// </summary>
 internal static class V2Layout
 {
-    public const string ManifestFile = "manifest.json";
-    public const string ListManifestFile = "list.manifest.json";
-    public const string UploadsFolder = "_uploads";
-    public const string BlobPrefix = "sha256__";
+    public const string ManifestFile = V2TreeNames.ManifestFile;
+    public const string ListManifestFile = V2TreeNames.ListManifestFile;
+    public const string UploadsFolder = V2TreeNames.UploadsFolder;
+    public const string BlobPrefix = V2TreeNames.BlobPrefix;
 
     public static string TagFolder(string image, string tag) => $"{image}/{tag}";
 
@@ -39,14 +39,8 @@ internal static class V2Layout
 
     public static bool IsManifestFile(string name) => name is ManifestFile or ListManifestFile;
 
-    /// <summary>
-    /// Whether a name is one the tree gives files (a manifest or a blob name): no image name
-    /// component and no tag may be one (<see cref="Naming.V2Name"/>), so no folder of a push
-    /// ever takes the place of another push's file.
-    /// </summary>
-    public static bool IsFileName(ReadOnlySpan<char> name) =>
-        name.SequenceEqual(ManifestFile) || name.SequenceEqual(ListManifestFile)
-        || name.StartsWith(BlobPrefix, StringComparison.Ordinal) || name.StartsWith(Digest.Sha512 + "__", StringComparison.Ordinal);
+    /// <summary>Whether a name is one the tree gives files (<see cref="V2TreeNames.IsFileName"/>).</summary>
+    public static bool IsFileName(ReadOnlySpan<char> name) => V2TreeNames.IsFileName(name);
 
     /// <summary>Whether a folder directly below an image is a tag (not a digest or the uploads folder); tags never hold a colon.</summary>
     public static bool IsTagFolderName(string name) => name != UploadsFolder && !name.Contains(':', StringComparison.Ordinal);

@@ -1,5 +1,5 @@
+using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
-using Wharf.Core.Repositories;
 using Wharf.Core.Security;
 using Wharf.Core.Tree;
 

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
+using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
-using Wharf.Core.Repositories;
 using Wharf.Core.Security;
 using Wharf.Core.Storage;
 using Wharf.Core.Tree;

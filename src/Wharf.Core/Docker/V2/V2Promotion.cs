@@ -1,7 +1,7 @@
 using Wharf.Core.Docker.V1;
-using Wharf.Core.Lifecycle;
+using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
-using Wharf.Core.Repositories;
+using Wharf.Core.Operations;
 using Wharf.Core.Security;
 using Wharf.Core.Storage;
 using Wharf.Core.Tree;

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
+using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
 using Wharf.Core.Storage;
-using Wharf.Core.Tree;
 
 namespace Wharf.Core.Docker.V2;
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Wharf.Core.Docker.V1;
 using Wharf.Core.Docker.V2;
+using Wharf.Core.Metadata;
 using Wharf.Core.Repositories;
 using Wharf.Core.Security;
 using Wharf.Server.Hosting;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
-using Wharf.Core.Lifecycle;
+using Wharf.Core.Metadata;
+using Wharf.Core.Operations;
 using Wharf.Core.Repositories;
 using Wharf.Core.Security;
 using Wharf.Server.Hosting;

@@ -1,4 +1,4 @@
-using Wharf.Core.Lifecycle;
+using Wharf.Core.Operations;
 using Wharf.Core.Security;
 
 namespace Wharf.Server.Api.Rest;

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json.Serialization;
+using Wharf.Core.Metadata;
 using Wharf.Core.Security;
 using Wharf.Core.Storage;
 using Wharf.Server.Http;

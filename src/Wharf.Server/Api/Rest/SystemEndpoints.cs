@@ -1,5 +1,5 @@
 using Wharf.Core.Lifecycle;
-using Wharf.Core.Tree;
+using Wharf.Core.Metadata;
 using Wharf.Server.Hosting;
 using Wharf.Server.Http;
 

@@ -1,6 +1,6 @@
 using Wharf.Core.Docker.V1;
+using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
-using Wharf.Core.Repositories;
 using Wharf.Core.Security;
 using Wharf.Server.Auth;
 

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
 using Wharf.Core.Docker.V1;
+using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
-using Wharf.Core.Repositories;
 using Wharf.Core.Security;
 using Wharf.Server.Auth;
 using Wharf.Server.Hosting;

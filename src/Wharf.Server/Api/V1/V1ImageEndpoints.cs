@@ -1,6 +1,6 @@
 using System.Globalization;
 using Wharf.Core.Docker.V1;
-using Wharf.Core.Security;
+using Wharf.Core.Metadata;
 using Wharf.Core.Storage;
 using Wharf.Server.Hosting;
 using Wharf.Server.Http;

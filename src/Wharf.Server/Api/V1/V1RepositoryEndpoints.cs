@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Wharf.Core.Docker.V1;
+using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
-using Wharf.Core.Security;
 using Wharf.Server.Auth;
 using Wharf.Server.Hosting;
 using Wharf.Server.Http;

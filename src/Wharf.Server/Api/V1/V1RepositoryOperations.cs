@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 using Wharf.Core.Docker.V1;
-using Wharf.Core.Security;
+using Wharf.Core.Metadata;
 using Wharf.Server.Auth;
 
 namespace Wharf.Server.Api.V1;

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using Wharf.Core.Repositories;
+using Wharf.Core.Metadata;
 using Wharf.Core.Security;
 using Wharf.Server.Auth;
 using Wharf.Server.Hosting;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Wharf.Core.Docker.V2;
+using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
 using Wharf.Core.Security;
 using Wharf.Core.Storage;

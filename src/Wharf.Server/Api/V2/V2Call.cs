@@ -1,6 +1,6 @@
 using Wharf.Core.Docker.V2;
+using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
-using Wharf.Core.Security;
 
 namespace Wharf.Server.Api.V2;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Wharf.Core.Docker.V2;
+using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
-using Wharf.Core.Repositories;
 using Wharf.Core.Security;
 
 namespace Wharf.Server.Api.V2;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Wharf.Core.Docker.V2;
+using Wharf.Core.Metadata;
 using Wharf.Core.Security;
 using Wharf.Core.Storage;
 using Wharf.Server.Hosting;

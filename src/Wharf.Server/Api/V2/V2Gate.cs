@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 using Wharf.Core.Docker.V2;
-using Wharf.Core.Repositories;
+using Wharf.Core.Metadata;
 using Wharf.Core.Security;
 using Wharf.Server.Auth;
 using Wharf.Server.Hosting;

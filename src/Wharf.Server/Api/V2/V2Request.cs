@@ -1,5 +1,5 @@
+using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
-using Wharf.Core.Repositories;
 
 namespace Wharf.Server.Api.V2;
 

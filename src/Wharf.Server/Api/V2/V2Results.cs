@@ -1,4 +1,5 @@
 using Wharf.Core.Docker.V2;
+using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
 
 namespace Wharf.Server.Api.V2;

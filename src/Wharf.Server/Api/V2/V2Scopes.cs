@@ -1,4 +1,4 @@
-using Wharf.Core.Security;
+using Wharf.Core.Metadata;
 using Wharf.Server.Auth;
 
 namespace Wharf.Server.Api.V2;

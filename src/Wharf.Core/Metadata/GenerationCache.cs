@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace Wharf.Core.Tree;
+namespace Wharf.Core.Metadata;
 
 /// <summary>
 /// A read cache that is valid only while nothing has been written: each entry remembers the

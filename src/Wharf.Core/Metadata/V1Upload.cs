@@ -1,4 +1,4 @@
-namespace Wharf.Core.Docker.V1;
+namespace Wharf.Core.Metadata;
 
 /// <summary>
 /// An image in the UPLOADING state of docker-v1-protocol §9. It lives outside the tree, so readers

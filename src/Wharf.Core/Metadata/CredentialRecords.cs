@@ -1,4 +1,4 @@
-namespace Wharf.Core.Security;
+namespace Wharf.Core.Metadata;
 
 /// <summary>An API key (rest-api §6.6): only its SHA-256 and its first characters are kept.</summary>
 internal sealed record ApiKeyRecord(string UserName, string KeySha256, string Prefix, DateTimeOffset Created);

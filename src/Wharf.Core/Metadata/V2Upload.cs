@@ -1,4 +1,4 @@
-namespace Wharf.Core.Docker.V2;
+namespace Wharf.Core.Metadata;
 
 /// <summary>
 /// A blob upload session (OCI "pushing blobs"). Its bytes are chunk objects in the byte store

@@ -1,6 +1,6 @@
 using Wharf.Core.Tree;
 
-namespace Wharf.Core.Docker.V2;
+namespace Wharf.Core.Metadata;
 
 /// <summary>
 /// A manifest file of a tag or digest folder (<c>&lt;image&gt;/&lt;folder&gt;/manifest.json</c> or
@@ -51,7 +51,7 @@ internal sealed record V2ManifestReference(int Position, string Kind, string Dig
 
 /// <summary>
 /// The registry's typed index of V2 repositories, kept in the transaction of every tree write that
-/// changes it (<see cref="IndexedMetadataStore"/>), so it never disagrees with the tree. Paths
+/// changes it (Docker's <c>IndexedMetadataStore</c>), so it never disagrees with the tree. Paths
 /// compare case-sensitively, as the tree's do.
 /// </summary>
 internal interface IV2IndexRecords

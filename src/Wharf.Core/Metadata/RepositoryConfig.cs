@@ -1,4 +1,4 @@
-namespace Wharf.Core.Repositories;
+namespace Wharf.Core.Metadata;
 
 internal enum DockerApiVersion
 {

@@ -1,4 +1,17 @@
-namespace Wharf.Core.Security;
+namespace Wharf.Core.Metadata;
+
+/// <summary>The actions of rest-api §6.3.</summary>
+[Flags]
+internal enum AccessActions
+{
+    None = 0,
+    Read = 1,
+    Annotate = 2,
+    Deploy = 4,
+    Delete = 8,
+    Manage = 16,
+    All = Read | Annotate | Deploy | Delete | Manage,
+}
 
 /// <summary>A group (rest-api §6.2). Members of a group with admin privileges are admins.</summary>
 internal sealed record GroupRecord(string Name, string Description, bool AutoJoin, bool AdminPrivileges);
@@ -21,40 +34,6 @@ internal sealed record PermissionTarget(
 
     public bool CoversRepository(string key) =>
         Repositories.Any(r => r is AnyRepository or AnyLocal || string.Equals(r, key, StringComparison.OrdinalIgnoreCase));
-}
-
-internal static class ActionLetters
-{
-    private static readonly (AccessActions Action, char Letter)[] Order =
-        [(AccessActions.Read, 'r'), (AccessActions.Annotate, 'n'), (AccessActions.Deploy, 'w'), (AccessActions.Delete, 'd'), (AccessActions.Manage, 'm')];
-
-    /// <summary>Parses letters such as <c>["r","w"]</c>; null when one is unknown.</summary>
-    public static AccessActions? Parse(IEnumerable<string?>? letters)
-    {
-        var actions = AccessActions.None;
-        foreach (var letter in letters ?? [null])
-        {
-            var match = Order.FirstOrDefault(o => letter is { Length: 1 } && o.Letter == letter[0]);
-            if (match.Letter == default)
-            {
-                return null;
-            }
-
-            actions |= match.Action;
-        }
-
-        return actions;
-    }
-
-    /// <summary>Letters in the spec's order r, n, w, d, m.</summary>
-    public static IReadOnlyList<string> Format(AccessActions actions) =>
-        [.. Order.Where(o => (actions & o.Action) != 0).Select(o => o.Letter.ToString())];
-
-    /// <summary>Rule 4 of §6.5: any granted action implies read; manage implies all five.</summary>
-    public static AccessActions Normalize(AccessActions actions) =>
-        (actions & AccessActions.Manage) != 0 ? AccessActions.All
-        : actions == AccessActions.None ? AccessActions.None
-        : actions | AccessActions.Read;
 }
 
 internal interface IGroupRecords

@@ -1,8 +1,6 @@
-using Wharf.Core.Docker.V1;
-using Wharf.Core.Repositories;
-using Wharf.Core.Security;
+using Wharf.Core.Tree;
 
-namespace Wharf.Core.Tree;
+namespace Wharf.Core.Metadata;
 
 /// <summary>
 /// Entry point of the metadata store (SQLite by default, PostgreSQL later). A session owns one
@@ -45,12 +43,12 @@ internal interface IMetadataSession : IAsyncDisposable
 
     IBlobRecords Blobs { get; }
 
-    Docker.V2.IV2UploadRecords V2Uploads { get; }
+    IV2UploadRecords V2Uploads { get; }
 
-    /// <summary>The registry's index of V2 repositories; written only by <see cref="Docker.IndexedMetadataStore"/>.</summary>
-    Docker.V2.IV2IndexRecords V2Index { get; }
+    /// <summary>The registry's index of V2 repositories; written only by Docker's <c>IndexedMetadataStore</c>.</summary>
+    IV2IndexRecords V2Index { get; }
 
-    /// <summary>The registry's index of V1 repositories; written only by <see cref="Docker.IndexedMetadataStore"/>.</summary>
+    /// <summary>The registry's index of V1 repositories; written only by Docker's <c>IndexedMetadataStore</c>.</summary>
     IV1IndexRecords V1Index { get; }
 }
 
@@ -71,7 +69,7 @@ internal interface IRepositoryRecords
     /// <summary>Replaces every mutable field of an existing repository; false when it does not exist.</summary>
     Task<bool> UpdateAsync(RepositoryConfig config, CancellationToken cancellationToken);
 
-    /// <summary>Deletes the repository, its tree and its V1 uploads (V2 sessions: <see cref="Docker.V2.IV2UploadRecords.DeleteForRepositoryAsync"/>); false when it did not exist.</summary>
+    /// <summary>Deletes the repository, its tree and its V1 uploads (V2 sessions: <see cref="IV2UploadRecords.DeleteForRepositoryAsync"/>); false when it did not exist.</summary>
     Task<bool> DeleteAsync(string key, CancellationToken cancellationToken);
 }
 

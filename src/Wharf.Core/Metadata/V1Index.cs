@@ -1,4 +1,4 @@
-namespace Wharf.Core.Docker.V1;
+namespace Wharf.Core.Metadata;
 
 /// <summary>
 /// A V1 image of a repository's <c>.images/&lt;id&gt;/</c> folder, as the registry means it.
@@ -32,7 +32,7 @@ internal sealed record V1TagRow(string Repo, string Path, string Repository, str
 
 /// <summary>
 /// The registry's typed index of V1 repositories, kept like the V2 one in the transaction of
-/// every tree write (<see cref="IndexedMetadataStore"/>).
+/// every tree write (Docker's <c>IndexedMetadataStore</c>).
 /// </summary>
 internal interface IV1IndexRecords
 {

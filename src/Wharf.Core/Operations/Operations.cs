@@ -1,4 +1,4 @@
-namespace Wharf.Core.Lifecycle;
+namespace Wharf.Core.Operations;
 
 /// <summary>How a management operation ended; endpoints map it to their protocol's status codes.</summary>
 internal enum OperationStatus

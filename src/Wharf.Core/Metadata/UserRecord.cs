@@ -1,4 +1,4 @@
-namespace Wharf.Core.Security;
+namespace Wharf.Core.Metadata;
 
 /// <summary>
 /// A user (rest-api §6.1). The password is held only as a salted hash. <see cref="Id"/> is random
