@@ -1,5 +1,5 @@
-using Wharf.Core.Docker.V1;
 using Wharf.Core.Docker;
+using Wharf.Core.Docker.V1;
 using Wharf.Core.Metadata;
 using Wharf.Core.Storage;
 

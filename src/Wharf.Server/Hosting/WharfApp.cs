@@ -1,8 +1,8 @@
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using Wharf.Core.Docker.V1;
 using Wharf.Core.Docker;
+using Wharf.Core.Docker.V1;
 using Wharf.Core.Lifecycle;
 using Wharf.Core.Metadata;
 using Wharf.Core.Repositories;
