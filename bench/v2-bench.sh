@@ -68,6 +68,8 @@ if [ -n "$BASELINE" ]; then
 fi
 run_wharf wharf "$ROOT"
 [ -f "$OUT/wharf-run.txt" ] || exit 1
+log "the small-blob client against a stub that stores nothing (where the client tops out)"
+python3 "$HERE/small_push_ceiling.py" "${SMALL_COUNT:-2000}" "${SMALL_BYTES:-4096}" "${SMALL_CONC:-16}" > "$OUT/client-ceiling.txt" || true
 
 val() { awk -v m="$2" '$1 == m { print $2 }' "$1"; }
 ratio() { awk -v w="${1:-nan}" -v d="${2:-nan}" 'BEGIN { if (d + 0 > 0 && w != "nan") printf "%.2f", w / d; else print "nan" }'; }
@@ -77,6 +79,7 @@ if [ -n "$BASELINE" ]; then
     b=$(val "$OUT/baseline-run.txt" "$m"); w=$(val "$OUT/wharf-run.txt" "$m"); d=$(val "$OUT/distribution/run-1.txt" "$m")
     printf '%-26s %14s %14s %14s %8s %8s\n' "$m" "${b:-nan}" "${w:-nan}" "${d:-nan}" "$(ratio "$b" "$d")" "$(ratio "$w" "$d")"
   done | tee "$OUT/ratios.txt"
+  cat "$OUT/client-ceiling.txt"
   for f in "$OUT"/distribution/limit-*.txt; do echo "# $(basename "$f" .txt)"; grep '^limit_' "$f"; done | tee "$OUT/limits.txt" || true
   log "results in $OUT"
   exit 0
