@@ -98,6 +98,13 @@ internal sealed class ContentStore(IBlobDriver driver)
     /// </summary>
     public async Task<bool> CutChunkAsync(string key, long length, CancellationToken cancellationToken)
     {
+        // Nearly always the object holds exactly its recorded bytes: no write, no fsync.
+        var stat = await driver.StatAsync(key, cancellationToken);
+        if (stat is null || stat.Size == length)
+        {
+            return stat is not null;
+        }
+
         await using var writer = await driver.OpenAppendAsync(key, length, cancellationToken);
         if (writer is null)
         {
