@@ -5,6 +5,11 @@
 #
 #   bench/v2-bench.sh [OUTDIR]      (env: anything registry-bench.sh reads, PORT [18090])
 #
+# BASELINE=<commit> also builds Wharf at that commit (in a temporary worktree) and measures it in
+# the same run, right before the working tree's build, each freshly started on empty storage; the
+# table then has a column for each and the ratio of each to Distribution. The machine's limits
+# (run-distribution.sh measures them before and after Distribution's run) are printed too.
+#
 # Wharf runs from a fresh data directory with a V2 repository `bench` as its main listener's
 # default repository, so the harness's bench/{big,small,meta,app} are images of that repository
 # by the repository-path method, authenticated with the Bearer token flow as admin.
@@ -19,9 +24,15 @@ OUT=${1:-$(mktemp -d /tmp/wharf-v2-bench.XXXXXX)}
 PORT=${PORT:-18090}
 URL="http://127.0.0.1:$PORT"
 PASSWORD=bench-password-1
+BASELINE=${BASELINE:-}
 WORK=$(mktemp -d /tmp/wharf-v2-data.XXXXXX)
 SRV=""
-cleanup() { if [ -n "$SRV" ]; then kill "$SRV" 2>/dev/null || true; wait "$SRV" 2>/dev/null || true; fi; rm -rf -- "$WORK"; }
+stop_wharf() { if [ -n "$SRV" ]; then kill "$SRV" 2>/dev/null || true; wait "$SRV" 2>/dev/null || true; SRV=""; fi; }
+cleanup() {
+  stop_wharf
+  [ -n "$BASELINE" ] && git -C "$ROOT" worktree remove --force "$WORK/src-baseline" 2>/dev/null || true
+  rm -rf -- "$WORK"
+}
 trap cleanup EXIT
 log() { printf '# [%s] %s\n' "$(date +%T)" "$*" >&2; }
 mkdir -p "$OUT"
@@ -33,17 +44,46 @@ done
 log "Distribution 2.8 (docker-registry): limits and one run"
 RUNS=1 "$SHARED/run-distribution.sh" "$OUT/distribution" >&2
 
-log "building Wharf (Release)"
-dotnet build "$ROOT/src/Wharf.Server" -c Release --nologo -v quiet >&2
-ASPNETCORE_URLS=$URL Wharf__DataDir="$WORK" Wharf__Admin__Password=$PASSWORD Wharf__Docker__DefaultRepository=bench \
-  Logging__LogLevel__Default=Warning dotnet "$ROOT/src/Wharf.Server/bin/Release/net10.0/Wharf.Server.dll" > "$OUT/wharf-server.log" 2>&1 &
-SRV=$!
-for _ in $(seq 150); do curl -sf -o /dev/null "$URL/api/system/ping" && break; sleep 0.2; done
-curl -sf -u "admin:$PASSWORD" -X PUT -H 'Content-Type: application/json' "$URL/api/repositories/bench" \
-  -d '{"key":"bench","rclass":"local","packageType":"docker","dockerApiVersion":"V2"}' >&2; echo >&2
+# run_wharf LABEL SRCDIR: build SRCDIR's server (Release), start it on empty storage, one harness run.
+run_wharf() {
+  local label=$1 src=$2 data="$WORK/data-$1"
+  log "building Wharf $label (Release)"
+  dotnet build "$src/src/Wharf.Server" -c Release --nologo -v quiet >&2
+  mkdir -p "$data"
+  ASPNETCORE_URLS=$URL Wharf__DataDir="$data" Wharf__Admin__Password=$PASSWORD Wharf__Docker__DefaultRepository=bench \
+    Logging__LogLevel__Default=Warning dotnet "$src/src/Wharf.Server/bin/Release/net10.0/Wharf.Server.dll" > "$OUT/$label-server.log" 2>&1 &
+  SRV=$!
+  for _ in $(seq 150); do curl -sf -o /dev/null "$URL/api/system/ping" && break; sleep 0.2; done
+  curl -sf -u "admin:$PASSWORD" -X PUT -H 'Content-Type: application/json' "$URL/api/repositories/bench" \
+    -d '{"key":"bench","rclass":"local","packageType":"docker","dockerApiVersion":"V2"}' >&2; echo >&2
+  log "Wharf $label: one run (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  REGISTRY_USER=admin REGISTRY_PASSWORD=$PASSWORD REGISTRY_PID=$SRV "$SHARED/registry-bench.sh" "$URL" > "$OUT/$label-run.txt" 2> "$OUT/$label-run.log" || true
+  stop_wharf
+  rm -rf -- "$data"
+}
 
-log "Wharf: one run"
-REGISTRY_USER=admin REGISTRY_PASSWORD=$PASSWORD REGISTRY_PID=$SRV "$SHARED/registry-bench.sh" "$URL" > "$OUT/wharf-run.txt" 2> "$OUT/wharf-run.log" || true
+if [ -n "$BASELINE" ]; then
+  git -C "$ROOT" worktree add -q --detach "$WORK/src-baseline" "$BASELINE"
+  run_wharf baseline "$WORK/src-baseline"
+fi
+run_wharf wharf "$ROOT"
+[ -f "$OUT/wharf-run.txt" ] || exit 1
+log "the small-blob client against a stub that stores nothing (where the client tops out)"
+python3 "$HERE/small_push_ceiling.py" "${SMALL_COUNT:-2000}" "${SMALL_BYTES:-4096}" "${SMALL_CONC:-16}" > "$OUT/client-ceiling.txt" || true
+
+val() { awk -v m="$2" '$1 == m { print $2 }' "$1"; }
+ratio() { awk -v w="${1:-nan}" -v d="${2:-nan}" 'BEGIN { if (d + 0 > 0 && w != "nan") printf "%.2f", w / d; else print "nan" }'; }
+if [ -n "$BASELINE" ]; then
+  printf '%-26s %14s %14s %14s %8s %8s\n' metric baseline wharf distribution base/d wharf/d
+  for m in blob_push_monolithic blob_push_chunked blob_pull small_blob_push small_blob_push_p50 manifest_get manifest_get_p99 tags_list_get catalog_get skopeo_push skopeo_pull server_rss_peak server_cpu_big_push server_cpu_small; do
+    b=$(val "$OUT/baseline-run.txt" "$m"); w=$(val "$OUT/wharf-run.txt" "$m"); d=$(val "$OUT/distribution/run-1.txt" "$m")
+    printf '%-26s %14s %14s %14s %8s %8s\n' "$m" "${b:-nan}" "${w:-nan}" "${d:-nan}" "$(ratio "$b" "$d")" "$(ratio "$w" "$d")"
+  done | tee "$OUT/ratios.txt"
+  cat "$OUT/client-ceiling.txt"
+  for f in "$OUT"/distribution/limit-*.txt; do echo "# $(basename "$f" .txt)"; grep '^limit_' "$f"; done | tee "$OUT/limits.txt" || true
+  log "results in $OUT"
+  exit 0
+fi
 
 printf '%-26s %14s %14s %8s\n' metric wharf distribution ratio
 for m in blob_push_monolithic blob_push_chunked blob_pull small_blob_push manifest_get manifest_get_p99 tags_list_get catalog_get skopeo_push skopeo_pull server_rss_peak; do

@@ -169,14 +169,17 @@ public sealed class UploadSafetyTests : IAsyncLifetime
                 Assert.Equal(HttpStatusCode.Accepted, patch.StatusCode);
             }
 
+            // A PATCH holds the session while its bytes arrive, so whoever gets there first wins:
+            // the PUT is given the head start in odd rounds, the PATCH in even ones, by up to 3 ms.
             var putting = Task.Run(async () =>
             {
-                await Task.Delay(i % 3);
+                await Task.Delay(i % 2 == 0 ? i % 4 : 0);
                 using var put = await admin.PutAsync($"{location}?digest={V2ApiTests.Digest(first)}", null);
                 return put.StatusCode;
             });
             var patching = Task.Run(async () =>
             {
+                await Task.Delay(i % 2 == 1 ? i % 4 : 0);
                 using var patch = await other.PatchAsync(location, Chunk(second, first.Length));
                 return patch.StatusCode;
             });
@@ -210,6 +213,69 @@ public sealed class UploadSafetyTests : IAsyncLifetime
 
         // Both orders happened, or the race was not a race.
         Assert.Contains(outcomes, o => o.Put == HttpStatusCode.Created);
+        Assert.Contains(outcomes, o => o.Patch == HttpStatusCode.Accepted);
+    }
+
+    /// <summary>
+    /// A PATCH whose body breaks off after more than a megabyte has been appended to the session's
+    /// object changes nothing the session records: the next chunk replaces what it left, and the
+    /// blob is the recorded chunks exactly.
+    /// </summary>
+    [Fact]
+    public async Task A_patch_that_breaks_off_leaves_the_session_as_it_was()
+    {
+        using var admin = _server.Admin();
+        var first = RandomNumberGenerator.GetBytes(300_000);
+        var second = RandomNumberGenerator.GetBytes(200_000);
+        string location;
+        using (var start = await admin.PostAsync($"{V2Base}safety/broken/blobs/uploads/", null))
+        {
+            location = start.Headers.Location!.ToString();
+        }
+
+        using (var patch = await admin.PatchAsync(location, Chunk(first, 0)))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, patch.StatusCode);
+        }
+
+        var broken = new StreamContent(new BreakingStream(RandomNumberGenerator.GetBytes(3 << 20), breakAfter: 5 << 19));
+        broken.Headers.ContentLength = 3 << 20;
+        broken.Headers.TryAddWithoutValidation("Content-Range", $"{first.Length}-{first.Length + (3 << 20) - 1}");
+        await Assert.ThrowsAnyAsync<Exception>(() => admin.PatchAsync(location, broken));
+
+        using (var status = await admin.GetAsync(location))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, status.StatusCode);
+            Assert.Equal($"0-{first.Length - 1}", status.Headers.GetValues("Range").Single());
+        }
+
+        using (var patch = await admin.PatchAsync(location, Chunk(second, first.Length)))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, patch.StatusCode);
+        }
+
+        byte[] both = [.. first, .. second];
+        using (var done = await admin.PutAsync($"{location}?digest={V2ApiTests.Digest(both)}", null))
+        {
+            Assert.Equal(HttpStatusCode.Created, done.StatusCode);
+        }
+
+        Assert.Equal(both, await admin.GetByteArrayAsync($"{V2Base}safety/broken/blobs/{V2ApiTests.Digest(both)}"));
+    }
+
+    /// <summary>Reads <paramref name="data"/> and fails after <paramref name="breakAfter"/> bytes, as a client that goes away.</summary>
+    private sealed class BreakingStream(byte[] data, int breakAfter) : MemoryStream(data)
+    {
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (Position >= breakAfter)
+            {
+                await Task.Delay(200, cancellationToken);
+                throw new IOException("The client went away.");
+            }
+
+            return await base.ReadAsync(buffer[..(int)Math.Min(buffer.Length, breakAfter - Position)], cancellationToken);
+        }
     }
 
     private static ByteArrayContent Chunk(byte[] bytes, long start)

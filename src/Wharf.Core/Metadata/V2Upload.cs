@@ -1,12 +1,14 @@
 namespace Wharf.Core.Metadata;
 
 /// <summary>
-/// A blob upload session (OCI "pushing blobs"). Its bytes are chunk objects in the byte store
-/// (<c>StoragePaths.UploadChunk</c>), so a session survives a restart and can be resumed. Every
-/// write goes to an object of its own, and only the winner of the session's transaction is
-/// recorded in <see cref="ChunkKeys"/>: concurrent or retried PATCHes cannot mix their bytes.
+/// A blob upload session (OCI "pushing blobs"). Its bytes are an object in the byte store
+/// (<c>StoragePaths.UploadChunk</c>), so a session survives a restart and can be resumed: the first
+/// chunk creates it and later chunks are appended to it, one writer at a time (V2UploadSessions),
+/// each recorded here (<see cref="Size"/>) only once durable; the object may hold more than
+/// <see cref="Size"/> bytes after a failed append, and only the first <see cref="Size"/> count.
+/// Sessions started before appends existed may name one object per chunk in <see cref="ChunkKeys"/>.
 /// When it holds one chunk, that chunk's SHA-256 was computed while it was written and is kept
-/// here, so completing the upload needs no second read.
+/// here, so completing the upload needs no second read even after a restart.
 /// </summary>
 internal sealed record V2Upload(
     string Id,

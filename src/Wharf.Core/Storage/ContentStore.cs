@@ -11,7 +11,7 @@ namespace Wharf.Core.Storage;
 /// </summary>
 internal sealed class ContentStore(IBlobDriver driver)
 {
-    /// <summary>Copy buffer: large enough for few syscalls, pooled so no layer is ever held whole.</summary>
+    /// <summary>Read buffer for stored objects (not on the push path).</summary>
     private const int BufferSize = 1 << 20;
 
     /// <summary>
@@ -21,94 +21,136 @@ internal sealed class ContentStore(IBlobDriver driver)
     /// </summary>
     public async Task<PutBlobResult> PutAsync(Stream source, long maxLength, IncrementalHash? alsoHash, CancellationToken cancellationToken, long? expectedLength = null)
     {
-        var uploadKey = StoragePaths.Upload(Guid.NewGuid());
-        var written = await WriteHashedAsync(uploadKey, source, maxLength, alsoHash, expectedLength, cancellationToken);
+        var (staged, written) = await StageAsync(source, maxLength, alsoHash, expectedLength, null, cancellationToken);
         if (written.Blob is { } blob)
         {
-            await PublishAsync(uploadKey, blob.Sha256, cancellationToken);
+            await PublishAsync(staged, blob.Sha256, cancellationToken);
         }
 
         return written;
     }
 
     /// <summary>
+    /// Streams <paramref name="source"/> durably to a staging key of its own while hashing it, and
+    /// publishes nothing: the caller then publishes it (<see cref="PublishStagedAsync"/>), keeps it as
+    /// an upload chunk (<see cref="KeepStagedAsync"/>) or deletes it. <paramref name="sha256"/>, when
+    /// given, is the hash fed (and left running for the caller); its current value is the result's
+    /// digest.
+    /// </summary>
+    public async Task<(string Key, PutBlobResult Result)> StageAsync(
+        Stream source, long maxLength, IncrementalHash? alsoHash, long? expectedLength, IncrementalHash? sha256, CancellationToken cancellationToken)
+    {
+        var key = StoragePaths.Upload(Guid.NewGuid());
+        using var own = sha256 is null ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+        var hash = sha256 ?? own!;
+        await using var writer = await driver.CreateWriterAsync(key, cancellationToken);
+        var (total, failure) = await HashedCopy.CopyAsync(writer, source, maxLength, hash, alsoHash, expectedLength, cancellationToken);
+        return (key, failure == PutBlobFailure.None
+            ? new PutBlobResult(new StoredBlob(Sha256Hex.Format(hash.GetCurrentHash()), total), PutBlobFailure.None)
+            : new PutBlobResult(null, failure));
+    }
+
+    /// <summary>Publishes a staged object (<see cref="StageAsync"/>) as the blob <paramref name="sha256Hex"/> it was hashed to.</summary>
+    public Task PublishStagedAsync(string stagedKey, string sha256Hex, CancellationToken cancellationToken) =>
+        PublishAsync(stagedKey, sha256Hex, cancellationToken);
+
+    /// <summary>Moves a staged object to <paramref name="key"/> (an upload chunk), making that name durable before a row records it.</summary>
+    public Task KeepStagedAsync(string stagedKey, string key, CancellationToken cancellationToken) =>
+        driver.MoveAsync(stagedKey, key, cancellationToken);
+
+    /// <summary>
     /// Writes <paramref name="source"/> durably to <paramref name="key"/> (an upload chunk) while
     /// hashing it, without publishing it. At most <paramref name="maxLength"/> bytes. The session
     /// records the key as soon as this returns, so the chunk is staged and then moved into place,
-    /// which makes its name durable too, as publishing a blob does.
+    /// which makes its name durable too, as publishing a blob does. <paramref name="sha256"/> as in
+    /// <see cref="StageAsync"/>.
     /// </summary>
-    public async Task<PutBlobResult> WriteChunkAsync(string key, Stream source, long maxLength, CancellationToken cancellationToken, long? expectedLength = null, IncrementalHash? alsoHash = null)
+    public async Task<PutBlobResult> WriteChunkAsync(
+        string key, Stream source, long maxLength, CancellationToken cancellationToken, long? expectedLength = null, IncrementalHash? alsoHash = null, IncrementalHash? sha256 = null)
     {
-        var staging = StoragePaths.Upload(Guid.NewGuid());
-        var written = await WriteHashedAsync(staging, source, maxLength, alsoHash, expectedLength, cancellationToken);
+        var (staged, written) = await StageAsync(source, maxLength, alsoHash, expectedLength, sha256, cancellationToken);
         if (written.Blob is not null)
         {
-            await driver.MoveAsync(staging, key, cancellationToken);
+            await KeepStagedAsync(staged, key, cancellationToken);
         }
 
         return written;
     }
 
-    /// <summary>Streams <paramref name="source"/> durably to <paramref name="key"/>, hashing it on the way; nothing is published.</summary>
-    private async Task<PutBlobResult> WriteHashedAsync(string key, Stream source, long maxLength, IncrementalHash? alsoHash, long? expectedLength, CancellationToken cancellationToken)
+    /// <summary>
+    /// Appends <paramref name="source"/> to the upload object <paramref name="key"/> after its first
+    /// <paramref name="offset"/> bytes (<see cref="IBlobDriver.OpenAppendAsync"/>), durably, feeding
+    /// <paramref name="running"/> (the session's hash so far) when given. The object's name is durable
+    /// already (it came by <see cref="WriteChunkAsync"/>). Missing when the object is gone.
+    /// </summary>
+    public async Task<(long Written, PutBlobFailure Failure)> AppendChunkAsync(
+        string key, long offset, Stream source, IncrementalHash? running, long? expectedLength, CancellationToken cancellationToken)
     {
-        // A body announced as small gets a small buffer: thousands of small pushes at once would
-        // otherwise each hold two megabytes, and the pool keeps what it has lent.
-        var bufferSize = BufferFor(expectedLength);
-        using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        await using var writer = await driver.OpenAppendAsync(key, offset, cancellationToken);
+        return writer is null
+            ? (0, PutBlobFailure.Missing)
+            : await HashedCopy.CopyAsync(writer, source, long.MaxValue, running, null, expectedLength, cancellationToken);
+    }
 
-        // Two buffers: while one is hashed and written, the next is read from the source, so the
-        // network, the hashes and the disk work at the same time. Each read fills a whole buffer,
-        // keeping writes large and few.
-        var current = ArrayPool<byte>.Shared.Rent(bufferSize);
-        var next = ArrayPool<byte>.Shared.Rent(bufferSize);
-        long total = 0;
-        Task<int> reading = Task.FromResult(0);
+    /// <summary>
+    /// Cuts the upload object <paramref name="key"/> to its first <paramref name="length"/> bytes,
+    /// durably (what an append that never committed left after them goes); false when it is gone.
+    /// </summary>
+    public async Task<bool> CutChunkAsync(string key, long length, CancellationToken cancellationToken)
+    {
+        // Nearly always the object holds exactly its recorded bytes: no write, no fsync.
+        var stat = await driver.StatAsync(key, cancellationToken);
+        if (stat is null || stat.Size == length)
+        {
+            return stat is not null;
+        }
+
+        await using var writer = await driver.OpenAppendAsync(key, length, cancellationToken);
+        if (writer is null)
+        {
+            return false;
+        }
+
+        await writer.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    /// <summary>
+    /// Feeds the first <paramref name="length"/> bytes of the stored object <paramref name="key"/> to
+    /// the hashes (a session's bytes after a restart, when its running hash is gone); false when the
+    /// object is gone or shorter.
+    /// </summary>
+    public async Task<bool> HashObjectAsync(string key, long length, IncrementalHash hash, IncrementalHash? alsoHash, CancellationToken cancellationToken)
+    {
+        await using var stream = await driver.OpenReadAsync(key, 0, cancellationToken);
+        if (stream is null)
+        {
+            return false;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         try
         {
-            await using (var writer = await driver.CreateWriterAsync(key, cancellationToken))
+            var left = length;
+            while (left > 0)
             {
-                reading = FillAsync(source, current, bufferSize, cancellationToken);
-                while (true)
+                var read = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(BufferSize, left)), cancellationToken);
+                if (read == 0)
                 {
-                    var read = await reading;
-                    if (read < 0)
-                    {
-                        return PutBlobResult.SourceFailed;
-                    }
-
-                    if (read == 0)
-                    {
-                        break;
-                    }
-
-                    total += read;
-                    if (total > maxLength)
-                    {
-                        return PutBlobResult.TooLarge;
-                    }
-
-                    reading = read < bufferSize ? Task.FromResult(0) : FillAsync(source, next, bufferSize, cancellationToken);
-                    var chunk = current.AsMemory(0, read);
-                    var write = writer.WriteAsync(chunk, cancellationToken);
-                    sha256.AppendData(chunk.Span);
-                    alsoHash?.AppendData(chunk.Span);
-                    await write;
-                    (current, next) = (next, current);
+                    return false;
                 }
 
-                await writer.CommitAsync(cancellationToken);
+                hash.AppendData(buffer, 0, read);
+                alsoHash?.AppendData(buffer, 0, read);
+                left -= read;
             }
+
+            return true;
         }
         finally
         {
-            // A failed write may leave a read in flight into a pooled buffer; let it finish first.
-            await ((Task)reading).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            ArrayPool<byte>.Shared.Return(current);
-            ArrayPool<byte>.Shared.Return(next);
+            ArrayPool<byte>.Shared.Return(buffer);
         }
-
-        return new PutBlobResult(new StoredBlob(Sha256Hex.Format(sha256.GetHashAndReset()), total), PutBlobFailure.None);
     }
 
     /// <summary>
@@ -158,23 +200,6 @@ internal sealed class ContentStore(IBlobDriver driver)
         foreach (var key in keys)
         {
             await driver.DeleteAsync(key, cancellationToken);
-        }
-    }
-
-    /// <summary>Room for the whole body (plus the byte that shows it ended) when it is announced as small.</summary>
-    private static int BufferFor(long? expectedLength) =>
-        expectedLength is { } length and >= 0 and < BufferSize ? (int)Math.Max(length + 1, 4096) : BufferSize;
-
-    /// <summary>Reads until <paramref name="size"/> bytes of <paramref name="buffer"/> are filled or the source ends; -1 when the source fails.</summary>
-    private static async Task<int> FillAsync(Stream source, byte[] buffer, int size, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await source.ReadAtLeastAsync(buffer.AsMemory(0, size), size, throwOnEndOfStream: false, cancellationToken);
-        }
-        catch (IOException)
-        {
-            return -1;
         }
     }
 
@@ -353,73 +378,4 @@ internal sealed class ContentStore(IBlobDriver driver)
 
         return (count, bytes);
     }
-}
-
-/// <summary>Reads several stored objects one after the other as one stream.</summary>
-internal sealed class ConcatenatedStream(IBlobDriver driver, IReadOnlyList<string> keys) : ReadOnlyStream
-{
-    private int _next;
-    private Stream? _current;
-
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        while (true)
-        {
-            if (_current is null)
-            {
-                if (_next >= keys.Count)
-                {
-                    return 0;
-                }
-
-                _current = await driver.OpenReadAsync(keys[_next++], 0, cancellationToken)
-                    ?? throw new IOException($"Upload chunk {keys[_next - 1]} is missing.");
-            }
-
-            var read = await _current.ReadAsync(buffer, cancellationToken);
-            if (read > 0)
-            {
-                return read;
-            }
-
-            await _current.DisposeAsync();
-            _current = null;
-        }
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override async ValueTask DisposeAsync()
-    {
-        if (_current is not null)
-        {
-            await _current.DisposeAsync();
-        }
-
-        await base.DisposeAsync();
-    }
-}
-
-internal enum ReclaimResult
-{
-    Absent,
-    KeptFresh,
-    Removed,
-}
-
-internal readonly record struct ReclaimOutcome(ReclaimResult Result, long Bytes);
-
-internal sealed record StoredBlob(string Sha256, long Size);
-
-internal enum PutBlobFailure
-{
-    None,
-    SourceFailed,
-    TooLarge,
-}
-
-internal readonly record struct PutBlobResult(StoredBlob? Blob, PutBlobFailure Failure)
-{
-    public static readonly PutBlobResult SourceFailed = new(null, PutBlobFailure.SourceFailed);
-    public static readonly PutBlobResult TooLarge = new(null, PutBlobFailure.TooLarge);
 }

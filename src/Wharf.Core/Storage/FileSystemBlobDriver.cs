@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace Wharf.Core.Storage;
 
@@ -7,9 +6,10 @@ namespace Wharf.Core.Storage;
 /// Byte store on a local directory. Writers stream into a hidden temp file beside the target, fsync
 /// it and rename it into place on commit, so a reader never sees a partial object. Modification
 /// times (commit, touch) come from the injected clock, the one cleanup computes its cut-offs from,
-/// never from the kernel's.
+/// never from the kernel's. Appends write in place (the object's name is already durable) and are
+/// durable on commit.
 /// </summary>
-internal sealed partial class FileSystemBlobDriver : IBlobDriver
+internal sealed class FileSystemBlobDriver : IBlobDriver
 {
     private const string TempSuffix = ".partial";
 
@@ -20,9 +20,13 @@ internal sealed partial class FileSystemBlobDriver : IBlobDriver
     /// <summary>Told the full path of every directory fsynced, after the fsync (durability tests).</summary>
     private readonly Action<string>? _directorySynced;
 
+    /// <summary>Shares one directory fsync among the moves into a folder that overlap in time.</summary>
+    private readonly DirectorySync _directories;
+
     public FileSystemBlobDriver(string root, TimeProvider time, Action<string>? directorySynced = null)
     {
         _directorySynced = directorySynced;
+        _directories = new DirectorySync(FsyncDirectory);
         _root = Path.GetFullPath(root);
         _time = time;
         EnsureDirectory(_root);
@@ -59,8 +63,11 @@ internal sealed partial class FileSystemBlobDriver : IBlobDriver
         var path = FullPath(key);
         EnsureDirectory(Path.GetDirectoryName(path)!);
         var temp = path + "." + Guid.NewGuid().ToString("N") + TempSuffix;
-        return Task.FromResult<IBlobWriter>(new FileWriter(temp, path, _time));
+        return Task.FromResult<IBlobWriter>(FileBlobWriter.Create(temp, path, _time));
     }
+
+    public Task<IBlobWriter?> OpenAppendAsync(string key, long offset, CancellationToken cancellationToken) =>
+        Task.FromResult<IBlobWriter?>(FileBlobWriter.OpenAppend(FullPath(key), offset, _time));
 
     public Task<BlobStat?> StatAsync(string key, CancellationToken cancellationToken)
     {
@@ -72,7 +79,9 @@ internal sealed partial class FileSystemBlobDriver : IBlobDriver
     /// Renames, then fsyncs the destination's directory (every directory it needed was made durable
     /// when created), so the new name survives a power cut before any metadata that refers to it is
     /// committed. The source's directory is not fsynced: after a power cut the old name may be back
-    /// beside the new one, which costs only a stale file the purge removes.
+    /// beside the new one, which costs only a stale file the purge removes. Moves into one folder that
+    /// overlap in time share an fsync (<see cref="DirectorySync"/>), each waiting for one that began
+    /// after its rename.
     /// </summary>
     public Task MoveAsync(string source, string destination, CancellationToken cancellationToken)
     {
@@ -80,8 +89,7 @@ internal sealed partial class FileSystemBlobDriver : IBlobDriver
         var folder = Path.GetDirectoryName(target)!;
         EnsureDirectory(folder);
         File.Move(FullPath(source), target, overwrite: true);
-        FsyncDirectory(folder);
-        return Task.CompletedTask;
+        return _directories.SyncAsync(folder);
     }
 
     /// <summary>
@@ -175,102 +183,9 @@ internal sealed partial class FileSystemBlobDriver : IBlobDriver
         return Path.Join(_root, key);
     }
 
-    private sealed class FileWriter(string tempPath, string finalPath, TimeProvider time) : IBlobWriter
-    {
-        /// <summary>How much is written before its writeback is started.</summary>
-        private const long WritebackStride = 8 << 20;
-
-        // Unbuffered: callers write in large pooled chunks already.
-        private readonly FileStream _stream = new(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
-        private long _writebackStarted;
-        private bool _committed;
-
-        public long Length => _stream.Length;
-
-        public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
-        {
-            await _stream.WriteAsync(data, cancellationToken);
-            var written = _stream.Position;
-            if (written - _writebackStarted >= WritebackStride)
-            {
-                StartWriteback(_writebackStarted, written - _writebackStarted);
-                _writebackStarted = written;
-            }
-        }
-
-        public async Task CommitAsync(CancellationToken cancellationToken)
-        {
-            await _stream.FlushAsync(cancellationToken);
-            _stream.Flush(flushToDisk: true);
-            await _stream.DisposeAsync();
-            File.SetLastWriteTimeUtc(tempPath, time.GetUtcNow().UtcDateTime);
-            File.Move(tempPath, finalPath, overwrite: true);
-            _committed = true;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _stream.DisposeAsync();
-            if (!_committed)
-            {
-                File.Delete(tempPath);
-            }
-        }
-
-        /// <summary>
-        /// Asks Linux to start writing a range back now, without waiting. The kernel otherwise holds
-        /// dirty pages until a large share of memory is dirty, and the fsync at commit would then
-        /// wait for the whole blob; this way the disk works while the network does.
-        /// </summary>
-        private void StartWriteback(long offset, long length)
-        {
-            if (OperatingSystem.IsLinux())
-            {
-                _ = SyncFileRange((int)_stream.SafeFileHandle.DangerousGetHandle(), offset, length, SyncFileRangeWrite);
-            }
-        }
-    }
-
-    private const uint SyncFileRangeWrite = 2;
-    private const int OpenReadOnlyDirectory = 0x10000; // O_RDONLY | O_DIRECTORY on Linux
-
     private void FsyncDirectory(string path)
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
-        var fd = Open(path, OpenReadOnlyDirectory);
-        if (fd < 0)
-        {
-            throw new IOException($"Cannot open directory {path} to fsync it (errno {Marshal.GetLastPInvokeError()}).");
-        }
-
-        try
-        {
-            if (Fsync(fd) != 0)
-            {
-                throw new IOException($"fsync of directory {path} failed (errno {Marshal.GetLastPInvokeError()}).");
-            }
-        }
-        finally
-        {
-            _ = Close(fd);
-        }
-
+        NativeFile.FsyncDirectory(path);
         _directorySynced?.Invoke(path);
     }
-
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Open(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
-    private static partial int Fsync(int fd);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static partial int Close(int fd);
-
-    [LibraryImport("libc", EntryPoint = "sync_file_range", SetLastError = true)]
-    private static partial int SyncFileRange(int fd, long offset, long nbytes, uint flags);
 }

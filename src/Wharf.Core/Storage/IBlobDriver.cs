@@ -13,6 +13,19 @@ internal interface IBlobDriver
     /// <summary>Opens a new, empty object at <paramref name="key"/> that becomes visible only on commit.</summary>
     Task<IBlobWriter> CreateWriterAsync(string key, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Opens the existing object <paramref name="key"/> to append to it after its first
+    /// <paramref name="offset"/> bytes, which stay as they are; whatever followed them (the bytes of an
+    /// append that was never committed) is discarded. Appended bytes are durable once the writer
+    /// commits, and the object keeps its name, which must have been made durable already (by a move);
+    /// until then they may or may not be readable, and a writer disposed without commit may leave them
+    /// past <paramref name="offset"/>, so the caller records the committed length and reads no
+    /// further. One appender per object at a time: the caller serialises them. Null when the object
+    /// does not exist; an IOException when it holds fewer than <paramref name="offset"/> bytes. This is
+    /// how a chunked upload is written once (an object store maps each append to a multipart part).
+    /// </summary>
+    Task<IBlobWriter?> OpenAppendAsync(string key, long offset, CancellationToken cancellationToken);
+
     /// <summary>Size and time of <paramref name="key"/>; null when absent.</summary>
     Task<BlobStat?> StatAsync(string key, CancellationToken cancellationToken);
 

@@ -18,6 +18,9 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
     /// </summary>
     private readonly SemaphoreSlim _writeGate = new(1, 1);
 
+    /// <summary>The open commit group; read and written only while holding <see cref="_writeGate"/>.</summary>
+    private SqliteCommitGroup? _group;
+
     public SqliteMetadataStore(string databasePath)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
@@ -74,31 +77,166 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
     }
 
     public async Task<IMetadataSession> OpenAsync(CancellationToken cancellationToken) =>
-        new SqliteSession(this, await RentConnectionAsync(cancellationToken), null, null, null);
+        new SqliteSession(this, await RentConnectionAsync(cancellationToken), null, null);
 
+    /// <summary>
+    /// Begins a logical write transaction: a savepoint in the commit group's physical transaction
+    /// (a new group when none is open). See <see cref="SqliteCommitGroup"/>.
+    /// </summary>
     public async Task<IMetadataTransaction> BeginAsync(CancellationToken cancellationToken)
     {
         await _writeGate.WaitAsync(cancellationToken);
-        SqliteConnection? connection = null;
+        SqliteCommitGroup? group = null;
         try
         {
-            connection = await RentConnectionAsync(cancellationToken);
-
-            // Microsoft.Data.Sqlite begins non-deferred transactions with BEGIN IMMEDIATE, so the
-            // write lock is taken up front and a read-then-write never fails with SQLITE_BUSY.
-            var transaction = connection.BeginTransaction(deferred: false);
-            return new SqliteSession(this, connection, transaction, _writeGate, () => Interlocked.Increment(ref _generation));
-        }
-        catch
-        {
-            if (connection is not null)
+            group = _group;
+            if (group is null)
             {
-                await connection.DisposeAsync();
+                var connection = await RentConnectionAsync(cancellationToken);
+                try
+                {
+                    // Microsoft.Data.Sqlite begins non-deferred transactions with BEGIN IMMEDIATE, so the
+                    // write lock is taken up front and a read-then-write never fails with SQLITE_BUSY.
+                    group = new SqliteCommitGroup(connection, connection.BeginTransaction(deferred: false));
+                }
+                catch
+                {
+                    await connection.DisposeAsync();
+                    throw;
+                }
+
+                _group = group;
+            }
+
+            group.Transaction.Save(SqliteCommitGroup.Member);
+            return new SqliteSession(this, group.Connection, group.Transaction, group);
+        }
+        catch (Exception e)
+        {
+            if (group is not null)
+            {
+                await BreakAsync(group, e);
             }
 
             _writeGate.Release();
             throw;
         }
+    }
+
+    /// <summary>
+    /// A member's logical commit (held gate, savepoint released): the first member queues the group's
+    /// flush behind every writer already waiting for the gate, so those join the group before it
+    /// commits; the gate is then handed on. Returns once the group's commit is durable.
+    /// </summary>
+    private async Task JoinCommitAsync(SqliteCommitGroup group)
+    {
+        group.Members++;
+        if (!group.FlushQueued)
+        {
+            group.FlushQueued = true;
+            _ = FlushAsync(group);
+        }
+
+        _writeGate.Release();
+        await group.Durable.Task;
+    }
+
+    /// <summary>Commits a group (one fsync for all its members) once the writers that were waiting when it was queued have joined.</summary>
+    private async Task FlushAsync(SqliteCommitGroup group)
+    {
+        await _writeGate.WaitAsync(CancellationToken.None);
+        try
+        {
+            if (group.Broken)
+            {
+                return;
+            }
+
+            _group = null;
+            var reusable = true;
+            try
+            {
+                // Moved before and after: a reader that caches across the commit sees a new generation.
+                Interlocked.Increment(ref _generation);
+                await group.Transaction.CommitAsync(CancellationToken.None);
+                Interlocked.Increment(ref _generation);
+                group.Durable.SetResult();
+            }
+            catch (Exception e)
+            {
+                reusable = false;
+                group.Durable.SetException(e);
+            }
+
+            await group.Transaction.DisposeAsync();
+            await ReturnConnectionAsync(group.Connection, reusable);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// A member's rollback (held gate). Rolling back to its savepoint leaves the other members'
+    /// work in place; a group left with no member and no flush is rolled back whole.
+    /// </summary>
+    private async Task LeaveUncommittedAsync(SqliteCommitGroup group)
+    {
+        try
+        {
+            if (!group.Broken)
+            {
+                group.Transaction.Rollback(SqliteCommitGroup.Member);
+                group.Transaction.Release(SqliteCommitGroup.Member);
+                if (group.Members == 0 && !group.FlushQueued)
+                {
+                    _group = null;
+                    group.Broken = true;
+                    await group.Transaction.DisposeAsync();
+                    await ReturnConnectionAsync(group.Connection, reusable: true);
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            await BreakAsync(group, e);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// The group's transaction cannot go on (SQLite rolled it back, or a statement of it failed in a
+    /// way no savepoint undoes): it is rolled back, and every member that committed into it learns
+    /// that its commit failed. Called with the gate held.
+    /// </summary>
+    private async Task BreakAsync(SqliteCommitGroup group, Exception cause)
+    {
+        if (group.Broken)
+        {
+            return;
+        }
+
+        group.Broken = true;
+        if (_group == group)
+        {
+            _group = null;
+        }
+
+        group.Durable.TrySetException(new IOException("The metadata transaction was rolled back.", cause));
+        try
+        {
+            await group.Transaction.DisposeAsync();
+        }
+        catch (SqliteException)
+        {
+            // Already rolled back by SQLite; the connection is closed below either way.
+        }
+
+        await ReturnConnectionAsync(group.Connection, reusable: false);
     }
 
     private async ValueTask<SqliteConnection> RentConnectionAsync(CancellationToken cancellationToken)
@@ -141,18 +279,15 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
     {
         private readonly SqliteMetadataStore _store;
         private readonly SqliteConnection _connection;
-        private readonly SqliteTransaction? _transaction;
-        private readonly Action? _committed;
-        private SemaphoreSlim? _writeGate;
+        private readonly SqliteCommitGroup? _group;
+        private bool _committed;
         private int _disposedFlag;
 
-        public SqliteSession(SqliteMetadataStore store, SqliteConnection connection, SqliteTransaction? transaction, SemaphoreSlim? writeGate, Action? committed)
+        public SqliteSession(SqliteMetadataStore store, SqliteConnection connection, SqliteTransaction? transaction, SqliteCommitGroup? group)
         {
             _store = store;
             _connection = connection;
-            _transaction = transaction;
-            _writeGate = writeGate;
-            _committed = committed;
+            _group = group;
             var db = new Db(connection, transaction);
             Repositories = new SqliteRepositoryRecords(db);
             Tree = new SqliteTreeRecords(db);
@@ -192,17 +327,18 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
 
         public IV1IndexRecords V1Index { get; }
 
+        /// <summary>Returns once the commit is durable (synchronous=FULL), shared with the rest of its group.</summary>
         public async Task CommitAsync(CancellationToken cancellationToken)
         {
-            if (_transaction is null)
+            if (_group is null || _committed)
             {
                 return;
             }
 
-            // Moved before and after: a reader that caches across the commit sees a new generation.
-            _committed?.Invoke();
-            await _transaction.CommitAsync(cancellationToken);
-            _committed?.Invoke();
+            cancellationToken.ThrowIfCancellationRequested();
+            _group.Transaction.Release(SqliteCommitGroup.Member);
+            _committed = true;
+            await _store.JoinCommitAsync(_group);
         }
 
         public async ValueTask DisposeAsync()
@@ -213,52 +349,47 @@ internal sealed class SqliteMetadataStore : IMetadataStore, IDisposable
                 return;
             }
 
-            try
+            if (_group is null)
             {
-                // A transaction not committed is rolled back by its disposal; a connection whose
-                // rollback failed is closed rather than kept.
-                var reusable = true;
-                if (_transaction is not null)
-                {
-                    try
-                    {
-                        await _transaction.DisposeAsync();
-                    }
-                    catch
-                    {
-                        reusable = false;
-                        throw;
-                    }
-                    finally
-                    {
-                        await _store.ReturnConnectionAsync(_connection, reusable);
-                    }
-                }
-                else
-                {
-                    await _store.ReturnConnectionAsync(_connection, reusable);
-                }
+                await _store.ReturnConnectionAsync(_connection, reusable: true);
             }
-            finally
+            else if (!_committed)
             {
-                Interlocked.Exchange(ref _writeGate, null)?.Release();
+                // A transaction not committed is rolled back; the group's flush owns the connection.
+                await _store.LeaveUncommittedAsync(_group);
             }
         }
     }
 }
 
-/// <summary>A connection and the transaction every command of a session runs in.</summary>
+/// <summary>
+/// A connection and the transaction every command of a session runs in. Inside a write transaction a
+/// cancellation is honoured between statements, never by interrupting one: SQLite rolls an
+/// interrupted write back together with its whole transaction, which holds other requests' work
+/// (<see cref="SqliteCommitGroup"/>).
+/// </summary>
 internal sealed record Db(SqliteConnection Connection, SqliteTransaction? Transaction)
 {
+    private CancellationToken Uninterrupted(CancellationToken cancellationToken)
+    {
+        if (Transaction is null)
+        {
+            return cancellationToken;
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        return CancellationToken.None;
+    }
+
     public Task<IEnumerable<T>> QueryAsync<T>(string sql, object? args, CancellationToken cancellationToken) =>
-        Connection.QueryAsync<T>(new CommandDefinition(sql, args, Transaction, cancellationToken: cancellationToken));
+        Connection.QueryAsync<T>(new CommandDefinition(sql, args, Transaction, cancellationToken: Uninterrupted(cancellationToken)));
 
     public Task<T?> QuerySingleOrDefaultAsync<T>(string sql, object? args, CancellationToken cancellationToken) =>
-        Connection.QuerySingleOrDefaultAsync<T>(new CommandDefinition(sql, args, Transaction, cancellationToken: cancellationToken));
+        Connection.QuerySingleOrDefaultAsync<T>(new CommandDefinition(sql, args, Transaction, cancellationToken: Uninterrupted(cancellationToken)));
 
     public Task<T?> ScalarAsync<T>(string sql, object? args, CancellationToken cancellationToken) =>
-        Connection.ExecuteScalarAsync<T>(new CommandDefinition(sql, args, Transaction, cancellationToken: cancellationToken));
+        Connection.ExecuteScalarAsync<T>(new CommandDefinition(sql, args, Transaction, cancellationToken: Uninterrupted(cancellationToken)));
 
     public Task<int> ExecuteAsync(string sql, object? args, CancellationToken cancellationToken) =>
-        Connection.ExecuteAsync(new CommandDefinition(sql, args, Transaction, cancellationToken: cancellationToken));
+        Connection.ExecuteAsync(new CommandDefinition(sql, args, Transaction, cancellationToken: Uninterrupted(cancellationToken)));
 }

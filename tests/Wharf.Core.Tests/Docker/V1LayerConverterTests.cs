@@ -104,6 +104,9 @@ public sealed class V1LayerConverterTests : IDisposable
         public async Task<IBlobWriter> CreateWriterAsync(string key, CancellationToken cancellationToken) =>
             new FaultyWriter(await inner.CreateWriterAsync(key, cancellationToken), this);
 
+        public async Task<IBlobWriter?> OpenAppendAsync(string key, long offset, CancellationToken cancellationToken) =>
+            await inner.OpenAppendAsync(key, offset, cancellationToken) is { } writer ? new FaultyWriter(writer, this) : null;
+
         public Task<BlobStat?> StatAsync(string key, CancellationToken cancellationToken) => inner.StatAsync(key, cancellationToken);
 
         public Task MoveAsync(string source, string destination, CancellationToken cancellationToken) => inner.MoveAsync(source, destination, cancellationToken);

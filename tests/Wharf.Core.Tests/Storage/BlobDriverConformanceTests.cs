@@ -152,6 +152,109 @@ public abstract class BlobDriverConformanceTests : IAsyncLifetime
         Assert.All(reads, r => Assert.Equal(data, r));
     }
 
+    [Fact]
+    public async Task Append_adds_after_the_offset_and_keeps_what_precedes_it()
+    {
+        var first = RandomNumberGenerator.GetBytes(100_000);
+        var second = RandomNumberGenerator.GetBytes(50_000);
+        await WriteAsync("up/session", first);
+        await AppendAsync("up/session", first.Length, second);
+
+        Assert.Equal(first.Concat(second).ToArray(), await ReadAsync("up/session", 0));
+        Assert.Equal(150_000, (await Driver.StatAsync("up/session", default))!.Size);
+    }
+
+    /// <summary>What follows the offset is the remains of an append that never committed: it goes.</summary>
+    [Fact]
+    public async Task Append_at_an_earlier_offset_discards_what_followed_it()
+    {
+        var data = RandomNumberGenerator.GetBytes(1000);
+        await WriteAsync("up/cut", data);
+        await AppendAsync("up/cut", 600, [7, 7, 7]);
+        Assert.Equal(data[..600].Concat(new byte[] { 7, 7, 7 }).ToArray(), await ReadAsync("up/cut", 0));
+
+        await AppendAsync("up/cut", 10, []);
+        Assert.Equal(data[..10], await ReadAsync("up/cut", 0));
+    }
+
+    [Fact]
+    public async Task An_uncommitted_append_leaves_the_bytes_before_it_and_the_next_append_replaces_it()
+    {
+        var data = RandomNumberGenerator.GetBytes(5000);
+        await WriteAsync("up/failed", data);
+        await using (var writer = (await Driver.OpenAppendAsync("up/failed", data.Length, default))!)
+        {
+            await writer.WriteAsync(new byte[3000], default);
+        }
+
+        Assert.Equal(data, (await ReadAsync("up/failed", 0))[..data.Length]);
+        var next = RandomNumberGenerator.GetBytes(100);
+        await AppendAsync("up/failed", data.Length, next);
+        Assert.Equal(data.Concat(next).ToArray(), await ReadAsync("up/failed", 0));
+        Assert.DoesNotContain(LeftoverFiles(), f => !f.EndsWith("failed", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Append_to_a_missing_object_is_null_and_past_the_end_fails()
+    {
+        Assert.Null(await Driver.OpenAppendAsync("up/never", 0, default));
+        await WriteAsync("up/short", [1, 2, 3]);
+        await Assert.ThrowsAnyAsync<IOException>(async () =>
+        {
+            await using var writer = await Driver.OpenAppendAsync("up/short", 4, default);
+        });
+        Assert.Equal(new byte[] { 1, 2, 3 }, await ReadAsync("up/short", 0));
+    }
+
+    /// <summary>The stale-upload purge reads modification times: an append is a write.</summary>
+    [Fact]
+    public async Task A_committed_append_renews_the_modification_time()
+    {
+        await WriteAsync("up/aged", [1]);
+        var written = (await Driver.StatAsync("up/aged", default))!.Modified;
+        await Task.Delay(1100);
+        await AppendAsync("up/aged", 1, [2]);
+        Assert.True((await Driver.StatAsync("up/aged", default))!.Modified > written);
+    }
+
+    /// <summary>
+    /// Page-aligned buffers (what the content store writes with) take a driver's fastest path, at
+    /// aligned and unaligned offsets, with a tail that is not a whole page; the bytes are the same.
+    /// </summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1000)]
+    public async Task Aligned_buffers_round_trip_when_written_and_appended(int head)
+    {
+        using var expected = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var start = RandomNumberGenerator.GetBytes(head);
+        expected.AppendData(start);
+        await WriteAsync("up/aligned", start);
+        var buffer = AlignedBuffer.Rent();
+        try
+        {
+            var offset = (long)head;
+            for (var i = 0; i < 3; i++)
+            {
+                RandomNumberGenerator.Fill(buffer.GetSpan());
+                var length = i == 2 ? AlignedBuffer.Size - 777 : AlignedBuffer.Size;
+                expected.AppendData(buffer.GetSpan()[..length]);
+                await using var writer = (await Driver.OpenAppendAsync("up/aligned", offset, default))!;
+                await writer.WriteAsync(buffer.Memory[..(length / 2)], default);
+                await writer.WriteAsync(buffer.Memory[(length / 2)..length], default);
+                await writer.CommitAsync(default);
+                offset += length;
+            }
+        }
+        finally
+        {
+            buffer.Return();
+        }
+
+        await using var stream = (await Driver.OpenReadAsync("up/aligned", 0, default))!;
+        Assert.Equal(expected.GetHashAndReset(), await SHA256.HashDataAsync(stream));
+    }
+
     [Theory]
     [InlineData("../escape")]
     [InlineData("/absolute")]
@@ -171,6 +274,13 @@ public abstract class BlobDriverConformanceTests : IAsyncLifetime
     private async Task WriteAsync(string key, byte[] data)
     {
         await using var writer = await Driver.CreateWriterAsync(key, default);
+        await writer.WriteAsync(data, default);
+        await writer.CommitAsync(default);
+    }
+
+    private async Task AppendAsync(string key, long offset, byte[] data)
+    {
+        await using var writer = await Driver.OpenAppendAsync(key, offset, default) ?? throw new FileNotFoundException(key);
         await writer.WriteAsync(data, default);
         await writer.CommitAsync(default);
     }

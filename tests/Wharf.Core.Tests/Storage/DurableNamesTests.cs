@@ -90,6 +90,11 @@ public sealed class DurableNamesTests : IDisposable
         public async Task<IBlobWriter> CreateWriterAsync(string key, CancellationToken cancellationToken) =>
             new RecordingWriter(await inner.CreateWriterAsync(key, cancellationToken), () => Committed.Add(key));
 
+        public async Task<IBlobWriter?> OpenAppendAsync(string key, long offset, CancellationToken cancellationToken) =>
+            await inner.OpenAppendAsync(key, offset, cancellationToken) is { } writer ? new RecordingWriter(writer, () => Appended.Add(key)) : null;
+
+        public ConcurrentBag<string> Appended { get; } = [];
+
         public Task<BlobStat?> StatAsync(string key, CancellationToken cancellationToken) => inner.StatAsync(key, cancellationToken);
 
         public async Task MoveAsync(string source, string destination, CancellationToken cancellationToken)

@@ -12,6 +12,8 @@ namespace Wharf.Core.Docker.V2;
 /// </summary>
 internal sealed class V2UploadSessions(IMetadataStore store, ContentStore content, TimeProvider time)
 {
+    /// <summary>Per session: the lock its writers take, and its running hash.</summary>
+    private readonly RunningUploads _running = new();
 
     public async Task<V2Upload> StartUploadAsync(string repo, string image, CancellationToken cancellationToken)
     {
@@ -47,25 +49,91 @@ internal sealed class V2UploadSessions(IMetadataStore store, ContentStore conten
             return (V2Outcome.RangeInvalid, upload);
         }
 
-        var key = StoragePaths.UploadChunk(upload.Id, upload.Chunks, Guid.NewGuid());
-        var written = await content.WriteChunkAsync(key, body, long.MaxValue, cancellationToken, length);
-        if (written.Blob is not { } chunk)
-        {
-            await content.DeleteKeysAsync([key], CancellationToken.None);
-            return (V2Outcome.BodyIncomplete, upload);
-        }
-
-        if (chunk.Size == 0)
-        {
-            await content.DeleteKeysAsync([key], CancellationToken.None);
-            return (V2Outcome.Ok, upload);
-        }
-
-        return await RecordChunkAsync(upload, key, chunk, cancellationToken);
+        using var lease = await _running.AcquireAsync(upload.Id, cancellationToken);
+        return await AppendLockedAsync(lease, upload, body, length, cancellationToken);
     }
 
-    /// <summary>Adds a written chunk to the session; the chunk is deleted when it cannot be (the session moved on).</summary>
-    private async Task<(V2Outcome Outcome, V2Upload Upload)> RecordChunkAsync(V2Upload upload, string key, StoredBlob chunk, CancellationToken cancellationToken)
+    /// <summary>
+    /// The session's bytes are one object, written once: the first chunk is staged and moved into
+    /// place (its name durable before the session records it), later ones are appended to it in
+    /// place, each made durable before the session's new size is recorded. The session's lock keeps
+    /// every other writer out meanwhile, and its size in the database is the truth: the bytes of an
+    /// append that fails are cut off by the next one (and before the object is published). The
+    /// running SHA-256 is fed a copy of itself, kept only once the chunk is recorded. Sessions from
+    /// before this scheme that already hold several chunk objects go on adding one object per chunk.
+    /// </summary>
+    private async Task<(V2Outcome Outcome, V2Upload Upload)> AppendLockedAsync(RunningUploads.Lease lease, V2Upload upload, Stream body, long? length, CancellationToken cancellationToken)
+    {
+        // Another request may have appended to, completed or cancelled the session while this one waited.
+        var current = await ReadAsync(upload.Id, cancellationToken);
+        if (current is null || current.Chunks != upload.Chunks)
+        {
+            return (current is null ? V2Outcome.UploadUnknown : V2Outcome.RangeInvalid, current ?? upload);
+        }
+
+        if (length == 0)
+        {
+            return (V2Outcome.Ok, current);
+        }
+
+        if (current.ChunkKeys.Count != 1)
+        {
+            using var first = current.ChunkKeys.Count == 0 ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+            var key = StoragePaths.UploadChunk(current.Id, current.Chunks, Guid.NewGuid());
+            var written = await content.WriteChunkAsync(key, body, long.MaxValue, cancellationToken, length, sha256: first);
+            if (written.Blob is not { } chunk || chunk.Size == 0)
+            {
+                await content.DeleteKeysAsync([key], CancellationToken.None);
+                return (written.Blob is null ? V2Outcome.BodyIncomplete : V2Outcome.Ok, current);
+            }
+
+            var (outcome, next) = await RecordChunkAsync(current, chunk.Size, chunk.Sha256, [.. current.ChunkKeys, key], ownKey: key, cancellationToken);
+            if (outcome == V2Outcome.Ok && first is not null)
+            {
+                lease.Keep(first.Clone(), next.Size);
+            }
+
+            return (outcome, next);
+        }
+
+        var running = lease.CloneHashAt(current.Size);
+        try
+        {
+            var (appended, failure) = await content.AppendChunkAsync(current.ChunkKeys[0], current.Size, body, running, length, cancellationToken);
+            if (failure != PutBlobFailure.None || appended == 0)
+            {
+                // A session whose object is gone was purged or cancelled meanwhile.
+                return (failure switch { PutBlobFailure.None => V2Outcome.Ok, PutBlobFailure.Missing => V2Outcome.UploadUnknown, _ => V2Outcome.BodyIncomplete }, current);
+            }
+
+            var (outcome, next) = await RecordChunkAsync(current, appended, null, current.ChunkKeys, ownKey: null, cancellationToken);
+            if (outcome == V2Outcome.Ok && running is not null)
+            {
+                lease.Keep(running, next.Size);
+                running = null;
+            }
+
+            return (outcome, next);
+        }
+        finally
+        {
+            running?.Dispose();
+        }
+    }
+
+    private async Task<V2Upload?> ReadAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var session = await store.OpenAsync(cancellationToken);
+        return await session.V2Uploads.GetAsync(id, cancellationToken);
+    }
+
+    /// <summary>
+    /// Records <paramref name="size"/> more bytes in the session, now held by <paramref name="keys"/>.
+    /// <paramref name="ownKey"/>, a new object this request wrote, is deleted when the session cannot
+    /// take it (it moved on); appended bytes belong to the session's object and go with it.
+    /// </summary>
+    private async Task<(V2Outcome Outcome, V2Upload Upload)> RecordChunkAsync(
+        V2Upload upload, long size, string? chunkSha256, IReadOnlyList<string> keys, string? ownKey, CancellationToken cancellationToken)
     {
         var recorded = false;
         try
@@ -74,17 +142,17 @@ internal sealed class V2UploadSessions(IMetadataStore store, ContentStore conten
             var current = await tx.V2Uploads.GetAsync(upload.Id, cancellationToken);
             if (current is null || current.Chunks != upload.Chunks)
             {
-                // Cancelled, completed or appended to by another request meanwhile.
+                // Cancelled, completed or purged meanwhile.
                 return (current is null ? V2Outcome.UploadUnknown : V2Outcome.RangeInvalid, current ?? upload);
             }
 
             var next = current with
             {
-                Size = current.Size + chunk.Size,
+                Size = current.Size + size,
                 Chunks = current.Chunks + 1,
-                SingleChunkSha256 = current.Chunks == 0 ? chunk.Sha256 : null,
+                SingleChunkSha256 = current.Chunks == 0 ? chunkSha256 : null,
                 Updated = time.GetUtcNow(),
-                ChunkKeys = [.. current.ChunkKeys, key],
+                ChunkKeys = keys,
             };
             await tx.V2Uploads.UpsertAsync(next, cancellationToken);
             await tx.CommitAsync(cancellationToken);
@@ -93,10 +161,10 @@ internal sealed class V2UploadSessions(IMetadataStore store, ContentStore conten
         }
         finally
         {
-            if (!recorded)
+            if (!recorded && ownKey is not null)
             {
                 // This attempt's object is its own: deleting it cannot touch what another request recorded.
-                await content.DeleteKeysAsync([key], CancellationToken.None);
+                await content.DeleteKeysAsync([ownKey], CancellationToken.None);
             }
         }
     }
@@ -104,16 +172,22 @@ internal sealed class V2UploadSessions(IMetadataStore store, ContentStore conten
     /// <summary>
     /// Completes a session with the PUT's own body as its last (or only) chunk. A session that has
     /// no bytes yet (POST, then PUT with the whole blob: what most clients send for small blobs)
-    /// is published straight from the body with one commit; its chunk is recorded only when the
-    /// digest does not match, so the client may retry the PUT without a body.
+    /// is published straight from the staged body with one commit; the body becomes the session's
+    /// chunk only when the digest does not match, so the client may retry the PUT without a body.
     /// </summary>
     public async Task<(V2Outcome Outcome, V2Upload Upload)> CompleteWithBodyAsync(
         V2Upload upload, long? rangeStart, Stream body, long? length, Digest digest, string user, CancellationToken cancellationToken)
     {
         if (upload.Chunks > 0 || length == 0)
         {
-            var (appended, current) = await AppendAsync(upload, rangeStart, body, length, cancellationToken);
-            return appended == V2Outcome.Ok ? (await CompleteAsync(current, digest, user, cancellationToken), current) : (appended, current);
+            if (rangeStart is { } at && at != upload.Size)
+            {
+                return (V2Outcome.RangeInvalid, upload);
+            }
+
+            using var lease = await _running.AcquireAsync(upload.Id, cancellationToken);
+            var (appended, current) = await AppendLockedAsync(lease, upload, body, length, cancellationToken);
+            return appended == V2Outcome.Ok ? (await CompleteLockedAsync(lease, current, digest, user, cancellationToken), current) : (appended, current);
         }
 
         if (rangeStart is { } start && start != 0)
@@ -121,27 +195,24 @@ internal sealed class V2UploadSessions(IMetadataStore store, ContentStore conten
             return (V2Outcome.RangeInvalid, upload);
         }
 
-        var key = StoragePaths.UploadChunk(upload.Id, 0, Guid.NewGuid());
         using var sha512 = digest.Algorithm == Digest.Sha512 ? IncrementalHash.CreateHash(HashAlgorithmName.SHA512) : null;
-        var written = await content.WriteChunkAsync(key, body, long.MaxValue, cancellationToken, length, sha512);
+        var (staged, written) = await content.StageAsync(body, long.MaxValue, sha512, length, null, cancellationToken);
         if (written.Blob is not { } chunk || chunk.Size == 0)
         {
-            await content.DeleteKeysAsync([key], CancellationToken.None);
+            await content.DeleteKeysAsync([staged], CancellationToken.None);
             return written.Blob is null ? (V2Outcome.BodyIncomplete, upload) : (await CompleteAsync(upload, digest, user, cancellationToken), upload);
         }
 
         if (!V2Blobs.Matches(digest, chunk, sha512))
         {
-            var (recorded, current) = await RecordChunkAsync(upload, key, chunk, cancellationToken);
+            var key = StoragePaths.UploadChunk(upload.Id, 0, Guid.NewGuid());
+            await content.KeepStagedAsync(staged, key, CancellationToken.None);
+            var (recorded, current) = await RecordChunkAsync(upload, chunk.Size, chunk.Sha256, [key], ownKey: key, cancellationToken);
             return (recorded == V2Outcome.Ok ? V2Outcome.DigestInvalid : recorded, current);
         }
 
         // Published before the session row goes (content first).
-        if (!await content.TryPublishChunkAsync(key, chunk.Sha256, CancellationToken.None))
-        {
-            return (V2Outcome.UploadUnknown, upload);
-        }
-
+        await content.PublishStagedAsync(staged, chunk.Sha256, CancellationToken.None);
         var (finished, latest) = await FinishUploadAsync(upload, digest, chunk, user);
         return (finished, latest ?? upload);
     }
@@ -152,29 +223,77 @@ internal sealed class V2UploadSessions(IMetadataStore store, ContentStore conten
     /// </summary>
     public async Task<V2Outcome> CompleteAsync(V2Upload upload, Digest digest, string user, CancellationToken cancellationToken)
     {
-        var keys = upload.ChunkKeys;
-        if (digest.Algorithm == Digest.Sha256 && upload.Chunks == 1 && upload.SingleChunkSha256 is { } known && keys.Count == 1)
+        using var lease = await _running.AcquireAsync(upload.Id, cancellationToken);
+        var current = await ReadAsync(upload.Id, cancellationToken);
+        if (current is null || current.Chunks != upload.Chunks)
         {
-            // The chunk was hashed while this session's own attempt wrote it, so it becomes the blob
-            // by a rename, decided in the transaction that ends the session (FinishUploadAsync).
-            return known == digest.Hex ? (await FinishUploadAsync(upload, digest, new StoredBlob(known, upload.Size), user, publishChunk: keys[0])).Outcome : V2Outcome.DigestInvalid;
+            return current is null ? V2Outcome.UploadUnknown : V2Outcome.RangeInvalid;
         }
 
+        return await CompleteLockedAsync(lease, current, digest, user, cancellationToken);
+    }
+
+    /// <summary>
+    /// A session held in one object is verified by its running hash (or, after a restart, by reading
+    /// the object once), cut to its recorded size and renamed into the blob store in the transaction
+    /// that ends the session (FinishUploadAsync): written once, never copied. Sessions that hold
+    /// several objects (from before) or none are concatenated into a new blob.
+    /// </summary>
+    private async Task<V2Outcome> CompleteLockedAsync(RunningUploads.Lease lease, V2Upload upload, Digest digest, string user, CancellationToken cancellationToken)
+    {
+        var keys = upload.ChunkKeys;
         using var sha512 = digest.Algorithm == Digest.Sha512 ? IncrementalHash.CreateHash(HashAlgorithmName.SHA512) : null;
+        if (keys.Count == 1)
+        {
+            var sha256 = sha512 is not null ? null
+                : lease.DigestAt(upload.Size) is { } running ? Sha256Hex.Format(running)
+                : upload.Chunks == 1 ? upload.SingleChunkSha256 : null;
+            if (sha256 is null)
+            {
+                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                if (!await content.HashObjectAsync(keys[0], upload.Size, hash, sha512, cancellationToken))
+                {
+                    return V2Outcome.UploadUnknown;
+                }
+
+                sha256 = Sha256Hex.Format(hash.GetHashAndReset());
+            }
+
+            var blob = new StoredBlob(sha256, upload.Size);
+            if (!V2Blobs.Matches(digest, blob, sha512))
+            {
+                return V2Outcome.DigestInvalid;
+            }
+
+            if (!await content.CutChunkAsync(keys[0], upload.Size, cancellationToken))
+            {
+                return V2Outcome.UploadUnknown;
+            }
+
+            var (outcome, _) = await FinishUploadAsync(upload, digest, blob, user, publishChunk: keys[0]);
+            if (outcome == V2Outcome.Created)
+            {
+                lease.Forget();
+            }
+
+            return outcome;
+        }
+
         var put = await content.PutConcatenatedAsync(keys, sha512, cancellationToken);
-        if (put.Blob is not { } blob)
+        if (put.Blob is not { } concatenated)
         {
             return V2Outcome.UploadUnknown;
         }
 
-        if (!V2Blobs.Matches(digest, blob, sha512))
+        if (!V2Blobs.Matches(digest, concatenated, sha512))
         {
             return V2Outcome.DigestInvalid;
         }
 
-        var (finished, _) = await FinishUploadAsync(upload, digest, blob, user);
+        var (finished, _) = await FinishUploadAsync(upload, digest, concatenated, user);
         if (finished == V2Outcome.Created)
         {
+            lease.Forget();
             await content.DeleteKeysAsync(keys, CancellationToken.None);
         }
 
@@ -224,14 +343,18 @@ internal sealed class V2UploadSessions(IMetadataStore store, ContentStore conten
         return (V2Outcome.Created, latest);
     }
 
+    /// <summary>Ends the session and deletes its objects, once no append to them is running.</summary>
     public async Task CancelUploadAsync(V2Upload upload, CancellationToken cancellationToken)
     {
+        using var lease = await _running.AcquireAsync(upload.Id, cancellationToken);
+        var current = await ReadAsync(upload.Id, cancellationToken) ?? upload;
         await using (var tx = await store.BeginAsync(cancellationToken))
         {
             await tx.V2Uploads.DeleteAsync(upload.Id, cancellationToken);
             await tx.CommitAsync(cancellationToken);
         }
 
-        await content.DeleteKeysAsync(upload.ChunkKeys, CancellationToken.None);
+        lease.Forget();
+        await content.DeleteKeysAsync(current.ChunkKeys, CancellationToken.None);
     }
 }
