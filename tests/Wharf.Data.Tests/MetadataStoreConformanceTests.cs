@@ -32,35 +32,6 @@ public abstract class MetadataStoreConformanceTests : IAsyncLifetime
         Assert.Empty(await session.Repositories.ListAsync(default));
     }
 
-    /// <summary>
-    /// Concurrent writers (which SQLite commits in groups): each sees the writes committed before
-    /// it, a rollback undoes only its own writer's work, and every commit that returned is there.
-    /// </summary>
-    [Fact]
-    public async Task Concurrent_writers_commit_and_roll_back_independently()
-    {
-        var writers = Enumerable.Range(0, 48).Select(i => Task.Run(async () =>
-        {
-            await using var tx = await Store.BeginAsync(default);
-            Assert.Equal($"v{i}", await tx.Settings.GetOrAddAsync($"s{i}", $"v{i}", default));
-            if (i % 4 != 3)
-            {
-                await tx.CommitAsync(default);
-            }
-        }));
-        await Task.WhenAll(writers);
-
-        await using var session = await Store.OpenAsync(default);
-        for (var i = 0; i < 48; i++)
-        {
-            Assert.Equal(i % 4 == 3 ? null : $"v{i}", await session.Settings.GetAsync($"s{i}", default));
-        }
-
-        await using var after = await Store.BeginAsync(default);
-        Assert.Equal("v0", await after.Settings.GetOrAddAsync("s0", "other", default));
-        Assert.Equal("again", await after.Settings.GetOrAddAsync("s3", "again", default));
-    }
-
     [Fact]
     public async Task Repository_keys_are_unique_case_insensitively()
     {

@@ -39,6 +39,27 @@ public sealed class DurableNamesTests : IDisposable
         Assert.Contains(FullPath("uploads/v2"), _synced);
     }
 
+    /// <summary>
+    /// A chunked upload's later chunks are appended to the object its first chunk moved into place:
+    /// no new name appears, and the appended bytes are durable when the append returns.
+    /// </summary>
+    [Fact]
+    public async Task Later_chunks_are_appended_to_the_object_the_first_one_moved_into_place()
+    {
+        var key = StoragePaths.UploadChunk(Guid.NewGuid().ToString("N"), 0, Guid.NewGuid());
+        var first = RandomNumberGenerator.GetBytes(5000);
+        var second = RandomNumberGenerator.GetBytes(7000);
+        using var running = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        await _store.WriteChunkAsync(key, new MemoryStream(first), long.MaxValue, default, sha256: running);
+        var (written, failure) = await _store.AppendChunkAsync(key, first.Length, new MemoryStream(second), running, null, default);
+
+        Assert.Equal((second.Length, PutBlobFailure.None), (written, failure));
+        Assert.Equal([key], _driver.MovedTo);
+        Assert.Equal([key], _driver.Appended);
+        Assert.Equal(Sha256Hex.Of([.. first, .. second]), Sha256Hex.Format(running.GetHashAndReset()));
+        Assert.Equal((0, PutBlobFailure.Missing), await _store.AppendChunkAsync(key + "x", 0, new MemoryStream(second), null, null, default));
+    }
+
     [Fact]
     public async Task Every_blob_reaches_its_key_by_a_durable_move()
     {
