@@ -127,7 +127,7 @@ public sealed class V2UploadSessionTests : IAsyncLifetime
         Assert.Equal(V2Outcome.DigestInvalid, await _r.Uploads.CompleteAsync(upload, Wrong, RegistryFixture.User, default));
 
         AssertSameSession(upload, await ReloadAsync(upload));
-        Assert.Equal(2, ChunkFilesOnDisk());
+        Assert.Equal(1, ChunkFilesOnDisk()); // chunks are appended to the session's one object
         Assert.Equal(V2Outcome.Created, await _r.Uploads.CompleteAsync(upload, Whole, RegistryFixture.User, default));
         await _r.AssertIndexConsistentAsync();
     }
@@ -191,7 +191,7 @@ public sealed class V2UploadSessionTests : IAsyncLifetime
         var upload = await _r.Uploads.StartUploadAsync(Repo, Image, default);
         (_, upload) = await AppendAsync(upload, First, rangeStart: 0);
         (_, upload) = await AppendAsync(upload, Second, rangeStart: First.Length);
-        Assert.Equal(2, ChunkFilesOnDisk());
+        Assert.Equal(1, ChunkFilesOnDisk()); // chunks are appended to the session's one object
 
         await _r.Uploads.CancelUploadAsync(upload, default);
 
