@@ -31,23 +31,17 @@ internal sealed class V2Blobs(IMetadataStore store, ContentStore content, TimePr
     /// a place the caller may read counts: a blob is served, mounted or named by a manifest only
     /// through a path the storage API would serve it from.
     /// </summary>
-    internal static async Task<TreeItem?> FindBlobAsync(IMetadataSession session, string repo, string image, Digest digest, ItemAccess access, CancellationToken cancellationToken)
-    {
-        foreach (var link in await session.V2Index.BlobLinksAsync(repo, image, digest.ToString(), cancellationToken))
-        {
-            if (await access(link.Path, AccessActions.Read) && await CarriesAsync(session, link.Sha256, digest, cancellationToken))
-            {
-                return link.ToItem();
-            }
-        }
-
-        return null;
-    }
+    internal static async Task<TreeItem?> FindBlobAsync(IMetadataSession session, string repo, string image, Digest digest, ItemAccess access, CancellationToken cancellationToken) =>
+        await FirstReadableAsync(session, await session.V2Index.BlobLinksAsync(repo, image, digest.ToString(), cancellationToken), digest, access, cancellationToken);
 
     /// <summary>The blob where any image of the repository names it and the caller may read it (see <see cref="FindBlobAsync(IMetadataSession, string, string, Digest, ItemAccess, CancellationToken)"/>).</summary>
-    private static async Task<TreeItem?> FindBlobInRepositoryAsync(IMetadataSession session, string repo, Digest digest, ItemAccess access, CancellationToken cancellationToken)
+    private static async Task<TreeItem?> FindBlobInRepositoryAsync(IMetadataSession session, string repo, Digest digest, ItemAccess access, CancellationToken cancellationToken) =>
+        await FirstReadableAsync(session, await session.V2Index.BlobLinksInRepositoryAsync(repo, digest.ToString(), cancellationToken), digest, access, cancellationToken);
+
+    /// <summary>The first of <paramref name="links"/> the caller may read whose content the digest really names.</summary>
+    private static async Task<TreeItem?> FirstReadableAsync(IMetadataSession session, IReadOnlyList<V2BlobLinkRow> links, Digest digest, ItemAccess access, CancellationToken cancellationToken)
     {
-        foreach (var link in await session.V2Index.BlobLinksInRepositoryAsync(repo, digest.ToString(), cancellationToken))
+        foreach (var link in links)
         {
             if (await access(link.Path, AccessActions.Read) && await CarriesAsync(session, link.Sha256, digest, cancellationToken))
             {
