@@ -17,7 +17,7 @@ internal sealed record CleanupReport(GcReport Gc, int EmptyFoldersRemoved, Uploa
 /// flight may still commit is younger than the grace period, and every delete decision is taken
 /// under the metadata write lock, where no reference can appear or vanish meanwhile.
 /// </summary>
-internal sealed class Cleanup(IMetadataStore store, ContentStore content, V1Registry v1, TimeProvider time, CleanupSettings settings) : IDisposable
+internal sealed class Cleanup(IMetadataStore store, ContentStore content, V1Collector v1Collector, TimeProvider time, CleanupSettings settings) : IDisposable
 {
     private const int Batch = 256;
 
@@ -129,7 +129,7 @@ internal sealed class Cleanup(IMetadataStore store, ContentStore content, V1Regi
         var removed = 0;
         foreach (var repository in repositories.Where(r => r.DockerApiVersion == DockerApiVersion.V1))
         {
-            removed += await v1.RemoveUnreachableImagesAsync(repository.Key, time.GetUtcNow() - settings.GracePeriod, cancellationToken);
+            removed += await v1Collector.RemoveUnreachableImagesAsync(repository.Key, time.GetUtcNow() - settings.GracePeriod, cancellationToken);
         }
 
         return removed;

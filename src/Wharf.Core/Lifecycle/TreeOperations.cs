@@ -156,7 +156,7 @@ internal sealed class TreeOperations(IMetadataStore store, AccessPolicy policy, 
         }
 
         var deletedTags = items.Where(i => !i.IsFolder && i.Name == V1Layout.TagFile).Select(i => i.Path).ToHashSet(StringComparer.Ordinal);
-        var reachable = await V1Registry.ReachableImagesAsync(tx, repository.Key, deletedTags, cancellationToken);
+        var reachable = await V1Collector.ReachableImagesAsync(tx, repository.Key, deletedTags, cancellationToken);
         if (images.FirstOrDefault(reachable.ContainsKey) is not { } used)
         {
             return null;

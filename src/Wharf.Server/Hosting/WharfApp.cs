@@ -96,7 +96,12 @@ internal static class WharfApp
             TimeSpan.FromSeconds(options.Cleanup.GracePeriodSeconds),
             TimeSpan.FromHours(options.Cleanup.StaleUploadHours),
             TimeSpan.FromSeconds(options.Cleanup.EmptyFolderMinAgeSeconds)));
-        services.AddSingleton<V1Registry>();
+        services.AddSingleton<V1Images>();
+        services.AddSingleton<V1Tags>();
+        services.AddSingleton<V1Repositories>();
+        services.AddSingleton<V1Collector>();
+        services.AddSingleton<V1Search>();
+        services.AddSingleton<V1Promotion>();
         services.AddSingleton<Wharf.Core.Docker.V2.V2Blobs>();
         services.AddSingleton<Wharf.Core.Docker.V2.V2UploadSessions>();
         services.AddSingleton<Wharf.Core.Docker.V2.V2Manifests>();

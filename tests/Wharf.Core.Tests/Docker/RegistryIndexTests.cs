@@ -65,8 +65,8 @@ public sealed class RegistryIndexTests : IAsyncLifetime
     {
         var id = RegistryFixture.ImageIdOf(image);
         await _r.PublishV1ImageAsync(id, null, System.Text.Encoding.UTF8.GetBytes("layer of " + image));
-        Assert.Equal(V1Outcome.Ok, await _r.V1.AnnounceAsync(RegistryFixture.V1Repo, Web, [id], RegistryFixture.User, default));
-        Assert.Equal(V1Outcome.Ok, await _r.V1.PutTagAsync(RegistryFixture.V1Repo, Web, tag, id, RegistryFixture.User, RegistryFixture.AllowAll, default));
+        Assert.Equal(V1Outcome.Ok, await _r.V1.Repositories.AnnounceAsync(RegistryFixture.V1Repo, Web, [id], RegistryFixture.User, default));
+        Assert.Equal(V1Outcome.Ok, await _r.V1.Tags.PutTagAsync(RegistryFixture.V1Repo, Web, tag, id, RegistryFixture.User, RegistryFixture.AllowAll, default));
     }
 
     [Fact]
@@ -170,13 +170,13 @@ public sealed class RegistryIndexTests : IAsyncLifetime
         await PushV1TagAsync("1.0", "base");
         await CopyAsync(_r.Store, RegistryFixture.V1Repo, "repositories/acme/web/1.0", RegistryFixture.V1Repo, "repositories/acme/web/copied");
 
-        var tags = await _r.V1.ListTagsAsync(RegistryFixture.V1Repo, Web, RegistryFixture.AllowAll, default);
+        var tags = await _r.V1.Tags.ListTagsAsync(RegistryFixture.V1Repo, Web, RegistryFixture.AllowAll, default);
         Assert.Equal(["1.0", "copied"], tags!.Select(t => t.Tag).Order(StringComparer.Ordinal));
         await _r.AssertIndexConsistentAsync();
 
         await RegistryFixture.WriteAsync(_r.Store, tx => tx.Tree.DeleteAsync(RegistryFixture.V1Repo, V1Layout.ImageFolder(RegistryFixture.ImageIdOf("base")), default));
 
-        Assert.Equal(V1Outcome.ImageNotFound, (await _r.V1.GetImageAsync(RegistryFixture.V1Repo, RegistryFixture.ImageIdOf("base"), default)).Outcome);
+        Assert.Equal(V1Outcome.ImageNotFound, (await _r.V1.Images.GetImageAsync(RegistryFixture.V1Repo, RegistryFixture.ImageIdOf("base"), default)).Outcome);
         await _r.AssertIndexConsistentAsync();
     }
 
@@ -262,8 +262,8 @@ public sealed class RegistryIndexTests : IAsyncLifetime
         await _r.AssertIndexConsistentAsync();
         Assert.Equal(["1"], await _r.Discovery.ListTagsAsync(rawV2.Key, "app", RegistryFixture.AllowAll, default));
         Assert.Equal(pushed.Digest, (await _r.Manifests.GetManifestAsync(rawV2.Key, "app", "1", RegistryFixture.AllowAll, default))?.Digest);
-        Assert.Equal(RegistryFixture.ImageIdOf("base"), await _r.V1.GetTagAsync(rawV1.Key, Web, "1.0", RegistryFixture.AllowAll, default));
-        Assert.Equal(V1Outcome.Ok, (await _r.V1.GetImageAsync(rawV1.Key, RegistryFixture.ImageIdOf("base"), default)).Outcome);
+        Assert.Equal(RegistryFixture.ImageIdOf("base"), await _r.V1.Tags.GetTagAsync(rawV1.Key, Web, "1.0", RegistryFixture.AllowAll, default));
+        Assert.Equal(V1Outcome.Ok, (await _r.V1.Images.GetImageAsync(rawV1.Key, RegistryFixture.ImageIdOf("base"), default)).Outcome);
 
         // Once done, it is not done again: a later write past the index stays reported.
         await CopyAsync(_r.Inner, Repo, "app/1", rawV2.Key, "app/late");

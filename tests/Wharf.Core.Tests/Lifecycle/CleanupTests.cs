@@ -106,15 +106,15 @@ public sealed class CleanupTests : IAsyncLifetime
     public async Task A_v1_image_upload_never_completed_is_forgotten_after_the_stale_upload_age()
     {
         var id = RegistryFixture.ImageIdOf("abandoned");
-        await _r.V1.PutImageJsonAsync(RegistryFixture.V1Repo, id, RegistryFixture.V1ImageJson(id, null), default);
+        await _r.V1.Images.PutImageJsonAsync(RegistryFixture.V1Repo, id, RegistryFixture.V1ImageJson(id, null), default);
 
         _r.Clock.Advance(Stale - TimeSpan.FromSeconds(1));
         await RunAsync();
-        Assert.Equal(V1Outcome.ImageUploading, (await _r.V1.GetImageAsync(RegistryFixture.V1Repo, id, default)).Outcome);
+        Assert.Equal(V1Outcome.ImageUploading, (await _r.V1.Images.GetImageAsync(RegistryFixture.V1Repo, id, default)).Outcome);
 
         _r.Clock.Advance(TimeSpan.FromSeconds(2));
         await RunAsync();
-        Assert.Equal(V1Outcome.ImageNotFound, (await _r.V1.GetImageAsync(RegistryFixture.V1Repo, id, default)).Outcome);
+        Assert.Equal(V1Outcome.ImageNotFound, (await _r.V1.Images.GetImageAsync(RegistryFixture.V1Repo, id, default)).Outcome);
     }
 
     [Fact]
@@ -123,13 +123,13 @@ public sealed class CleanupTests : IAsyncLifetime
         var id = RegistryFixture.ImageIdOf("slow");
         var json = RegistryFixture.V1ImageJson(id, null);
         var layer = Encoding.UTF8.GetBytes("layer of a slow push");
-        await _r.V1.PutImageJsonAsync(RegistryFixture.V1Repo, id, json, default);
-        await _r.V1.PutLayerAsync(RegistryFixture.V1Repo, id, new MemoryStream(layer), default);
+        await _r.V1.Images.PutImageJsonAsync(RegistryFixture.V1Repo, id, json, default);
+        await _r.V1.Images.PutLayerAsync(RegistryFixture.V1Repo, id, new MemoryStream(layer), default);
 
         _r.Clock.Advance(Grace * 3);
         Assert.Equal(0, (await RunAsync()).Gc.BlobsRemoved);
 
-        Assert.Equal(V1Outcome.Ok, await _r.V1.PutChecksumAsync(RegistryFixture.V1Repo, id, RegistryFixture.PayloadChecksum(json, layer), null, RegistryFixture.User, default));
+        Assert.Equal(V1Outcome.Ok, await _r.V1.Images.PutChecksumAsync(RegistryFixture.V1Repo, id, RegistryFixture.PayloadChecksum(json, layer), null, RegistryFixture.User, default));
         Assert.Equal(layer, await _r.Content.ReadAllBytesAsync(Sha256Hex.Of(layer), default));
     }
 
@@ -216,7 +216,7 @@ public sealed class CleanupTests : IAsyncLifetime
         _r.Clock.Advance(TimeSpan.FromSeconds(2));
         var report = await RunAsync();
         Assert.Equal(1, report.V1ImagesRemoved);
-        Assert.Equal(V1Outcome.ImageNotFound, (await _r.V1.GetImageAsync(RegistryFixture.V1Repo, id, default)).Outcome);
+        Assert.Equal(V1Outcome.ImageNotFound, (await _r.V1.Images.GetImageAsync(RegistryFixture.V1Repo, id, default)).Outcome);
         Assert.Null(await _r.Content.SizeOfAsync(Sha256Hex.Of(layer), default));
     }
 

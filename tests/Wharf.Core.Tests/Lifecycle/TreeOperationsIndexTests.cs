@@ -100,7 +100,7 @@ public sealed class TreeOperationsIndexTests : IAsyncLifetime
         var name = new V1RepositoryName("acme", "web");
         var id = RegistryFixture.ImageIdOf("tagged");
         await _r.PublishV1ImageAsync(id, null, Encoding.UTF8.GetBytes("tagged layer"));
-        await _r.V1.PutTagAsync(RegistryFixture.V1Repo, name, "1.0", id, RegistryFixture.User, RegistryFixture.AllowAll, default);
+        await _r.V1.Tags.PutTagAsync(RegistryFixture.V1Repo, name, "1.0", id, RegistryFixture.User, RegistryFixture.AllowAll, default);
 
         var refused = await _r.TreeOperations.DeleteAsync(RegistryFixture.Admin, _r.V1Repository, V1Layout.ImageFolder(id), default);
         Assert.Equal(OperationStatus.Conflict, refused.Status);
@@ -108,7 +108,7 @@ public sealed class TreeOperationsIndexTests : IAsyncLifetime
 
         Assert.Equal(OperationStatus.Ok, (await _r.TreeOperations.DeleteAsync(RegistryFixture.Admin, _r.V1Repository, V1Layout.TagFolder(name, "1.0"), default)).Status);
         Assert.Equal(OperationStatus.Ok, (await _r.TreeOperations.DeleteAsync(RegistryFixture.Admin, _r.V1Repository, V1Layout.ImageFolder(id), default)).Status);
-        Assert.Equal(V1Outcome.ImageNotFound, (await _r.V1.GetImageAsync(RegistryFixture.V1Repo, id, default)).Outcome);
+        Assert.Equal(V1Outcome.ImageNotFound, (await _r.V1.Images.GetImageAsync(RegistryFixture.V1Repo, id, default)).Outcome);
         await _r.AssertIndexConsistentAsync();
     }
 

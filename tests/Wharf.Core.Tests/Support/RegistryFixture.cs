@@ -50,8 +50,14 @@ internal sealed class RegistryFixture : IAsyncDisposable
         Manifests = new V2Manifests(Store, Content, Clock);
         Discovery = new V2Discovery(Store, Content, Clock);
         Promotion = new V2Promotion(Store, Content, Clock);
-        V1 = new V1Registry(Store, Content, Clock, settings);
-        Cleanup = new Cleanup(Store, Content, V1, Clock, settings);
+        V1 = new V1Roles(
+            new V1Images(Store, Content, Clock),
+            new V1Tags(Store, Content, Clock),
+            new V1Repositories(Store, Content, Clock, settings),
+            new V1Collector(Store),
+            new V1Search(Store),
+            new V1Promotion(Store, Content, Clock));
+        Cleanup = new Cleanup(Store, Content, V1.Collector, Clock, settings);
         IndexCheck = new RegistryIndexCheck(Store, Content);
         TreeOperations = new TreeOperations(Store, new AccessPolicy(Store, Clock), Clock);
     }
@@ -78,7 +84,8 @@ internal sealed class RegistryFixture : IAsyncDisposable
 
     public V2Promotion Promotion { get; }
 
-    public V1Registry V1 { get; }
+    /// <summary>The V1 registry's services, one per role.</summary>
+    public V1Roles V1 { get; }
 
     public Cleanup Cleanup { get; }
 
@@ -215,9 +222,9 @@ internal sealed class RegistryFixture : IAsyncDisposable
     public async Task PublishV1ImageAsync(string id, string? parent, byte[] layer, string repo = V1Repo)
     {
         var json = V1ImageJson(id, parent);
-        Assert.Equal(V1Outcome.Ok, await V1.PutImageJsonAsync(repo, id, json, default));
-        Assert.Equal(V1Outcome.Ok, await V1.PutLayerAsync(repo, id, new MemoryStream(layer), default));
-        Assert.Equal(V1Outcome.Ok, await V1.PutChecksumAsync(repo, id, PayloadChecksum(json, layer), null, User, default));
+        Assert.Equal(V1Outcome.Ok, await V1.Images.PutImageJsonAsync(repo, id, json, default));
+        Assert.Equal(V1Outcome.Ok, await V1.Images.PutLayerAsync(repo, id, new MemoryStream(layer), default));
+        Assert.Equal(V1Outcome.Ok, await V1.Images.PutChecksumAsync(repo, id, PayloadChecksum(json, layer), null, User, default));
     }
 
     public static byte[] V1ImageJson(string id, string? parent) =>
@@ -233,6 +240,9 @@ internal sealed class RegistryFixture : IAsyncDisposable
         return "sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 }
+
+/// <summary>The V1 registry's services as the server registers them, one per role.</summary>
+internal sealed record V1Roles(V1Images Images, V1Tags Tags, V1Repositories Repositories, V1Collector Collector, V1Search Search, V1Promotion Promotion);
 
 /// <summary>A manifest pushed by <see cref="RegistryFixture.PushImageAsync"/>, with its bytes and the blobs it names.</summary>
 internal sealed record PushedImage(Digest Digest, byte[] Manifest, Digest Config, Digest Layer);

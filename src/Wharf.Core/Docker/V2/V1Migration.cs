@@ -24,7 +24,7 @@ internal sealed record MigrationReport(List<MigratedTag> Migrated, List<Migrated
 /// so running it twice yields the same digests. Each tag is its own transaction; the source is
 /// only read.
 /// </summary>
-internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1Registry v1, TimeProvider time)
+internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1Search v1Search, V1Tags v1Tags, V1Images v1Images, TimeProvider time)
 {
     private const string LayerMediaType = "application/vnd.docker.image.rootfs.diff.tar.gzip";
     private const string ConfigMediaType = "application/vnd.docker.container.image.v1+json";
@@ -57,7 +57,7 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
         }
         else
         {
-            names = [.. (await v1.ListRepositoriesAsync(source.Key, cancellationToken)).Select(h => V1RepositoryName.TryParse(h.Name, out var n) ? n : null).OfType<V1RepositoryName>()];
+            names = [.. (await v1Search.ListRepositoriesAsync(source.Key, cancellationToken)).Select(h => V1RepositoryName.TryParse(h.Name, out var n) ? n : null).OfType<V1RepositoryName>()];
         }
 
         // Only the tags the caller may read are seen; each must carry nothing the caller may not
@@ -66,7 +66,7 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
         var work = new List<(V1RepositoryName Name, string Tag, string ImageId)>();
         foreach (var name in names)
         {
-            var tags = await v1.ListTagsAsync(source.Key, name, readable, cancellationToken);
+            var tags = await v1Tags.ListTagsAsync(source.Key, name, readable, cancellationToken);
             if (tags is null)
             {
                 return (null, OperationResult.NotFound($"Docker repository '{name}' not found in '{source.Key}'."));
@@ -74,7 +74,7 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
 
             foreach (var (tag, imageId) in tags.Where(t => request.Tag is null || t.Tag == request.Tag))
             {
-                if (!await v1.MayReadChainAsync(source.Key, imageId, readable, cancellationToken))
+                if (!await v1Images.MayReadChainAsync(source.Key, imageId, readable, cancellationToken))
                 {
                     return (null, OperationResult.Forbidden($"Reading tag '{tag}' of '{name}' in '{source.Key}' and every image it reaches is not permitted."));
                 }
@@ -129,7 +129,7 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
         RepositoryConfig source, RepositoryConfig target, V1RepositoryName name, string tag, string imageId, string image, bool overwrite, string user,
         PathPermission allowed, Dictionary<string, ConvertedLayer> converted, MigrationReport report, CancellationToken cancellationToken)
     {
-        var top = await v1.GetImageAsync(source.Key, imageId, cancellationToken);
+        var top = await v1Images.GetImageAsync(source.Key, imageId, cancellationToken);
         if (top.Image is not { } topImage)
         {
             report.Failed.Add(new MigratedTag(name.FullName, tag, image, null, $"image {imageId} is not complete"));
@@ -144,7 +144,7 @@ internal sealed class V1Migration(IMetadataStore store, ContentStore content, V1
         JsonObject? topJson = null;
         foreach (var id in chain)
         {
-            var lookup = await v1.GetImageAsync(source.Key, id, cancellationToken);
+            var lookup = await v1Images.GetImageAsync(source.Key, id, cancellationToken);
             if (lookup.Image is not { } each)
             {
                 report.Failed.Add(new MigratedTag(name.FullName, tag, image, null, $"image {id} of the ancestry is missing"));

@@ -23,10 +23,10 @@ internal static class DockerManagementEndpoints
     {
         foreach (var prefix in new[] { "/artifactory/api/docker/{repoKey}", "/api/docker/{repoKey}" })
         {
-            app.MapPost(prefix + "/v1/promote", (HttpContext c, string repoKey, RepositoryService r, V1Registry v1, V2Promotion v2, AccessPolicy p, CancellationToken ct) =>
+            app.MapPost(prefix + "/v1/promote", (HttpContext c, string repoKey, RepositoryService r, V1Promotion v1, V2Promotion v2, AccessPolicy p, CancellationToken ct) =>
                 PromoteAsync(c, repoKey, DockerApiVersion.V1, r, v1, v2, p, ct)).WithRestGate(RestRequirement.Anyone);
             app.MapPost(prefix + "/v1/migrate", MigrateAsync).WithRestGate(RestRequirement.Anyone);
-            app.MapPost(prefix + "/v2/promote", (HttpContext c, string repoKey, RepositoryService r, V1Registry v1, V2Promotion v2, AccessPolicy p, CancellationToken ct) =>
+            app.MapPost(prefix + "/v2/promote", (HttpContext c, string repoKey, RepositoryService r, V1Promotion v1, V2Promotion v2, AccessPolicy p, CancellationToken ct) =>
                 PromoteAsync(c, repoKey, DockerApiVersion.V2, r, v1, v2, p, ct)).WithRestGate(RestRequirement.Anyone);
         }
     }
@@ -95,7 +95,7 @@ internal static class DockerManagementEndpoints
     }
 
     private static async Task<IResult> PromoteAsync(
-        HttpContext context, string repoKey, DockerApiVersion route, RepositoryService repositories, V1Registry v1, V2Promotion v2, AccessPolicy policy, CancellationToken cancellationToken)
+        HttpContext context, string repoKey, DockerApiVersion route, RepositoryService repositories, V1Promotion v1, V2Promotion v2, AccessPolicy policy, CancellationToken cancellationToken)
     {
         var (granted, denied) = await CallerAndSourceAsync(context, repoKey, repositories, policy, cancellationToken);
         if (granted is not { } access)

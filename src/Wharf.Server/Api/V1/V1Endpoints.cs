@@ -72,20 +72,20 @@ internal static class V1Endpoints
     }
 
     /// <summary>GET <c>/search?q=&amp;n=&amp;page=</c> (§6.6): the repositories of the key the caller may read, by substring.</summary>
-    private static async Task<IResult> SearchAsync(HttpContext context, V1Registry registry, CancellationToken cancellationToken)
+    private static async Task<IResult> SearchAsync(HttpContext context, V1Search search, V1Repositories repositories, CancellationToken cancellationToken)
     {
         var call = V1Call.Of(context);
         var query = context.Request.Query["q"].ToString();
         var readable = new List<V1SearchHit>();
-        foreach (var listing in await registry.ListRepositoriesAsync(call.Key, cancellationToken))
+        foreach (var listing in await search.ListRepositoriesAsync(call.Key, cancellationToken))
         {
-            if (V1RepositoryName.TryParse(listing.Name, out var name) && await registry.IsReadableAsync(call.Key, name, call.Items, cancellationToken))
+            if (V1RepositoryName.TryParse(listing.Name, out var name) && await repositories.IsReadableAsync(call.Key, name, call.Items, cancellationToken))
             {
                 readable.Add(listing);
             }
         }
 
-        var page = V1Registry.Search(readable, query, ParseInt(context.Request.Query["n"]), ParseInt(context.Request.Query["page"]));
+        var page = V1Search.Search(readable, query, ParseInt(context.Request.Query["n"]), ParseInt(context.Request.Query["page"]));
         return V1Response.Json(200, new V1SearchResponse(
             query, page.Total, (page.Total + page.PageSize - 1) / page.PageSize, page.Page, page.PageSize,
             [.. page.Results.Select(r => new V1SearchResult(r.Name, r.Description, 0, false, false, false))]));

@@ -24,7 +24,7 @@ internal static class V1Errors
     public static readonly V1Error ChecksumMismatch = new(400, "Checksum mismatch");
     public static readonly V1Error LayerIncomplete = new(400, "Layer upload incomplete: the request body ended early");
     public static readonly V1Error UploadChanged = new(409, "Image JSON was replaced during the layer upload; upload the layer again");
-    public static readonly V1Error JsonTooLarge = new(413, $"Image JSON exceeds {V1Registry.MaxImageJsonBytes} bytes");
+    public static readonly V1Error JsonTooLarge = new(413, $"Image JSON exceeds {V1Images.MaxImageJsonBytes} bytes");
     public static readonly V1Error BodyTooLarge = new(413, "Request body too large");
     public static readonly V1Error BodyTruncated = new(400, "Request body ended early");
     public static readonly V1Error ErrorDecodingJson = new(400, "Error Decoding JSON");

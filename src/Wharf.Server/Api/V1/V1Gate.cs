@@ -36,7 +36,7 @@ internal sealed class V1Gate(
     RestAuthenticator restAuthenticator,
     V1Tokens tokens,
     AccessPolicy policy,
-    V1Registry registry,
+    V1Repositories v1Repositories,
     IOptions<WharfOptions> options)
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next, V1Requirement requirement)
@@ -229,7 +229,7 @@ internal sealed class V1Gate(
         {
             var inScope = token.RepoKey == repository.Key && Covers(token, needed)
                 && V1RepositoryName.TryParse(token.Repository, out var name)
-                && await registry.RepositoryReachesImageAsync(repository.Key, name, imageId, includeTagAncestry: token.Access == V1Access.Read, cancellationToken);
+                && await v1Repositories.RepositoryReachesImageAsync(repository.Key, name, imageId, includeTagAncestry: token.Access == V1Access.Read, cancellationToken);
             if (!inScope)
             {
                 return V1Response.Error(V1Errors.RequiresAuthorization);

@@ -28,9 +28,9 @@ internal static class V1ImageEndpoints
     }
 
     /// <summary>GET <c>images/&lt;id&gt;/json</c> (§6.4.1), with the layer's size and payload checksum.</summary>
-    private static async Task<IResult> GetJsonAsync(HttpContext context, V1Registry registry, ContentStore content, CancellationToken cancellationToken)
+    private static async Task<IResult> GetJsonAsync(HttpContext context, V1Images images, ContentStore content, CancellationToken cancellationToken)
     {
-        var (image, failure) = await CompleteImageAsync(V1Call.Of(context), registry, cancellationToken);
+        var (image, failure) = await CompleteImageAsync(V1Call.Of(context), images, cancellationToken);
         if (image is null)
         {
             return failure!;
@@ -45,30 +45,30 @@ internal static class V1ImageEndpoints
         ]);
     }
 
-    /// <summary>PUT <c>images/&lt;id&gt;/json</c> (§6.4.2), at most <see cref="V1Registry.MaxImageJsonBytes"/>.</summary>
-    private static async Task<IResult> PutJsonAsync(HttpContext context, V1Registry registry, CancellationToken cancellationToken)
+    /// <summary>PUT <c>images/&lt;id&gt;/json</c> (§6.4.2), at most <see cref="V1Images.MaxImageJsonBytes"/>.</summary>
+    private static async Task<IResult> PutJsonAsync(HttpContext context, V1Images images, CancellationToken cancellationToken)
     {
         var call = V1Call.Of(context);
-        var (read, body) = await RequestBody.ReadAsync(context.Request, V1Registry.MaxImageJsonBytes, cancellationToken);
+        var (read, body) = await RequestBody.ReadAsync(context.Request, V1Images.MaxImageJsonBytes, cancellationToken);
         if (read != BodyReadOutcome.Ok)
         {
             return call.Error(read == BodyReadOutcome.TooLarge ? V1Errors.JsonTooLarge : V1Errors.BodyTruncated);
         }
 
-        var outcome = await registry.PutImageJsonAsync(call.Key, call.ImageId, body, cancellationToken);
+        var outcome = await images.PutImageJsonAsync(call.Key, call.ImageId, body, cancellationToken);
         return outcome == V1Outcome.Ok ? V1Response.True : call.Error(V1Errors.For(outcome));
     }
 
     /// <summary>PUT <c>images/&lt;id&gt;/layer</c> (§6.4.3), streamed to the store while hashed.</summary>
-    private static async Task<IResult> PutLayerAsync(HttpContext context, V1Registry registry, CancellationToken cancellationToken)
+    private static async Task<IResult> PutLayerAsync(HttpContext context, V1Images images, CancellationToken cancellationToken)
     {
         var call = V1Call.Of(context);
-        var outcome = await registry.PutLayerAsync(call.Key, call.ImageId, context.Request.Body, cancellationToken);
+        var outcome = await images.PutLayerAsync(call.Key, call.ImageId, context.Request.Body, cancellationToken);
         return outcome == V1Outcome.Ok ? V1Response.True : call.Error(V1Errors.For(outcome));
     }
 
     /// <summary>PUT <c>images/&lt;id&gt;/checksum</c> (§6.4.4): the payload checksum is verified and the image completed.</summary>
-    private static async Task<IResult> PutChecksumAsync(HttpContext context, V1Registry registry, ILogger<V1Gate> logger, CancellationToken cancellationToken)
+    private static async Task<IResult> PutChecksumAsync(HttpContext context, V1Images images, ILogger<V1Gate> logger, CancellationToken cancellationToken)
     {
         var call = V1Call.Of(context);
         var headers = context.Request.Headers;
@@ -83,7 +83,7 @@ internal static class V1ImageEndpoints
         }
 
         var user = call.Principal.DisplayName;
-        var outcome = await registry.PutChecksumAsync(call.Key, call.ImageId, payload.ToString(), headers["X-Docker-Checksum"].ToString(), user, cancellationToken);
+        var outcome = await images.PutChecksumAsync(call.Key, call.ImageId, payload.ToString(), headers["X-Docker-Checksum"].ToString(), user, cancellationToken);
         if (outcome != V1Outcome.Ok)
         {
             return call.Error(V1Errors.For(outcome));
@@ -94,9 +94,9 @@ internal static class V1ImageEndpoints
     }
 
     /// <summary>GET <c>images/&lt;id&gt;/layer</c> (§6.4.5), with Range.</summary>
-    private static async Task<IResult> GetLayerAsync(HttpContext context, V1Registry registry, ContentStore content, CancellationToken cancellationToken)
+    private static async Task<IResult> GetLayerAsync(HttpContext context, V1Images images, ContentStore content, CancellationToken cancellationToken)
     {
-        var (image, failure) = await CompleteImageAsync(V1Call.Of(context), registry, cancellationToken);
+        var (image, failure) = await CompleteImageAsync(V1Call.Of(context), images, cancellationToken);
         if (image is null)
         {
             return failure!;
@@ -109,9 +109,9 @@ internal static class V1ImageEndpoints
     }
 
     /// <summary>GET <c>images/&lt;id&gt;/ancestry</c> (§6.4.6).</summary>
-    private static async Task<IResult> GetAncestryAsync(HttpContext context, V1Registry registry, ContentStore content, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAncestryAsync(HttpContext context, V1Images images, ContentStore content, CancellationToken cancellationToken)
     {
-        var (image, failure) = await CompleteImageAsync(V1Call.Of(context), registry, cancellationToken);
+        var (image, failure) = await CompleteImageAsync(V1Call.Of(context), images, cancellationToken);
         if (image is null)
         {
             return failure!;
@@ -122,9 +122,9 @@ internal static class V1ImageEndpoints
     }
 
     /// <summary>The image a read route addresses, or 404 or 400 unless it is complete (§9).</summary>
-    private static async Task<(V1Image? Image, IResult? Failure)> CompleteImageAsync(V1Call call, V1Registry registry, CancellationToken cancellationToken)
+    private static async Task<(V1Image? Image, IResult? Failure)> CompleteImageAsync(V1Call call, V1Images images, CancellationToken cancellationToken)
     {
-        var lookup = await registry.GetImageAsync(call.Key, call.ImageId, cancellationToken);
+        var lookup = await images.GetImageAsync(call.Key, call.ImageId, cancellationToken);
         return lookup.Image is { } image ? (image, null) : (null, call.Error(V1Errors.For(lookup.Outcome)));
     }
 }

@@ -19,7 +19,7 @@ internal static class V1RepositoryEndpoints
     private const int MaxIndexBodyBytes = 4 << 20;
 
     /// <summary>PUT <c>repositories/&lt;name&gt;/</c>, push start (§6.3.1): 200 <c>""</c> with a write token and the Host as endpoint.</summary>
-    public static async Task<IResult> AnnounceAsync(V1Call call, V1Registry registry, V1Tokens tokens, CancellationToken cancellationToken)
+    public static async Task<IResult> AnnounceAsync(V1Call call, V1Repositories repositories, V1Tokens tokens, CancellationToken cancellationToken)
     {
         if (await call.RequireAsync(V1Layout.Index(call.Name), AccessActions.Deploy) is { } refused)
         {
@@ -38,7 +38,7 @@ internal static class V1RepositoryEndpoints
             return call.Error(error!);
         }
 
-        if (await registry.AnnounceAsync(call.Key, call.Name, ids, call.Principal.DisplayName, cancellationToken) is not V1Outcome.Ok and var blocked)
+        if (await repositories.AnnounceAsync(call.Key, call.Name, ids, call.Principal.DisplayName, cancellationToken) is not V1Outcome.Ok and var blocked)
         {
             return call.Fail(blocked);
         }
@@ -51,9 +51,9 @@ internal static class V1RepositoryEndpoints
     }
 
     /// <summary>PUT <c>repositories/&lt;name&gt;/images</c>, push end (§6.3.2): exactly 204; the body (always [] from docker) is ignored.</summary>
-    public static async Task<IResult> PushEndAsync(V1Call call, V1Registry registry, CancellationToken cancellationToken) =>
+    public static async Task<IResult> PushEndAsync(V1Call call, V1Repositories repositories, CancellationToken cancellationToken) =>
         await call.RequireAsync(V1Layout.Index(call.Name), AccessActions.Deploy)
-            ?? (await registry.GetIndexAsync(call.Key, call.Name, cancellationToken) is null
+            ?? (await repositories.GetIndexAsync(call.Key, call.Name, cancellationToken) is null
                 ? call.Error(V1Errors.RepositoryNotFound)
                 : V1Response.NoContent());
 
@@ -62,10 +62,10 @@ internal static class V1RepositoryEndpoints
         await call.RequireAsync(V1Layout.Index(call.Name), AccessActions.Delete) ?? V1Response.NoContent();
 
     /// <summary>GET <c>repositories/&lt;name&gt;/images</c>, pull start (§6.3.3): the id list without tags, a read token and the endpoint.</summary>
-    public static async Task<IResult> PullStartAsync(V1Call call, V1Registry registry, V1Tokens tokens, CancellationToken cancellationToken)
+    public static async Task<IResult> PullStartAsync(V1Call call, V1Repositories repositories, V1Tokens tokens, CancellationToken cancellationToken)
     {
         var ids = await call.Items(V1Layout.Index(call.Name), AccessActions.Read)
-            ? await registry.GetIndexAsync(call.Key, call.Name, cancellationToken)
+            ? await repositories.GetIndexAsync(call.Key, call.Name, cancellationToken)
             : null;
         if (ids is null)
         {
@@ -84,25 +84,25 @@ internal static class V1RepositoryEndpoints
     }
 
     /// <summary>GET <c>repositories/&lt;name&gt;/tags</c> (§6.5.1): the readable tags and their image ids.</summary>
-    public static async Task<IResult> TagListAsync(V1Call call, V1Registry registry, CancellationToken cancellationToken)
+    public static async Task<IResult> TagListAsync(V1Call call, V1Tags tags, CancellationToken cancellationToken)
     {
-        var tags = await registry.ListTagsAsync(call.Key, call.Name, call.Items, cancellationToken);
-        return tags is null
+        var readable = await tags.ListTagsAsync(call.Key, call.Name, call.Items, cancellationToken);
+        return readable is null
             ? call.Error(V1Errors.RepositoryNotFound)
-            : V1Response.Json(200, tags.ToDictionary(t => t.Tag, t => t.ImageId, StringComparer.Ordinal));
+            : V1Response.Json(200, readable.ToDictionary(t => t.Tag, t => t.ImageId, StringComparer.Ordinal));
     }
 
     /// <summary>GET <c>repositories/&lt;name&gt;/tags/&lt;tag&gt;</c> (§6.5.2), or its <c>/json</c> metadata (§6.5.5).</summary>
-    public static async Task<IResult> GetTagAsync(V1Call call, V1Registry registry, bool metadataOnly, CancellationToken cancellationToken)
+    public static async Task<IResult> GetTagAsync(V1Call call, V1Tags tags, bool metadataOnly, CancellationToken cancellationToken)
     {
-        var id = await registry.GetTagAsync(call.Key, call.Name, call.Tag, call.Items, cancellationToken);
+        var id = await tags.GetTagAsync(call.Key, call.Name, call.Tag, call.Items, cancellationToken);
         return id is null ? call.Error(V1Errors.TagNotFound)
             : metadataOnly ? V1Response.Json(200, V1TagMetadata.Unknown)
             : V1Response.Json(200, id);
     }
 
     /// <summary>PUT <c>repositories/&lt;name&gt;/tags/&lt;tag&gt;</c> with the image id as JSON string (§6.5.3).</summary>
-    public static async Task<IResult> PutTagAsync(V1Call call, V1Registry registry, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<IResult> PutTagAsync(V1Call call, V1Tags tags, ILogger logger, CancellationToken cancellationToken)
     {
         if (!TagName.IsValid(call.Tag))
         {
@@ -131,7 +131,7 @@ internal static class V1RepositoryEndpoints
         }
 
         var user = call.Principal.DisplayName;
-        var outcome = await registry.PutTagAsync(call.Key, call.Name, call.Tag, imageId, user, call.Items, cancellationToken, call.Repository.MaxUniqueTags);
+        var outcome = await tags.PutTagAsync(call.Key, call.Name, call.Tag, imageId, user, call.Items, cancellationToken, call.Repository.MaxUniqueTags);
         if (outcome != V1Outcome.Ok)
         {
             return call.Fail(outcome);
@@ -142,9 +142,9 @@ internal static class V1RepositoryEndpoints
     }
 
     /// <summary>DELETE <c>repositories/&lt;name&gt;/tags/&lt;tag&gt;</c> (§6.5.4).</summary>
-    public static async Task<IResult> DeleteTagAsync(V1Call call, V1Registry registry, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<IResult> DeleteTagAsync(V1Call call, V1Tags tags, ILogger logger, CancellationToken cancellationToken)
     {
-        switch (await registry.DeleteTagAsync(call.Key, call.Name, call.Tag, call.Items, cancellationToken))
+        switch (await tags.DeleteTagAsync(call.Key, call.Name, call.Tag, call.Items, cancellationToken))
         {
             case V1Outcome.Denied:
                 return call.Refusal();
@@ -157,9 +157,9 @@ internal static class V1RepositoryEndpoints
     }
 
     /// <summary>DELETE <c>repositories/&lt;name&gt;/</c> or <c>…/tags</c> (§6.5.6): the tags and the index; images stay.</summary>
-    public static async Task<IResult> DeleteRepositoryAsync(V1Call call, V1Registry registry, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<IResult> DeleteRepositoryAsync(V1Call call, V1Repositories repositories, ILogger logger, CancellationToken cancellationToken)
     {
-        var outcome = await registry.DeleteRepositoryAsync(call.Key, call.Name, call.Items, cancellationToken);
+        var outcome = await repositories.DeleteRepositoryAsync(call.Key, call.Name, call.Items, cancellationToken);
         if (outcome != V1Outcome.Ok)
         {
             return call.Fail(outcome);
@@ -170,8 +170,8 @@ internal static class V1RepositoryEndpoints
     }
 
     /// <summary>GET <c>repositories/&lt;name&gt;/json</c>: the repository's metadata (§6.5.5's default) while it has readable tags.</summary>
-    public static async Task<IResult> RepositoryJsonAsync(V1Call call, V1Registry registry, CancellationToken cancellationToken) =>
-        await registry.ListTagsAsync(call.Key, call.Name, call.Items, cancellationToken) is null
+    public static async Task<IResult> RepositoryJsonAsync(V1Call call, V1Tags tags, CancellationToken cancellationToken) =>
+        await tags.ListTagsAsync(call.Key, call.Name, call.Items, cancellationToken) is null
             ? call.Error(V1Errors.RepositoryNotFound)
             : V1Response.Json(200, V1TagMetadata.Unknown);
 

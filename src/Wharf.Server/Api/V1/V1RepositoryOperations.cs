@@ -24,20 +24,20 @@ internal sealed partial class V1RepositoryOperations
     private readonly V1RepositoryOperation _tagJson, _getTag, _putTag, _deleteTag, _tagList, _deleteRepository;
     private readonly V1RepositoryOperation _announce, _pushEnd, _deleteIndex, _pullStart, _repositoryJson;
 
-    public V1RepositoryOperations(V1Registry registry, V1Tokens tokens, ILogger<V1Gate> logger)
+    public V1RepositoryOperations(V1Repositories repositories, V1Tags tags, V1Tokens tokens, ILogger<V1Gate> logger)
     {
         // Push start and pull start issue tokens: §5.3 lets no token authorize them.
-        _announce = new(AccessActions.Deploy, V1RouteKind.Index, false, (c, ct) => V1RepositoryEndpoints.AnnounceAsync(c, registry, tokens, ct));
-        _pullStart = new(AccessActions.Read, V1RouteKind.Index, false, (c, ct) => V1RepositoryEndpoints.PullStartAsync(c, registry, tokens, ct));
-        _pushEnd = new(AccessActions.Deploy, V1RouteKind.Index, true, (c, ct) => V1RepositoryEndpoints.PushEndAsync(c, registry, ct));
+        _announce = new(AccessActions.Deploy, V1RouteKind.Index, false, (c, ct) => V1RepositoryEndpoints.AnnounceAsync(c, repositories, tokens, ct));
+        _pullStart = new(AccessActions.Read, V1RouteKind.Index, false, (c, ct) => V1RepositoryEndpoints.PullStartAsync(c, repositories, tokens, ct));
+        _pushEnd = new(AccessActions.Deploy, V1RouteKind.Index, true, (c, ct) => V1RepositoryEndpoints.PushEndAsync(c, repositories, ct));
         _deleteIndex = new(AccessActions.Delete, V1RouteKind.Index, true, (c, _) => V1RepositoryEndpoints.DeleteIndexAsync(c));
-        _tagList = new(AccessActions.Read, V1RouteKind.Registry, true, (c, ct) => V1RepositoryEndpoints.TagListAsync(c, registry, ct));
-        _tagJson = new(AccessActions.Read, V1RouteKind.Registry, true, (c, ct) => V1RepositoryEndpoints.GetTagAsync(c, registry, metadataOnly: true, ct));
-        _getTag = new(AccessActions.Read, V1RouteKind.Registry, true, (c, ct) => V1RepositoryEndpoints.GetTagAsync(c, registry, metadataOnly: false, ct));
-        _putTag = new(AccessActions.Deploy, V1RouteKind.Registry, true, (c, ct) => V1RepositoryEndpoints.PutTagAsync(c, registry, logger, ct));
-        _deleteTag = new(AccessActions.Delete, V1RouteKind.Registry, true, (c, ct) => V1RepositoryEndpoints.DeleteTagAsync(c, registry, logger, ct));
-        _deleteRepository = new(AccessActions.Delete, V1RouteKind.Registry, true, (c, ct) => V1RepositoryEndpoints.DeleteRepositoryAsync(c, registry, logger, ct));
-        _repositoryJson = new(AccessActions.Read, V1RouteKind.Registry, true, (c, ct) => V1RepositoryEndpoints.RepositoryJsonAsync(c, registry, ct));
+        _tagList = new(AccessActions.Read, V1RouteKind.Registry, true, (c, ct) => V1RepositoryEndpoints.TagListAsync(c, tags, ct));
+        _tagJson = new(AccessActions.Read, V1RouteKind.Registry, true, (c, ct) => V1RepositoryEndpoints.GetTagAsync(c, tags, metadataOnly: true, ct));
+        _getTag = new(AccessActions.Read, V1RouteKind.Registry, true, (c, ct) => V1RepositoryEndpoints.GetTagAsync(c, tags, metadataOnly: false, ct));
+        _putTag = new(AccessActions.Deploy, V1RouteKind.Registry, true, (c, ct) => V1RepositoryEndpoints.PutTagAsync(c, tags, logger, ct));
+        _deleteTag = new(AccessActions.Delete, V1RouteKind.Registry, true, (c, ct) => V1RepositoryEndpoints.DeleteTagAsync(c, tags, logger, ct));
+        _deleteRepository = new(AccessActions.Delete, V1RouteKind.Registry, true, (c, ct) => V1RepositoryEndpoints.DeleteRepositoryAsync(c, repositories, logger, ct));
+        _repositoryJson = new(AccessActions.Read, V1RouteKind.Registry, true, (c, ct) => V1RepositoryEndpoints.RepositoryJsonAsync(c, tags, ct));
     }
 
     /// <summary>The operation of a repository route, with the raw name and tag it names; null when nothing answers there (a plain 404 of the table).</summary>

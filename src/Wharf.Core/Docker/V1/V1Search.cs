@@ -1,8 +1,9 @@
+using Wharf.Core.Metadata;
 
 namespace Wharf.Core.Docker.V1;
 
 /// <summary><c>docker search</c> (§6.6).</summary>
-internal sealed partial class V1Registry
+internal sealed class V1Search(IMetadataStore store)
 {
     /// <summary>
     /// Every V1 repository of <paramref name="repo"/> with its description (the

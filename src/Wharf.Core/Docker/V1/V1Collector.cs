@@ -4,7 +4,7 @@ using Wharf.Core.Naming;
 namespace Wharf.Core.Docker.V1;
 
 /// <summary>What the collector keeps and removes of V1 images (rest-api §3.7).</summary>
-internal sealed partial class V1Registry
+internal sealed class V1Collector(IMetadataStore store)
 {
     /// <summary>
     /// Deletes the <c>.images/&lt;id&gt;/</c> folders of <paramref name="repo"/> that no tag reaches

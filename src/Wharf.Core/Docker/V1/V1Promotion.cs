@@ -2,6 +2,7 @@ using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
 using Wharf.Core.Operations;
 using Wharf.Core.Security;
+using Wharf.Core.Storage;
 using Wharf.Core.Tree;
 
 namespace Wharf.Core.Docker.V1;
@@ -9,7 +10,8 @@ namespace Wharf.Core.Docker.V1;
 /// <summary>A promote request (rest-api §3.4), as sent.</summary>
 internal sealed record PromoteRequest(string? TargetRepo, string? DockerRepository, string? TargetDockerRepository, string? Tag, string? TargetTag, bool Copy);
 
-internal sealed partial class V1Registry
+/// <summary>Promotion between V1 repositories (rest-api §3.4): tags, their index entries and the images they reach.</summary>
+internal sealed class V1Promotion(IMetadataStore store, ContentStore content, TimeProvider time)
 {
     /// <summary>
     /// Copies or moves one tag, or every tag, of a V1 repository to another V1 repository key and/or
@@ -33,12 +35,12 @@ internal sealed partial class V1Registry
             return OperationResult.BadRequest($"'{renamed}' is not a valid Docker repository name.");
         }
 
-        if (request.Tag is { } requestedTag && !IsStorableTag(requestedTag))
+        if (request.Tag is { } requestedTag && !V1Reads.IsStorableTag(requestedTag))
         {
             return OperationResult.BadRequest($"'{requestedTag}' is not a valid tag.");
         }
 
-        if (request.TargetTag is { } newTag && (request.Tag is null || !IsStorableTag(newTag)))
+        if (request.TargetTag is { } newTag && (request.Tag is null || !V1Reads.IsStorableTag(newTag)))
         {
             return OperationResult.BadRequest(request.Tag is null ? "targetTag needs tag." : $"'{newTag}' is not a valid tag.");
         }
@@ -50,14 +52,14 @@ internal sealed partial class V1Registry
 
         var move = !request.Copy;
         await using var tx = await store.BeginAsync(cancellationToken);
-        var sourceIndex = await ReadIndexAsync(tx, source.Key, sourceName, cancellationToken);
+        var sourceIndex = await V1Reads.ReadIndexAsync(tx, source.Key, sourceName, cancellationToken);
         if (sourceIndex is null)
         {
             return OperationResult.NotFound($"Docker repository '{sourceName}' not found in '{source.Key}'.");
         }
 
         // Only the tags the caller may read are there for them, as in a tags list.
-        var allTags = await ReadTagsAsync(tx, source.Key, sourceName, cancellationToken);
+        var allTags = await V1Reads.ReadTagsAsync(tx, source.Key, sourceName, cancellationToken);
         var tags = new List<(string Tag, string ImageId)>();
         foreach (var tag in allTags)
         {
@@ -85,7 +87,7 @@ internal sealed partial class V1Registry
         ItemAccess readable = (path, actions) => allowed(source, path, actions);
         foreach (var (from, to, imageId) in renames)
         {
-            if (!await MayReadChainAsync(tx, source.Key, imageId, readable, cancellationToken))
+            if (!await V1Reads.MayReadChainAsync(tx, source.Key, imageId, readable, cancellationToken))
             {
                 return OperationResult.Forbidden($"Reading tag '{from}' of '{sourceName}' in '{source.Key}' and every image it reaches is not permitted.");
             }
@@ -95,7 +97,7 @@ internal sealed partial class V1Registry
                 return OperationResult.Forbidden($"Deploying tag '{to}' of '{targetName}' to '{target.Key}' is not permitted.");
             }
 
-            if (await ReadTagAsync(tx, target.Key, targetName, to, cancellationToken) is not null
+            if (await V1Reads.ReadTagAsync(tx, target.Key, targetName, to, cancellationToken) is not null
                 && !await allowed(target, V1Layout.Tag(targetName, to), AccessActions.Delete))
             {
                 return OperationResult.Forbidden($"Replacing tag '{to}' of '{targetName}' in '{target.Key}' needs delete permission.");
@@ -118,7 +120,7 @@ internal sealed partial class V1Registry
         var images = new List<string>();
         foreach (var (_, _, imageId) in renames)
         {
-            foreach (var id in await ReadCompleteAncestryAsync(tx, source.Key, imageId, cancellationToken) ?? [imageId])
+            foreach (var id in await V1Reads.ReadCompleteAncestryAsync(tx, source.Key, imageId, cancellationToken) ?? [imageId])
             {
                 if (!images.Contains(id, StringComparer.Ordinal))
                 {
@@ -131,7 +133,7 @@ internal sealed partial class V1Registry
         {
             foreach (var id in images)
             {
-                if (await IsCompleteAsync(tx, target.Key, id, cancellationToken))
+                if (await V1Reads.IsCompleteAsync(tx, target.Key, id, cancellationToken))
                 {
                     continue;
                 }
@@ -151,7 +153,7 @@ internal sealed partial class V1Registry
             }
         }
 
-        var targetIndex = await ReadIndexAsync(tx, target.Key, targetName, cancellationToken) ?? [];
+        var targetIndex = await V1Reads.ReadIndexAsync(tx, target.Key, targetName, cancellationToken) ?? [];
         var merged = targetIndex.Concat(images.Where(id => !targetIndex.Contains(id, StringComparer.Ordinal))).ToList();
         if (merged.Count != targetIndex.Count || await tx.Tree.GetAsync(target.Key, V1Layout.Index(targetName), cancellationToken) is null)
         {
@@ -160,7 +162,7 @@ internal sealed partial class V1Registry
                 return OperationResult.Forbidden($"Writing the index of '{targetName}' in '{target.Key}' is not permitted.");
             }
 
-            if (!await PutIndexAsync(tx, target.Key, targetName, await WriteIndexBlobAsync(merged, cancellationToken), user, cancellationToken))
+            if (!await V1Writes.PutIndexAsync(tx, time, target.Key, targetName, await V1Writes.WriteIndexBlobAsync(content, merged, cancellationToken), user, cancellationToken))
             {
                 return Blocked(target, V1Layout.Index(targetName));
             }
@@ -174,7 +176,7 @@ internal sealed partial class V1Registry
                 [DockerProperties.TagName] = [to],
                 [DockerProperties.TagContent] = [imageId],
             };
-            if (!await tx.Tree.TryPutFileAsync(target.Key, new NewFile(V1Layout.Tag(targetName, to), sourceFile.Sha256!, sourceFile.Size, JsonMime, properties), user, now, cancellationToken))
+            if (!await tx.Tree.TryPutFileAsync(target.Key, new NewFile(V1Layout.Tag(targetName, to), sourceFile.Sha256!, sourceFile.Size, V1Writes.JsonMime, properties), user, now, cancellationToken))
             {
                 return Blocked(target, V1Layout.Tag(targetName, to));
             }
@@ -184,13 +186,13 @@ internal sealed partial class V1Registry
         {
             foreach (var (from, _, _) in renames)
             {
-                await DeleteTagFileAsync(tx, source.Key, V1Layout.Tag(sourceName, from), cancellationToken);
+                await V1Writes.DeleteTagFileAsync(tx, source.Key, V1Layout.Tag(sourceName, from), cancellationToken);
             }
 
             if (moveIndex)
             {
                 await tx.Tree.DeleteAsync(source.Key, V1Layout.Index(sourceName), cancellationToken);
-                await DeleteFolderIfEmptyAsync(tx, source.Key, V1Layout.RepositoryFolder(sourceName), cancellationToken);
+                await V1Writes.DeleteFolderIfEmptyAsync(tx, source.Key, V1Layout.RepositoryFolder(sourceName), cancellationToken);
             }
         }
 
@@ -223,7 +225,7 @@ internal sealed partial class V1Registry
             if (!file.IsFolder)
             {
                 var properties = await tx.Tree.GetPropertiesAsync(from, file.Path, cancellationToken);
-                if (!await tx.Tree.TryPutFileAsync(to, new NewFile(file.Path, file.Sha256!, file.Size, file.MimeType ?? JsonMime, properties), user, now, cancellationToken))
+                if (!await tx.Tree.TryPutFileAsync(to, new NewFile(file.Path, file.Sha256!, file.Size, file.MimeType ?? V1Writes.JsonMime, properties), user, now, cancellationToken))
                 {
                     return false;
                 }

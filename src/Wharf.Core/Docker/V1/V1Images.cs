@@ -3,17 +3,35 @@ using System.Text.Json;
 using Wharf.Core.Json;
 using Wharf.Core.Metadata;
 using Wharf.Core.Naming;
+using Wharf.Core.Security;
+using Wharf.Core.Storage;
 using Wharf.Core.Tree;
 
 namespace Wharf.Core.Docker.V1;
 
-/// <summary>Images (§6.4): JSON, layer and checksum uploads, published whole when the checksum verifies.</summary>
-internal sealed partial class V1Registry
+/// <summary>
+/// Images of the Docker Registry V1 (docker-v1-protocol §6.4, §9): JSON, layer and checksum
+/// uploads, published whole when the checksum verifies. Uploading images live in their own
+/// records; a verified checksum publishes the image's <c>.images/&lt;id&gt;/</c> folder in one
+/// transaction, so readers see all of it or nothing.
+/// </summary>
+internal sealed class V1Images(IMetadataStore store, ContentStore content, TimeProvider time)
 {
+    /// <summary>Largest image JSON accepted (documented in the README); real ones are a few KiB.</summary>
+    public const int MaxImageJsonBytes = 1 << 20;
+
+    /// <summary>The image as readers see it (§9: only a complete image is served).</summary>
     public async Task<V1ImageLookup> GetImageAsync(string repo, string imageId, CancellationToken cancellationToken)
     {
         await using var session = await store.OpenAsync(cancellationToken);
-        return await LookupAsync(session, repo, imageId, cancellationToken);
+        return await V1Reads.LookupAsync(session, repo, imageId, cancellationToken);
+    }
+
+    /// <inheritdoc cref="V1Reads.MayReadChainAsync(IMetadataSession, string, string, ItemAccess, CancellationToken)"/>
+    public async Task<bool> MayReadChainAsync(string repo, string imageId, ItemAccess access, CancellationToken cancellationToken)
+    {
+        await using var session = await store.OpenAsync(cancellationToken);
+        return await V1Reads.MayReadChainAsync(session, repo, imageId, access, cancellationToken);
     }
 
     /// <summary>PUT json (§6.4.2 steps 3–7).</summary>
@@ -54,7 +72,7 @@ internal sealed partial class V1Registry
         }
 
         await using var tx = await store.BeginAsync(cancellationToken);
-        if (await IsCompleteAsync(tx, repo, imageId, cancellationToken))
+        if (await V1Reads.IsCompleteAsync(tx, repo, imageId, cancellationToken))
         {
             return V1Outcome.ImageExists;
         }
@@ -62,7 +80,7 @@ internal sealed partial class V1Registry
         IReadOnlyList<string> ancestry = [imageId];
         if (parent is not null)
         {
-            var parentAncestry = await ReadCompleteAncestryAsync(tx, repo, parent, cancellationToken)
+            var parentAncestry = await V1Reads.ReadCompleteAncestryAsync(tx, repo, parent, cancellationToken)
                 ?? (await tx.V1Uploads.GetAsync(repo, parent, cancellationToken))?.Ancestry;
             if (parentAncestry is null)
             {
@@ -131,8 +149,8 @@ internal sealed partial class V1Registry
 
         // Content first, outside the write lock: the small files are durable before the rows that name them commit.
         var json = await content.PutBytesAsync(upload.Json, cancellationToken);
-        var ancestry = await content.PutBytesAsync(JsonSerializer.SerializeToUtf8Bytes(upload.Ancestry, Compact), cancellationToken);
-        var checksums = await content.PutBytesAsync(JsonSerializer.SerializeToUtf8Bytes(new[] { upload.PayloadChecksum }, Compact), cancellationToken);
+        var ancestry = await content.PutBytesAsync(JsonSerializer.SerializeToUtf8Bytes(upload.Ancestry, V1Writes.Compact), cancellationToken);
+        var checksums = await content.PutBytesAsync(JsonSerializer.SerializeToUtf8Bytes(new[] { upload.PayloadChecksum }, V1Writes.Compact), cancellationToken);
 
         await using var tx = await store.BeginAsync(cancellationToken);
         var current = await tx.V1Uploads.GetAsync(repo, imageId, cancellationToken);
@@ -140,7 +158,7 @@ internal sealed partial class V1Registry
             || !current.Json.AsSpan().SequenceEqual(upload.Json))
         {
             // Completed or re-sent by a concurrent push meanwhile; answer as if it had come first.
-            return current is null && await IsCompleteAsync(tx, repo, imageId, cancellationToken)
+            return current is null && await V1Reads.IsCompleteAsync(tx, repo, imageId, cancellationToken)
                 ? V1Outcome.CannotSetChecksum
                 : V1Outcome.ChecksumMismatch;
         }
@@ -167,9 +185,9 @@ internal sealed partial class V1Registry
         await tx.Tree.SetPropertiesAsync(repo, folder, folderProperties, cancellationToken);
         NewFile[] files =
         [
-            new(V1Layout.ImageFile(imageId, V1Layout.JsonFile), json.Sha256, json.Size, JsonMime),
-            new(V1Layout.ImageFile(imageId, V1Layout.AncestryFile), ancestry.Sha256, ancestry.Size, JsonMime),
-            new(V1Layout.ImageFile(imageId, V1Layout.ChecksumFile), checksums.Sha256, checksums.Size, JsonMime),
+            new(V1Layout.ImageFile(imageId, V1Layout.JsonFile), json.Sha256, json.Size, V1Writes.JsonMime),
+            new(V1Layout.ImageFile(imageId, V1Layout.AncestryFile), ancestry.Sha256, ancestry.Size, V1Writes.JsonMime),
+            new(V1Layout.ImageFile(imageId, V1Layout.ChecksumFile), checksums.Sha256, checksums.Size, V1Writes.JsonMime),
             new(V1Layout.ImageFile(imageId, V1Layout.LayerFile), upload.LayerSha256, upload.LayerSize, "application/octet-stream", imageProperties),
         ];
         foreach (var file in files)
@@ -183,5 +201,21 @@ internal sealed partial class V1Registry
         await tx.V1Uploads.DeleteAsync(repo, imageId, cancellationToken);
         await tx.CommitAsync(cancellationToken);
         return V1Outcome.Ok;
+    }
+
+    /// <summary>
+    /// The image's upload record; without one, <paramref name="whenComplete"/> if the image is
+    /// complete (§9: COMPLETE is immutable) or ImageNotFound if it was never started.
+    /// </summary>
+    private async Task<(V1Upload? Upload, V1Outcome Absent)> FindUploadAsync(string repo, string imageId, V1Outcome whenComplete, CancellationToken cancellationToken)
+    {
+        await using var session = await store.OpenAsync(cancellationToken);
+        var upload = await session.V1Uploads.GetAsync(repo, imageId, cancellationToken);
+        if (upload is not null)
+        {
+            return (upload, V1Outcome.Ok);
+        }
+
+        return (null, await V1Reads.IsCompleteAsync(session, repo, imageId, cancellationToken) ? whenComplete : V1Outcome.ImageNotFound);
     }
 }
