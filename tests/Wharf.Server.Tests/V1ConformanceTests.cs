@@ -37,7 +37,11 @@ public sealed class V1ConformanceTests(WharfServer server) : IClassFixture<Wharf
     [InlineData("GET", "/artifactory/api/docker/docker-local/v2/")]
     public async Task Everything_under_v2_is_a_plain_404(string method, string path)
     {
-        using var response = await server.Admin().SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+        // What docker 1.x reaches: the V1 repository's own port (rest-api §3.1), or its path-mode URL.
+        using var client = path.StartsWith("/artifactory/", StringComparison.Ordinal)
+            ? server.Admin()
+            : server.ClientOnPort(await server.OwnPortAsync("docker-local"), "admin", WharfServer.AdminPassword);
+        using var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.False(response.Headers.Contains("Docker-Distribution-API-Version"));
         var body = await response.Content.ReadAsStringAsync();
@@ -307,7 +311,7 @@ public sealed class V1ConformanceTests(WharfServer server) : IClassFixture<Wharf
     [Fact]
     public async Task No_response_sets_cookies_or_the_v2_header()
     {
-        using var admin = server.Admin();
+        using var admin = server.ClientOnPort(await server.OwnPortAsync("docker-local"), "admin", WharfServer.AdminPassword);
         foreach (var path in new[] { "/v1/_ping", "/v1/users/", "/v1/search", "/v2/", "/v1/repositories/nosuch/x/tags" })
         {
             using var response = await admin.GetAsync(path);

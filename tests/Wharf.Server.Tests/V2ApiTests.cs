@@ -656,9 +656,10 @@ public sealed class V2ApiTests(WharfServer server) : IClassFixture<WharfServer>
     public async Task V1_repositories_answer_a_plain_404_below_v2()
     {
         using var admin = server.Admin();
-        foreach (var path in new[] { "/artifactory/api/docker/docker-local/v2/x/manifests/1", "/v2/docker-local/x/manifests/1", "/v2/", "/v2" })
+        using var ownPort = server.ClientOnPort(await server.OwnPortAsync("docker-local"), "admin", WharfServer.AdminPassword);
+        foreach (var (client, path) in new[] { (admin, "/artifactory/api/docker/docker-local/v2/x/manifests/1"), (admin, "/v2/docker-local/x/manifests/1"), (ownPort, "/v2/"), (ownPort, "/v2"), (ownPort, "/v2/x/manifests/1") })
         {
-            using var response = await admin.GetAsync(path);
+            using var response = await client.GetAsync(path);
             Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
             Assert.False(response.Headers.Contains("Docker-Distribution-Api-Version"), path);
         }

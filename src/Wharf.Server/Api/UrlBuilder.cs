@@ -15,11 +15,16 @@ internal sealed class UrlBuilder(PublicUrls urls)
     // ---------------------------------------------------------------- V2 (relative: clients resolve them against the URL they called)
 
     /// <summary>
-    /// Where a V2 request's URLs start: <c>/v2/&lt;key&gt;/</c> by the repository-path method, else
-    /// path mode below the context path (whichever path-mode prefix the request came by).
+    /// Where a V2 request's URLs start: <c>/v2/&lt;key&gt;/</c> by the repository-path method,
+    /// <c>/v2/</c> on the repository's own port or host name, else path mode below the context path
+    /// (whichever path-mode prefix the request came by).
     /// </summary>
-    public static string V2Prefix(string key, bool keyInName) =>
-        keyInName ? $"{V2Routes.Root}/{key}/" : PublicUrls.ContextPath + Routes.Expand(V2Routes.PathMode, ("repoKey", key)) + "/";
+    public static string V2Prefix(string key, V2Addressing addressing) => addressing switch
+    {
+        V2Addressing.KeyInName => $"{V2Routes.Root}/{key}/",
+        V2Addressing.OwnAddress => $"{V2Routes.Root}/",
+        _ => PublicUrls.ContextPath + Routes.Expand(V2Routes.PathMode, ("repoKey", key)) + "/",
+    };
 
     public static string Blob(V2Request request, Digest digest) =>
         request.PathPrefix + Routes.Expand(V2Routes.Blob, ("name", request.Image), ("digest", digest.ToString()));

@@ -9,7 +9,8 @@ namespace Wharf.Server.Hosting;
 
 /// <summary>
 /// Runs before the listeners open: migrates the database and, on an empty one, creates the default
-/// repositories and the <c>admin</c> user.
+/// repositories (<c>docker-local</c> with the port of <see cref="DockerOptions.V1Port"/>) and the
+/// <c>admin</c> user.
 /// </summary>
 internal sealed class Bootstrap(IMetadataStore store, Wharf.Core.Docker.RegistryIndexCheck index, IPasswordHasher<UserRecord> hasher, SigningKeys keys, IOptions<WharfOptions> options, ILogger<Bootstrap> logger)
 {
@@ -31,7 +32,8 @@ internal sealed class Bootstrap(IMetadataStore store, Wharf.Core.Docker.Registry
         }
 
         await using var tx = await store.BeginAsync(cancellationToken);
-        foreach (var repository in DefaultRepositories)
+        var v1Port = options.Value.Docker.V1Port;
+        foreach (var repository in DefaultRepositories.Select(r => r.DockerApiVersion == DockerApiVersion.V1 && v1Port > 0 ? r with { RegistryPort = v1Port } : r))
         {
             if (await tx.Repositories.TryCreateAsync(repository, cancellationToken))
             {

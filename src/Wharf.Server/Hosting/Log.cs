@@ -53,6 +53,12 @@ internal static partial class Log
     public static void Audit(HttpContext context, string action, string subject) =>
         Audit(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Wharf.Audit"), action, subject);
 
+    [LoggerMessage(40, LogLevel.Warning, "Repository {Key}: port {Port} is Wharf's main listener or in use by another program; no listener opened")]
+    public static partial void RepositoryPortUnavailable(ILogger logger, string key, int port);
+
+    [LoggerMessage(41, LogLevel.Warning, "Kestrel had not opened or closed the repository ports after {Seconds} s")]
+    public static partial void RepositoryListenersSlow(ILogger logger, double seconds);
+
     [LoggerMessage(90, LogLevel.Error, "Unhandled exception on {Method} {Path}")]
     public static partial void Unhandled(ILogger logger, string method, string path, Exception? exception);
 

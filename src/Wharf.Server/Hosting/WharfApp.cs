@@ -42,10 +42,11 @@ internal static class WharfApp
         // operator's own --hostBuilder:reloadConfigOnChange still wins.
         var builder = WebApplication.CreateSlimBuilder(["--hostBuilder:reloadConfigOnChange=false", .. args]);
         configure?.Invoke(builder);
-        if (string.IsNullOrEmpty(builder.Configuration["urls"]))
-        {
-            builder.WebHost.UseUrls(DefaultUrl);
-        }
+        // Kestrel binds the main listener's URLs and the repositories' ports from one configuration
+        // of Wharf's own, re-bound as repositories change (RepositoryListeners); the urls setting
+        // itself would be ignored beside it, so it is handed over and cleared.
+        var listenerConfiguration = new ListenerConfiguration(ListenerConfiguration.MainUrls(builder.Configuration["urls"], DefaultUrl));
+        builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, "");
 
         var options = builder.Configuration.GetSection(WharfOptions.Section).Get<WharfOptions>() ?? new WharfOptions();
         var problems = options.Validate();
@@ -66,6 +67,7 @@ internal static class WharfApp
             kestrel.Limits.MinRequestBodyDataRate = options.Http.MinRequestBodyBytesPerSecond == 0 ? null
                 : new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(options.Http.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(options.Http.MinRequestBodyGraceSeconds));
             kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(options.Http.RequestHeadersTimeoutSeconds);
+            kestrel.Configure(new ConfigurationBuilder().Add(listenerConfiguration).Build(), reloadOnChange: true);
         });
 
         var services = builder.Services;
@@ -89,6 +91,8 @@ internal static class WharfApp
         services.AddSingleton<UserAuthenticator>();
         services.AddSingleton<RestAuthenticator>();
         services.AddSingleton<PublicUrls>();
+        services.AddSingleton(listenerConfiguration);
+        services.AddSingleton<RepositoryListeners>();
         var proxies = TrustedProxies.Parse(options.Http.TrustedProxies, out _);
         services.AddSingleton(proxies);
         services.Configure<ForwardedHeadersOptions>(proxies.Configure);
@@ -136,6 +140,8 @@ internal static class WharfApp
 
         var app = builder.Build();
         await app.Services.GetRequiredService<Bootstrap>().RunAsync(cancellationToken);
+        var listeners = app.Services.GetRequiredService<RepositoryListeners>();
+        await listeners.LoadAsync(cancellationToken);
         _ = app.Services.GetRequiredService<IBlobDriver>();
         _ = app.Services.GetRequiredService<V1Tokens>();
         _ = app.Services.GetRequiredService<DockerTokens>();
@@ -144,6 +150,7 @@ internal static class WharfApp
         // ASP.NET Core's middleware replaces the connection's remote address with the client's.
         app.Use(proxies.MarkAsync);
         app.UseForwardedHeaders();
+        app.Use(listeners.MarkAsync);
         app.UseWharfErrorBodies();
         V1Endpoints.Map(app);
         StorageEndpoints.Map(app);

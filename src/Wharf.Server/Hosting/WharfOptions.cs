@@ -50,6 +50,11 @@ internal sealed record WharfOptions
             problems.Add($"Wharf:Docker:DefaultRepository '{Docker.DefaultRepository}': {keyProblem}");
         }
 
+        if (Docker.V1Port is < 0 or > 65535)
+        {
+            problems.Add("Wharf:Docker:V1Port must be a TCP port (1-65535), or 0 for none.");
+        }
+
         if (Docker.TokenLifetimeSeconds is < 3600 or > 7 * 86400)
         {
             problems.Add("Wharf:Docker:TokenLifetimeSeconds must be between 3600 (one hour, docker-v1-protocol §5.3) and 604800.");
@@ -119,6 +124,20 @@ internal sealed record DockerOptions
     public string DefaultRepository { get; init; } = "docker-local";
 
     public int TokenLifetimeSeconds { get; init; } = 3600;
+
+    /// <summary>
+    /// The <c>registryPort</c> the first start gives <c>docker-local</c>, so that docker 1.6–1.12
+    /// reaches it on a fresh install (its bare <c>/v2/</c> there is the plain 404 that makes docker
+    /// fall back to V1); 0 for none. Only the first start reads it.
+    /// </summary>
+    public int V1Port { get; init; } = 8082;
+
+    /// <summary>
+    /// Whether Wharf opens a listener of its own on each repository's <c>registryPort</c>. Off when
+    /// a web server on the same machine owns those ports and forwards them to the main listener
+    /// (the generated NGINX and Apache configuration does).
+    /// </summary>
+    public bool RepositoryListeners { get; init; } = true;
 }
 
 /// <summary>

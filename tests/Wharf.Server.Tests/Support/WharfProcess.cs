@@ -31,6 +31,7 @@ public sealed class WharfProcess : IDisposable
         start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
         start.Environment["Wharf__DataDir"] = dataDir;
         start.Environment["Wharf__Admin__Password"] = adminPassword;
+        start.Environment["Wharf__Docker__V1Port"] = "0";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         var process = Process.Start(start)!;
         process.BeginOutputReadLine();

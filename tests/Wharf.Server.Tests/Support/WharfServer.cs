@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -57,6 +58,8 @@ public sealed class WharfServer : IAsyncLifetime
                 ["urls"] = "http://127.0.0.1:0",
                 ["Wharf:DataDir"] = DataDir,
                 ["Wharf:Admin:Password"] = AdminPassword,
+                // Test servers run side by side: docker-local gets no port of its own unless a test asks.
+                ["Wharf:Docker:V1Port"] = "0",
                 ["Logging:LogLevel:Default"] = "Warning",
                 ["Logging:LogLevel:Wharf"] = "Information",
             });
@@ -131,6 +134,39 @@ public sealed class WharfServer : IAsyncLifetime
     }
 
     public HttpClient Admin() => Client("admin", AdminPassword);
+
+    /// <summary>A client of another port of this server (a repository's <c>registryPort</c>).</summary>
+    public HttpClient ClientOnPort(int port, string? user = null, string? password = null)
+    {
+        var client = Client(user, password);
+        client.BaseAddress = new UriBuilder(BaseAddress) { Port = port }.Uri;
+        return client;
+    }
+
+    /// <summary>A loopback port nothing listens on right now.</summary>
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>The repository's <c>registryPort</c>, given a free one first if it has none (the listener is open on return).</summary>
+    public async Task<int> OwnPortAsync(string key)
+    {
+        using var admin = Admin();
+        using var config = JsonDocument.Parse(await admin.GetStringAsync($"/api/repositories/{key}"));
+        if (config.RootElement.TryGetProperty("registryPort", out var current) && current.ValueKind == JsonValueKind.Number)
+        {
+            return current.GetInt32();
+        }
+
+        var port = FreePort();
+        using var body = new StringContent($"{{\"registryPort\":{port}}}", Encoding.UTF8, "application/json");
+        using var response = await admin.PostAsync($"/api/repositories/{key}", body);
+        response.EnsureSuccessStatusCode();
+        return port;
+    }
 
     /// <summary>
     /// A client whose connections leave from <paramref name="local"/> (a loopback address such as

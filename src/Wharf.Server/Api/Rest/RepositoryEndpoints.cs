@@ -68,7 +68,7 @@ internal static class RepositoryEndpoints
         return Results.Json(RepositoryJson.Describe(repository, full: caller.IsAdmin), contentType: ConfigMediaType);
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext context, string repoKey, RepositoryService repositories, CancellationToken cancellationToken)
+    private static async Task<IResult> CreateAsync(HttpContext context, string repoKey, RepositoryService repositories, RepositoryListeners listeners, CancellationToken cancellationToken)
     {
         var (body, failure) = await RestBodies.ReadObjectAsync(context, MaxBodyBytes, cancellationToken);
         if (body is not { } json)
@@ -77,10 +77,15 @@ internal static class RepositoryEndpoints
         }
 
         var (config, problem) = RepositoryJson.ParseNew(json, repoKey);
-        return config is null ? RestErrors.BadRequest(problem!) : Map(context, "repository.create", config.Key, await repositories.CreateAsync(config, cancellationToken));
+        if (config is null)
+        {
+            return RestErrors.BadRequest(problem!);
+        }
+
+        return PortProblem(listeners, config, null) ?? await ChangedAsync(context, "repository.create", config.Key, await repositories.CreateAsync(config, cancellationToken), listeners, cancellationToken);
     }
 
-    private static async Task<IResult> UpdateAsync(HttpContext context, string repoKey, RepositoryService repositories, CancellationToken cancellationToken)
+    private static async Task<IResult> UpdateAsync(HttpContext context, string repoKey, RepositoryService repositories, RepositoryListeners listeners, CancellationToken cancellationToken)
     {
         var existing = await repositories.GetAsync(repoKey, cancellationToken);
         if (existing is null)
@@ -95,11 +100,33 @@ internal static class RepositoryEndpoints
         }
 
         var (config, problem) = RepositoryJson.ParseUpdate(json, existing);
-        return config is null ? RestErrors.BadRequest(problem!) : Map(context, "repository.update", config.Key, await repositories.UpdateAsync(config, cancellationToken));
+        if (config is null)
+        {
+            return RestErrors.BadRequest(problem!);
+        }
+
+        return PortProblem(listeners, config, existing) ?? await ChangedAsync(context, "repository.update", config.Key, await repositories.UpdateAsync(config, cancellationToken), listeners, cancellationToken);
     }
 
-    private static async Task<IResult> DeleteAsync(HttpContext context, string repoKey, RepositoryService repositories, CancellationToken cancellationToken) =>
-        Map(context, "repository.delete", repoKey, await repositories.DeleteAsync(repoKey, cancellationToken));
+    private static async Task<IResult> DeleteAsync(HttpContext context, string repoKey, RepositoryService repositories, RepositoryListeners listeners, CancellationToken cancellationToken) =>
+        await ChangedAsync(context, "repository.delete", repoKey, await repositories.DeleteAsync(repoKey, cancellationToken), listeners, cancellationToken);
+
+    /// <summary>A new <c>registryPort</c> that Wharf cannot listen on: 409, and the repository is not changed (rest-api §3.1).</summary>
+    private static IResult? PortProblem(RepositoryListeners listeners, RepositoryConfig config, RepositoryConfig? existing) =>
+        config.RegistryPort is { } port && port != existing?.RegistryPort && listeners.PortProblem(config.Key, port) is { } problem
+            ? RestErrors.Write(StatusCodes.Status409Conflict, problem)
+            : null;
+
+    /// <summary>After a change, the repository ports' listeners follow it before the answer (so a client may use the port at once).</summary>
+    private static async Task<IResult> ChangedAsync(HttpContext context, string action, string key, OperationResult result, RepositoryListeners listeners, CancellationToken cancellationToken)
+    {
+        if (result.Succeeded)
+        {
+            await listeners.RefreshAsync(cancellationToken);
+        }
+
+        return Map(context, action, key, result);
+    }
 
     private static IResult Map(HttpContext context, string action, string key, OperationResult result)
     {

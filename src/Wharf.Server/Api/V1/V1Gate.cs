@@ -164,10 +164,10 @@ internal sealed class V1Gate(
             : (new V1Call(context, repository, caller, kind, Items(repository, caller, cancellationToken)) { Name = name, Tag = tag, Operation = operation }, null);
     }
 
-    /// <summary>The V1 repository a request addresses: the route's key, else the default repository.</summary>
+    /// <summary>The V1 repository a request addresses: the route's key, else the repository whose port or host name it came by, else the default repository.</summary>
     private async Task<(RepositoryConfig? Repository, IResult? Failure)> ResolveRepositoryAsync(HttpContext context, CancellationToken cancellationToken)
     {
-        var key = context.GetRouteValue("repoKey") as string ?? options.Value.Docker.DefaultRepository;
+        var key = context.GetRouteValue("repoKey") as string ?? RepositoryAddress.KeyOf(context) ?? options.Value.Docker.DefaultRepository;
         return await repositories.FindAsync(key, cancellationToken) switch
         {
             null => (null, V1Response.Error(V1Errors.RepositoryNotFound)),

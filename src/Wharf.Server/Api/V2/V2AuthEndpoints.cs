@@ -1,8 +1,6 @@
-using Microsoft.Extensions.Options;
 using Wharf.Core.Metadata;
 using Wharf.Core.Security;
 using Wharf.Server.Auth;
-using Wharf.Server.Hosting;
 using Wharf.Server.Http;
 
 namespace Wharf.Server.Api.V2;
@@ -39,16 +37,15 @@ internal static class V2AuthEndpoints
     }
 
     /// <summary>
-    /// The main listener's bare <c>/v2/</c>: the key-less ping while its default repository is a V2
-    /// one, else a plain 404 (docker 1.6–1.12 then falls back to V1).
+    /// The bare <c>/v2/</c>: on the main listener the key-less ping, whatever its default repository
+    /// (so that the repository-path method works with every V2 client out of the box); on a
+    /// repository's own port or host name that repository's ping, a plain 404 for a V1 repository
+    /// (docker 1.6–1.12 then falls back to V1).
     /// </summary>
-    public static async Task<IResult> BarePingAsync(HttpContext context, V2Gate gate, UrlBuilder urls, IOptions<WharfOptions> options, CancellationToken cancellationToken)
-    {
-        var main = await gate.FindAsync(options.Value.Docker.DefaultRepository, cancellationToken);
-        return main is { DockerApiVersion: DockerApiVersion.V2 } && HttpMethods.IsGet(context.Request.Method)
-            ? await PingAsync(context, null, gate, urls, cancellationToken)
-            : ErrorBodies.PlainNotFound;
-    }
+    public static Task<IResult> BarePingAsync(HttpContext context, V2Gate gate, UrlBuilder urls, CancellationToken cancellationToken) =>
+        HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method)
+            ? PingAsync(context, RepositoryAddress.KeyOf(context), gate, urls, cancellationToken)
+            : Task.FromResult(ErrorBodies.PlainNotFound);
 
     private static async Task<IResult> PingAsync(HttpContext context, string? repoKey, V2Gate gate, UrlBuilder urls, CancellationToken cancellationToken)
     {

@@ -1,9 +1,7 @@
-using Microsoft.Extensions.Options;
 using Wharf.Core.Docker.V2;
 using Wharf.Core.Metadata;
 using Wharf.Core.Security;
 using Wharf.Core.Storage;
-using Wharf.Server.Hosting;
 
 namespace Wharf.Server.Api.V2;
 
@@ -23,13 +21,12 @@ internal static class V2Endpoints
             app.Map(prefix + "/{**rest}", (HttpContext c, CancellationToken ct) => RunAsync(V2Call.Of(c), ct)).WithV2Gate();
         }
 
-        // The main listener's bare /v2/ follows its default repository: a plain 404 while that is a
-        // V1 repository (docker 1.6-1.12 then falls back to V1), the key-less V2 ping otherwise, so
-        // that V2 clients can use the repository-path method (/v2/<key>/<image>/...). The gate lets
-        // the bare ping through without a call.
+        // The root /v2: on the main listener the key-less ping and the repository-path method
+        // (/v2/<key>/<image>/...), on a repository's own port or host name that repository
+        // (/v2/<image>/...). The gate lets the bare ping through without a call.
         app.Map(V2Routes.Root, V2AuthEndpoints.BarePingAsync);
-        app.Map(V2Routes.Root + "/{**rest}", (HttpContext c, V2Gate g, UrlBuilder u, IOptions<WharfOptions> o, CancellationToken ct) =>
-            c.Features.Get<V2Call>() is { } call ? RunAsync(call, ct) : V2AuthEndpoints.BarePingAsync(c, g, u, o, ct)).WithV2Gate();
+        app.Map(V2Routes.Root + "/{**rest}", (HttpContext c, V2Gate g, UrlBuilder u, CancellationToken ct) =>
+            c.Features.Get<V2Call>() is { } call ? RunAsync(call, ct) : V2AuthEndpoints.BarePingAsync(c, g, u, ct)).WithV2Gate();
     }
 
     private static Task<IResult> RunAsync(V2Call call, CancellationToken cancellationToken) => call.Operation.Handler(call, cancellationToken);

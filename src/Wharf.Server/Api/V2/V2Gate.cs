@@ -1,9 +1,7 @@
-using Microsoft.Extensions.Options;
 using Wharf.Core.Docker.V2;
 using Wharf.Core.Metadata;
 using Wharf.Core.Security;
 using Wharf.Server.Auth;
-using Wharf.Server.Hosting;
 using Wharf.Server.Http;
 
 namespace Wharf.Server.Api.V2;
@@ -30,39 +28,34 @@ internal sealed class V2Gate(
     UserAuthenticator users,
     AccessPolicy policy,
     DockerTokens tokens,
-    UrlBuilder urls,
-    IOptions<WharfOptions> options)
+    UrlBuilder urls)
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
         var context = invocation.HttpContext;
         var cancellationToken = context.RequestAborted;
         var method = context.Request.Method;
-        var mainKey = options.Value.Docker.DefaultRepository;
         V2Request request;
         switch (Address(context))
         {
             case { Kind: AddressKind.BarePing }:
-                // The main listener's ping: no repository, its own rules (V2AuthEndpoints).
+                // The ping: no repository, its own rules (V2AuthEndpoints).
                 return await next(invocation);
             case { Kind: AddressKind.NotFound }:
-                return ErrorBodies.PlainNotFound;
+                return V2Errors.Result(V2Errors.NameUnknown);
             case { Kind: AddressKind.CatalogAll }:
-                if (await FindAsync(mainKey, cancellationToken) is not { DockerApiVersion: DockerApiVersion.V2 } main || !HttpMethods.IsGet(method))
+                if (!HttpMethods.IsGet(method))
                 {
-                    return ErrorBodies.PlainNotFound;
+                    return V2Errors.Result(V2Errors.Unsupported.WithMessage($"{method} is not supported here"));
                 }
 
-                request = V2Request.CatalogAll(main);
+                request = V2Request.CatalogAll();
                 break;
             case var address:
                 var repository = await FindAsync(address.Key, cancellationToken);
                 if (repository is null)
                 {
-                    // On the main listener an unknown key answers as its default repository's protocol would (a plain 404 for V1).
-                    return address.KeyInName && await FindAsync(mainKey, cancellationToken) is not { DockerApiVersion: DockerApiVersion.V2 }
-                        ? ErrorBodies.PlainNotFound
-                        : V2Errors.Result(V2Errors.NameUnknown);
+                    return V2Errors.Result(V2Errors.NameUnknown);
                 }
 
                 if (repository.DockerApiVersion != DockerApiVersion.V2)
@@ -71,7 +64,7 @@ internal sealed class V2Gate(
                     return ErrorBodies.PlainNotFound;
                 }
 
-                if (V2Request.Parse(repository, address.Rest, address.KeyInName) is not { } parsed)
+                if (V2Request.Parse(repository, address.Rest, address.Addressing) is not { } parsed)
                 {
                     return V2Errors.Result(V2Errors.RouteInvalid);
                 }
@@ -241,8 +234,12 @@ internal sealed class V2Gate(
         NotFound,
     }
 
-    /// <summary>A V2 request's repository key and the path below it, by path mode or by the repository-path method (<see cref="V2Routes.Root"/>).</summary>
-    private readonly record struct V2Address(AddressKind Kind, string Key = "", string Rest = "", bool KeyInName = false);
+    /// <summary>
+    /// A V2 request's repository key and the path below it: by path mode, on the repository's own
+    /// address (<see cref="RepositoryAddress"/>), or by the repository-path method on the main
+    /// listener's <see cref="V2Routes.Root"/>.
+    /// </summary>
+    private readonly record struct V2Address(AddressKind Kind, string Key = "", string Rest = "", V2Addressing Addressing = V2Addressing.PathMode);
 
     private static V2Address Address(HttpContext context)
     {
@@ -252,11 +249,16 @@ internal sealed class V2Gate(
             return new(AddressKind.Repository, key, rest);
         }
 
+        if (RepositoryAddress.KeyOf(context) is { } own)
+        {
+            return rest.Length == 0 ? new(AddressKind.BarePing) : new(AddressKind.Repository, own, rest, V2Addressing.OwnAddress);
+        }
+
         var slash = rest.IndexOf('/', StringComparison.Ordinal);
         return rest.Length == 0 ? new(AddressKind.BarePing)
             : rest == V2Routes.Catalog ? new(AddressKind.CatalogAll)
             : slash <= 0 ? new(AddressKind.NotFound)
-            : new(AddressKind.Repository, rest[..slash], rest[(slash + 1)..], KeyInName: true);
+            : new(AddressKind.Repository, rest[..slash], rest[(slash + 1)..], V2Addressing.KeyInName);
     }
 }
 

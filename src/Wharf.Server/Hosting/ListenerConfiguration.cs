@@ -1,0 +1,63 @@
+namespace Wharf.Server.Hosting;
+
+/// <summary>
+/// The configuration Kestrel binds its endpoints from, owned by Wharf (not read from files): the
+/// main listener's URLs (from <c>urls</c> / <c>ASPNETCORE_URLS</c>, which Kestrel would otherwise
+/// ignore beside configured endpoints) and one endpoint per repository port on each host of the
+/// main listener, https when the main listener serves any https URL. Kestrel is given it with
+/// <c>reloadOnChange</c>, so <see cref="Replace"/> with <c>notify</c> re-binds without a restart:
+/// only the endpoints that changed are stopped or started.
+/// </summary>
+internal sealed class ListenerConfiguration : ConfigurationProvider, IConfigurationSource
+{
+    private readonly IReadOnlyList<string> _mainUrls;
+
+    public ListenerConfiguration(IReadOnlyList<string> mainUrls)
+    {
+        _mainUrls = mainUrls;
+        var parsed = mainUrls.Select(BindingAddress.Parse).ToList();
+        Hosts = [.. parsed.Select(a => a.Host).Distinct(StringComparer.OrdinalIgnoreCase)];
+        MainPorts = [.. parsed.Select(a => a.Port)];
+        Scheme = parsed.Any(a => a.Scheme == "https") ? "https" : "http";
+        Replace(new Dictionary<int, string>(), notify: false);
+    }
+
+    /// <summary>The hosts of the main listener's URLs, as written there (<c>127.0.0.1</c>, <c>[::1]</c>, <c>localhost</c>, <c>*</c>).</summary>
+    public IReadOnlyList<string> Hosts { get; }
+
+    /// <summary>The main listener's configured ports (0: chosen by the system at start).</summary>
+    public IReadOnlyList<int> MainPorts { get; }
+
+    /// <summary>The repository listeners' scheme: https when the main listener serves https.</summary>
+    public string Scheme { get; }
+
+    public IConfigurationProvider Build(IConfigurationBuilder builder) => this;
+
+    /// <summary>The endpoints: the main URLs and <paramref name="repositoryPorts"/>; with <paramref name="notify"/>, Kestrel re-binds.</summary>
+    public void Replace(IReadOnlyDictionary<int, string> repositoryPorts, bool notify)
+    {
+        var data = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < _mainUrls.Count; i++)
+        {
+            data[$"Endpoints:Main{i}:Url"] = _mainUrls[i];
+        }
+
+        foreach (var port in repositoryPorts.Keys)
+        {
+            for (var i = 0; i < Hosts.Count; i++)
+            {
+                data[$"Endpoints:Repository{port}_{i}:Url"] = $"{Scheme}://{Hosts[i]}:{port}";
+            }
+        }
+
+        Data = data;
+        if (notify)
+        {
+            OnReload();
+        }
+    }
+
+    /// <summary>The main listener's URLs from the <c>urls</c> setting (separated by <c>;</c>), or <paramref name="fallback"/>.</summary>
+    public static IReadOnlyList<string> MainUrls(string? urls, string fallback) =>
+        string.IsNullOrWhiteSpace(urls) ? [fallback] : [.. urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+}
