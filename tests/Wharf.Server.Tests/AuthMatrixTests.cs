@@ -68,8 +68,9 @@ public sealed class AuthMatrixTests(AuthMatrixTests.Fixture fixture) : IClassFix
         ["GET /v1/repositories/{**rest}"] = (Needs.Read, "/v1/repositories/matrix/app/tags"),
         ["PUT /v1/repositories/{**rest}"] = (Needs.Deploy, "/v1/repositories/matrix/app/tags/latest"),
         ["DELETE /v1/repositories/{**rest}"] = (Needs.Delete, "/v1/repositories/matrix/app/tags/nosuch"),
-        ["* /v2"] = (Needs.Nothing, "/v2"),
-        ["* /v2/{**rest}"] = (Needs.Nothing, "/v2/"),
+        // The main listener's bare /v2/ is the key-less V2 ping, whatever its default repository.
+        ["* /v2"] = (Needs.AnyUser, "/v2"),
+        ["* /v2/{**rest}"] = (Needs.AnyUser, "/v2/"),
         ["* /artifactory/api/docker/{repoKey}/v2/{**rest}"] = (Needs.Nothing, "/artifactory/api/docker/docker-local/v2/"),
         ["* /api/docker/{repoKey}/v2/{**rest}"] = (Needs.Nothing, "/api/docker/docker-local/v2/"),
         ["GET /api/storage/{repoKey}/{**path}"] = (Needs.Read, "/api/storage/docker-local/repositories"),
