@@ -234,7 +234,7 @@ public sealed class SkopeoTests(SkopeoTests.Fixture fixture) : IClassFixture<Sko
         return files;
     }
 
-    private static async Task<string> Skopeo(params string[] arguments)
+    internal static async Task<string> Skopeo(params string[] arguments)
     {
         var start = new ProcessStartInfo("skopeo") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add("--insecure-policy");
