@@ -15,6 +15,12 @@ need=()
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
+# nginx and Apache check the generated reverse-proxy files (nginx -t, apache2 -t) and nginx runs
+# in front of a test Wharf. They live in /usr/sbin, often not on a user's PATH. apache2-bin holds
+# the binary and its modules without the service, so installing it starts nothing; nginx's
+# package starts its service only when port 80 is free.
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v apache2 >/dev/null 2>&1 || [ -x /usr/sbin/apache2 ] || need+=(apache2-bin)
 if [ ${#need[@]} -gt 0 ]; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"

@@ -1,5 +1,10 @@
 using Wharf.Server.Hosting;
 
+if (args is [ReverseProxyCommand.Name, .. var reverseProxyArgs])
+{
+    return await ReverseProxyCommand.RunAsync(reverseProxyArgs);
+}
+
 try
 {
     await using var app = await WharfApp.BuildAsync(args);

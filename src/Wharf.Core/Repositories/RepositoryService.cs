@@ -4,6 +4,7 @@ using Wharf.Core.Naming;
 using Wharf.Core.Operations;
 using Wharf.Core.Security;
 using Wharf.Core.Storage;
+using Wharf.Core.WebServer;
 
 namespace Wharf.Core.Repositories;
 
@@ -34,7 +35,7 @@ internal sealed class RepositoryService(IMetadataStore store, ContentStore conte
         }
 
         await using var tx = await store.BeginAsync(cancellationToken);
-        if (await PortTakenAsync(tx, config, cancellationToken) is { } clash)
+        if ((await KeyRefusedAsync(tx, config, cancellationToken) ?? await PortTakenAsync(tx, config, cancellationToken)) is { } clash)
         {
             return clash;
         }
@@ -52,7 +53,7 @@ internal sealed class RepositoryService(IMetadataStore store, ContentStore conte
     public async Task<OperationResult> UpdateAsync(RepositoryConfig config, CancellationToken cancellationToken)
     {
         await using var tx = await store.BeginAsync(cancellationToken);
-        if (await PortTakenAsync(tx, config, cancellationToken) is { } clash)
+        if ((await KeyRefusedAsync(tx, config, cancellationToken) ?? await PortTakenAsync(tx, config, cancellationToken)) is { } clash)
         {
             return clash;
         }
@@ -107,6 +108,16 @@ internal sealed class RepositoryService(IMetadataStore store, ContentStore conte
             }
         }
     }
+
+    /// <summary>
+    /// A key the web-server configuration rules out (rest-api §2.3: under the subdomain method a key
+    /// is a DNS label). Read in the repository's own write transaction, so a change of method cannot
+    /// slip in between (<see cref="WebServerSettings.UpdateAsync"/> checks the keys in its own).
+    /// </summary>
+    private static async Task<OperationResult?> KeyRefusedAsync(IMetadataSession session, RepositoryConfig config, CancellationToken cancellationToken) =>
+        (await WebServerSettings.ReadAsync(session.Settings, cancellationToken))?.KeyProblem(config.Key) is { } problem
+            ? OperationResult.BadRequest(problem)
+            : null;
 
     private static async Task<OperationResult?> PortTakenAsync(IMetadataSession session, RepositoryConfig config, CancellationToken cancellationToken)
     {

@@ -115,6 +115,8 @@ internal static class WharfApp
         services.AddSingleton<Cleanup>();
         services.AddSingleton<TreeOperations>();
         services.AddSingleton<RepositoryService>();
+        services.AddSingleton(provider => new Wharf.Core.WebServer.WebServerSettings(
+            provider.GetRequiredService<IMetadataStore>(), provider.GetRequiredService<TimeProvider>(), () => MainListener.Port(provider)));
         services.AddSingleton<SearchService>();
         services.AddHostedService<CleanupJob>();
         services.AddSingleton<V1RepositoryOperations>();
@@ -159,6 +161,7 @@ internal static class WharfApp
         SearchEndpoints.Map(app);
         DockerManagementEndpoints.Map(app);
         SystemEndpoints.Map(app);
+        WebServerEndpoints.Map(app);
         SecurityEndpoints.Map(app);
         CredentialEndpoints.Map(app);
         V2AuthEndpoints.Map(app);

@@ -7,8 +7,8 @@ namespace Wharf.Core.Tests.Architecture;
 
 /// <summary>
 /// Core's top-level namespaces (its folders: Naming, Json, Operations, Storage, Tree, Metadata,
-/// Security, Docker, Lifecycle, Repositories) form layers: no namespace depends, directly or through
-/// others, on itself.
+/// Security, Docker, Lifecycle, Repositories, WebServer) form layers: no namespace depends,
+/// directly or through others, on itself.
 /// Dependencies are read from the compiled assembly: every type's base types, interfaces, attributes,
 /// member signatures, locals and the types and members its method bodies name (nested and
 /// compiler-generated types count for the type they are nested in). Constants are inlined by the

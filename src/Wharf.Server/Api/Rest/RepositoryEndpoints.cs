@@ -1,5 +1,5 @@
-using System.Globalization;
 using System.Text.Json;
+using Wharf.Core.Json;
 using Wharf.Core.Metadata;
 using Wharf.Core.Operations;
 using Wharf.Core.Repositories;
@@ -250,18 +250,18 @@ internal static class RepositoryJson
                 IncludesPattern = Text(body, "includesPattern", 1024) ?? config.IncludesPattern,
                 ExcludesPattern = Text(body, "excludesPattern", 1024) ?? config.ExcludesPattern,
                 RepoLayoutRef = Text(body, "repoLayoutRef", 255) ?? config.RepoLayoutRef,
-                ForceDockerAuthentication = Bool(body, "forceDockerAuthentication") ?? config.ForceDockerAuthentication,
-                AnonymousRead = Bool(body, "anonymousRead") ?? config.AnonymousRead,
-                BlockPushingSchema1 = Bool(body, "blockPushingSchema1") ?? config.BlockPushingSchema1,
-                BlackedOut = Bool(body, "blackedOut") ?? config.BlackedOut,
-                MaxUniqueTags = Int(body, "maxUniqueTags", 0, 100_000) ?? config.MaxUniqueTags,
-                DockerTagRetention = Int(body, "dockerTagRetention", 1, 1000) ?? config.DockerTagRetention,
+                ForceDockerAuthentication = JsonFields.Bool(body, "forceDockerAuthentication") ?? config.ForceDockerAuthentication,
+                AnonymousRead = JsonFields.Bool(body, "anonymousRead") ?? config.AnonymousRead,
+                BlockPushingSchema1 = JsonFields.Bool(body, "blockPushingSchema1") ?? config.BlockPushingSchema1,
+                BlackedOut = JsonFields.Bool(body, "blackedOut") ?? config.BlackedOut,
+                MaxUniqueTags = JsonFields.Int(body, "maxUniqueTags", 0, 100_000) ?? config.MaxUniqueTags,
+                DockerTagRetention = JsonFields.Int(body, "dockerTagRetention", 1, 1000) ?? config.DockerTagRetention,
                 PropertySets = PropertySets(body) ?? config.PropertySets,
-                RegistryPort = body.TryGetProperty("registryPort", out var port) ? (port.ValueKind == JsonValueKind.Null ? null : Int(body, "registryPort", 1, 65535)) : config.RegistryPort,
+                RegistryPort = body.TryGetProperty("registryPort", out var port) ? (port.ValueKind == JsonValueKind.Null ? null : JsonFields.Int(body, "registryPort", 1, 65535)) : config.RegistryPort,
             };
             return (config, null);
         }
-        catch (FieldException e)
+        catch (JsonFieldException e)
         {
             return (null, e.Message);
         }
@@ -272,52 +272,10 @@ internal static class RepositoryJson
 
     private static string? Text(JsonElement body, string name, int maxLength)
     {
-        if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (value.ValueKind != JsonValueKind.String)
-        {
-            throw new FieldException($"Field '{name}' must be a string.");
-        }
-
-        var text = value.GetString()!;
-        return text.Length > maxLength || text.Any(c => char.IsControl(c) && c is not ('\n' or '\r' or '\t'))
-            ? throw new FieldException($"Field '{name}' must be at most {maxLength} characters without control characters.")
+        var text = JsonFields.String(body, name);
+        return text is not null && (text.Length > maxLength || text.Any(c => char.IsControl(c) && c is not ('\n' or '\r' or '\t')))
+            ? throw new JsonFieldException($"Field '{name}' must be at most {maxLength} characters without control characters.")
             : text;
-    }
-
-    private static bool? Bool(JsonElement body, string name)
-    {
-        if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        return value.ValueKind switch
-        {
-            JsonValueKind.True => true,
-            JsonValueKind.False => false,
-            JsonValueKind.String when bool.TryParse(value.GetString(), out var parsed) => parsed,
-            _ => throw new FieldException($"Field '{name}' must be a boolean."),
-        };
-    }
-
-    private static int? Int(JsonElement body, string name, int min, int max)
-    {
-        if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        var ok = value.ValueKind switch
-        {
-            JsonValueKind.Number => value.TryGetInt32(out var number) ? number : (int?)null,
-            JsonValueKind.String => int.TryParse(value.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) ? parsed : null,
-            _ => null,
-        };
-        return ok is { } n && n >= min && n <= max ? n : throw new FieldException($"Field '{name}' must be an integer from {min} to {max}.");
     }
 
     private static string? PropertySets(JsonElement body)
@@ -329,11 +287,9 @@ internal static class RepositoryJson
 
         if (value.ValueKind != JsonValueKind.Array || value.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.String || e.GetString()!.Contains(',', StringComparison.Ordinal)))
         {
-            throw new FieldException("Field 'propertySets' must be an array of names.");
+            throw new JsonFieldException("Field 'propertySets' must be an array of names.");
         }
 
         return string.Join(',', value.EnumerateArray().Select(e => e.GetString()));
     }
-
-    private sealed class FieldException(string message) : Exception(message);
 }
