@@ -10,17 +10,18 @@ namespace Wharf.Server.Hosting;
 /// </summary>
 internal sealed class ListenerConfiguration : ConfigurationProvider, IConfigurationSource
 {
-    private readonly IReadOnlyList<string> _mainUrls;
-
     public ListenerConfiguration(IReadOnlyList<string> mainUrls)
     {
-        _mainUrls = mainUrls;
+        Urls = mainUrls;
         var parsed = mainUrls.Select(BindingAddress.Parse).ToList();
         Hosts = [.. parsed.Select(a => a.Host).Distinct(StringComparer.OrdinalIgnoreCase)];
         MainPorts = [.. parsed.Select(a => a.Port)];
         Scheme = parsed.Any(a => a.Scheme == "https") ? "https" : "http";
         Replace(new Dictionary<int, string>(), notify: false);
     }
+
+    /// <summary>The main listener's URLs, as configured.</summary>
+    public IReadOnlyList<string> Urls { get; }
 
     /// <summary>The hosts of the main listener's URLs, as written there (<c>127.0.0.1</c>, <c>[::1]</c>, <c>localhost</c>, <c>*</c>).</summary>
     public IReadOnlyList<string> Hosts { get; }
@@ -37,9 +38,9 @@ internal sealed class ListenerConfiguration : ConfigurationProvider, IConfigurat
     public void Replace(IReadOnlyDictionary<int, string> repositoryPorts, bool notify)
     {
         var data = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-        for (var i = 0; i < _mainUrls.Count; i++)
+        for (var i = 0; i < Urls.Count; i++)
         {
-            data[$"Endpoints:Main{i}:Url"] = _mainUrls[i];
+            data[$"Endpoints:Main{i}:Url"] = Urls[i];
         }
 
         foreach (var port in repositoryPorts.Keys)

@@ -15,11 +15,16 @@ internal static partial class MainListener
 {
     public const int DefaultPort = 8081;
 
-    /// <summary>The running server's port, or the configured one before it runs.</summary>
+    /// <summary>The running server's port (not a repository's), or the configured one before it runs.</summary>
     public static int Port(IServiceProvider services)
     {
-        var addresses = services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses;
-        return Port(addresses is { Count: > 0 } ? string.Join(';', addresses) : services.GetRequiredService<IConfiguration>()["urls"]);
+        var listeners = services.GetService<RepositoryListeners>();
+        var addresses = (services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses ?? [])
+            .Where(address => listeners?.KeyOfPort(BindingAddress.Parse(address).Port) is null)
+            .ToList();
+        return Port(addresses.Count > 0 ? string.Join(';', addresses)
+            : services.GetService<ListenerConfiguration>() is { } configured ? string.Join(';', configured.Urls)
+            : services.GetRequiredService<IConfiguration>()["urls"]);
     }
 
     /// <summary>The port of the first plain-HTTP URL of a <c>;</c>-separated list (the first URL when none is plain); <see cref="DefaultPort"/> when none names one.</summary>
