@@ -81,7 +81,23 @@ internal sealed partial class AccessLog(RequestDelegate next, WharfMetrics metri
         address is null ? "-" : (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString();
 
     /// <summary>Kestrel accepts any token as a method; one with characters a log line should not hold is logged as <c>OTHER</c>.</summary>
-    private static string KnownOrOther(string method) => method.All(char.IsAsciiLetter) && method.Length <= 16 ? method : "OTHER";
+    private static string KnownOrOther(string method)
+    {
+        if (method.Length > 16)
+        {
+            return "OTHER";
+        }
+
+        foreach (var c in method)
+        {
+            if (!char.IsAsciiLetter(c))
+            {
+                return "OTHER";
+            }
+        }
+
+        return method;
+    }
 
     /// <summary>A route's repository key that no gate resolved (routes without a storage or registry gate), when it is a valid key.</summary>
     private static string? RouteRepository(HttpContext context) =>

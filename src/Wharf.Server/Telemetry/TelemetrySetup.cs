@@ -9,17 +9,16 @@ internal static class TelemetrySetup
     /// <summary>
     /// Log levels unless configured otherwise (<c>Logging:LogLevel:…</c>, e.g. the environment
     /// variable <c>Logging__LogLevel__Microsoft=Information</c>): ASP.NET Core and the runtime write
-    /// several Information lines per request, which the access log replaces, so they start at
-    /// Warning; Wharf's own categories (the access log included) at Information. The host's
-    /// lifetime lines (listening addresses, start and stop) stay.
+    /// several Information lines per request, which the access log replaces, so their categories
+    /// start at Warning, except the host's lifetime lines (listening addresses, start and stop).
+    /// Wharf's own categories, the access log included, follow <c>Logging:LogLevel:Default</c>
+    /// (Information), so that <c>Default=Warning</c> quiets Wharf's lines as it always did.
     /// </summary>
     private static readonly Dictionary<string, string?> LoggingDefaults = new()
     {
-        ["Logging:LogLevel:Default"] = "Information",
         ["Logging:LogLevel:Microsoft"] = "Warning",
         ["Logging:LogLevel:System"] = "Warning",
         ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
-        ["Logging:LogLevel:Wharf"] = "Information",
     };
 
     public static void AddWharfTelemetry(this WebApplicationBuilder builder, string dataDir)
