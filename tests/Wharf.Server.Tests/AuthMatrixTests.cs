@@ -129,6 +129,8 @@ public sealed class AuthMatrixTests(AuthMatrixTests.Fixture fixture) : IClassFix
         ["POST /api/system/cleanup"] = (Needs.Admin, "/api/system/cleanup"),
         ["GET /api/system/storage"] = (Needs.Admin, "/api/system/storage"),
         ["GET /api/system/consistency"] = (Needs.Admin, "/api/system/consistency"),
+        ["GET /api/system/version"] = (Needs.AnyUser, "/api/system/version"),
+        ["GET /metrics"] = (Needs.Admin, "/metrics"),
     };
 
     public static TheoryData<string, Caller> Cases()

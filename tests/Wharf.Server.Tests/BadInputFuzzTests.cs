@@ -195,7 +195,7 @@ public sealed class BadInputFuzzTests(WharfServer server) : IClassFixture<WharfS
         [
             $"GET,PUT,POST /repositories/{key}", $"GET /repositories?type={Piece(random)}&packageType={Piece(random)}", $"GET,PUT,POST /security/users/{Piece(random)}", $"GET,PUT,POST /security/groups/{Piece(random)}",
             $"GET,PUT /security/permissions/{Piece(random)}", "GET,PUT /security/anonymousAccess", "GET /security/apiKey", $"GET /security/apiKey/{Piece(random)}", "GET,POST /security/token",
-            "POST /security/token/revoke", $"POST /docker/{key}/v1/promote", $"POST /docker/{key}/v2/promote", $"POST /docker/{key}/v1/migrate", "GET /system/storage", "GET /system/ping",
+            "POST /security/token/revoke", $"POST /docker/{key}/v1/promote", $"POST /docker/{key}/v2/promote", $"POST /docker/{key}/v1/migrate", "GET /system/storage", "GET /system/ping", "GET /system/version",
             $"GET /search/prop?{Piece(random)}={Piece(random)}&repos={Piece(random)}", $"GET /search/artifact?name={Piece(random)}&repos={Piece(random)}",
             $"GET /docker/{key}/v2/token?scope={Piece(random)}",
         ]));

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Wharf.Core.Docker;
 using Wharf.Core.Docker.V1;
 using Wharf.Core.Metadata;
@@ -15,11 +16,22 @@ internal sealed record CleanupReport(GcReport Gc, int EmptyFoldersRemoved, Uploa
 /// The lifecycle jobs: stale uploads, unreachable V1 images, empty folders, and content no
 /// repository references (rest-api §3.7). Each is safe while pushes continue: whatever a push in
 /// flight may still commit is younger than the grace period, and every delete decision is taken
-/// under the metadata write lock, where no reference can appear or vanish meanwhile.
+/// under the metadata write lock, where no reference can appear or vanish meanwhile. Each finished
+/// job counts one run on <see cref="RunsInstrument"/> (tag <c>job</c>) of the meter
+/// <see cref="MeterName"/>, when a meter factory is given (the server exports it).
 /// </summary>
-internal sealed class Cleanup(IMetadataStore store, ContentStore content, V1Collector v1Collector, TimeProvider time, CleanupSettings settings) : IDisposable
+internal sealed class Cleanup(IMetadataStore store, ContentStore content, V1Collector v1Collector, TimeProvider time, CleanupSettings settings, IMeterFactory? meterFactory = null) : IDisposable
 {
+    public const string MeterName = "Wharf.Lifecycle";
+    public const string RunsInstrument = "wharf.cleanup.runs";
+    public const string JobUploads = "uploads";
+    public const string JobV1Images = "v1_images";
+    public const string JobEmptyFolders = "empty_folders";
+    public const string JobGc = "gc";
+
     private const int Batch = 256;
+
+    private readonly Counter<long>? _runs = meterFactory?.Create(MeterName).CreateCounter<long>(RunsInstrument, description: "Completed runs of each lifecycle job.");
 
     /// <summary>One run at a time in this process; a second caller waits for the first.</summary>
     private readonly SemaphoreSlim _running = new(1, 1);
@@ -39,9 +51,12 @@ internal sealed class Cleanup(IMetadataStore store, ContentStore content, V1Coll
         try
         {
             var uploads = await PurgeStaleUploadsAsync(cancellationToken);
+            Ran(JobUploads);
             var images = await RemoveUnreachableV1ImagesAsync(cancellationToken);
+            Ran(JobV1Images);
             var folders = await PruneCoreAsync(cancellationToken);
             var gc = await CollectBlobsAsync(cancellationToken);
+            Ran(JobGc);
             LastRun = new CleanupReport(gc, folders, uploads, images, time.GetUtcNow());
             return LastRun;
         }
@@ -74,8 +89,11 @@ internal sealed class Cleanup(IMetadataStore store, ContentStore content, V1Coll
         }
 
         (LastPrune, LastPruneRemoved) = (time.GetUtcNow(), removed);
+        Ran(JobEmptyFolders);
         return removed;
     }
+
+    private void Ran(string job) => _runs?.Add(1, new KeyValuePair<string, object?>("job", job));
 
     private async Task<UploadPurgeReport> PurgeStaleUploadsAsync(CancellationToken cancellationToken)
     {

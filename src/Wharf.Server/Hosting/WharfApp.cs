@@ -15,6 +15,7 @@ using Wharf.Server.Api.V1;
 using Wharf.Server.Api.V2;
 using Wharf.Server.Auth;
 using Wharf.Server.Http;
+using Wharf.Server.Telemetry;
 
 namespace Wharf.Server.Hosting;
 
@@ -139,6 +140,7 @@ internal static class WharfApp
             provider.GetRequiredService<SigningKeys>().V1,
             provider.GetRequiredService<TimeProvider>(),
             TimeSpan.FromSeconds(options.Docker.TokenLifetimeSeconds)));
+        builder.AddWharfTelemetry(dataDir);
 
         var app = builder.Build();
         await app.Services.GetRequiredService<Bootstrap>().RunAsync(cancellationToken);
@@ -147,6 +149,9 @@ internal static class WharfApp
         _ = app.Services.GetRequiredService<IBlobDriver>();
         _ = app.Services.GetRequiredService<V1Tokens>();
         _ = app.Services.GetRequiredService<DockerTokens>();
+
+        // The access log and metrics first, so that they see every request whole.
+        app.UseWharfTelemetry();
 
         // Forwarded headers count only from trusted proxies: the peer is checked (and marked) before
         // ASP.NET Core's middleware replaces the connection's remote address with the client's.
@@ -162,6 +167,7 @@ internal static class WharfApp
         DockerManagementEndpoints.Map(app);
         SystemEndpoints.Map(app);
         WebServerEndpoints.Map(app);
+        OpsEndpoints.Map(app, options.Metrics);
         SecurityEndpoints.Map(app);
         CredentialEndpoints.Map(app);
         V2AuthEndpoints.Map(app);

@@ -26,6 +26,8 @@ internal sealed record WharfOptions
 
     public HttpOptions Http { get; init; } = new();
 
+    public Telemetry.MetricsOptions Metrics { get; init; } = new();
+
     /// <summary>Every problem with the settings, as readable sentences; empty when they are valid.</summary>
     public IReadOnlyList<string> Validate()
     {

@@ -51,6 +51,8 @@ internal static class BlobResponse
             return;
         }
 
+        Telemetry.RequestRecord.Of(context)?.Downloading();
+
         if (offset == 0 && length == size && length >= ZeroCopyMinBytes && content.TryGetLocalPath(sha256) is { } path
             && await ZeroCopy.TrySendFileAsync(context, path, cancellationToken))
         {

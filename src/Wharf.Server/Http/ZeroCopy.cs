@@ -51,6 +51,10 @@ internal static class ZeroCopy
             try
             {
                 await socket.SendFileAsync(path, head, ReadOnlyMemory<byte>.Empty, TransmitFileOptions.UseDefaultWorkerThread, sending.Token);
+
+                // Kestrel never sees these bytes: the access log and the download counter learn them
+                // here (the body only, as for responses through Kestrel; a send cut short counts none).
+                Telemetry.RequestRecord.Of(context)?.SentPastKestrel(context.Response.ContentLength ?? 0);
             }
             catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
             {

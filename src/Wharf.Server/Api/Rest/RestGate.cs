@@ -3,6 +3,7 @@ using Wharf.Core.Naming;
 using Wharf.Core.Security;
 using Wharf.Core.Tree;
 using Wharf.Server.Auth;
+using Wharf.Server.Telemetry;
 
 namespace Wharf.Server.Api.Rest;
 
@@ -54,6 +55,7 @@ internal sealed class RestGate(RestAuthenticator authenticator, RepositoryLookup
     {
         var context = invocation.HttpContext;
         var caller = await authenticator.AuthenticateAsync(context.Request, context.RequestAborted);
+        RequestRecord.Of(context)?.Identify(caller);
         if (caller is null)
         {
             return RestErrors.Unauthorized();
@@ -75,6 +77,7 @@ internal sealed class RestGate(RestAuthenticator authenticator, RepositoryLookup
                 }
 
                 target = resolved;
+                RequestRecord.Of(context)?.Address(resolved.Repository.Key);
                 break;
         }
 

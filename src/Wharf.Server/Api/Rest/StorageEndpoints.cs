@@ -17,7 +17,6 @@ internal static class StorageEndpoints
         foreach (var prefix in new[] { "/artifactory/api", "/api" })
         {
             app.MapGet(prefix + "/storage/{repoKey}/{**path}", StorageAsync).WithRestGate(RestRequirement.Storage());
-            app.MapGet(prefix + "/system/ping", () => Results.Text("OK", "text/plain"));
         }
 
         app.MapMethods("/artifactory/{repoKey}/{**path}", ["GET", "HEAD"], DownloadAsync).WithRestGate(RestRequirement.Storage());

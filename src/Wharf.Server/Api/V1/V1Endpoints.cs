@@ -61,7 +61,12 @@ internal static class V1Endpoints
             return V1Response.Error(V1Errors.RequiresAuthorization, V1RouteKind.Index);
         }
 
-        var (outcome, _) = await users.LoginAsync(credentials.User, credentials.Secret, context.Connection.RemoteIpAddress?.ToString(), cancellationToken);
+        var (outcome, principal) = await users.LoginAsync(credentials.User, credentials.Secret, context.Connection.RemoteIpAddress?.ToString(), cancellationToken);
+        if (outcome == LoginOutcome.Ok)
+        {
+            Telemetry.RequestRecord.Of(context)?.Identify(principal);
+        }
+
         return outcome switch
         {
             LoginOutcome.Ok => V1Response.Json(200, "OK"),

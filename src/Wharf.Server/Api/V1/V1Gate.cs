@@ -6,6 +6,7 @@ using Wharf.Core.Security;
 using Wharf.Server.Auth;
 using Wharf.Server.Hosting;
 using Wharf.Server.Http;
+using Wharf.Server.Telemetry;
 
 namespace Wharf.Server.Api.V1;
 
@@ -61,7 +62,10 @@ internal sealed class V1Gate(
     private async Task<(V1Call? Call, IResult? Failure)> ImageAsync(HttpContext context, V1Requirement.Image requirement, CancellationToken cancellationToken)
     {
         var id = context.GetRouteValue("id") as string ?? "";
+        var record = RequestRecord.Of(context);
+        record?.Perform(context, RegistryOperations.ForV1Image(context));
         var (caller, invalid) = await AuthenticateAsync(context, V1RouteKind.Registry, disregardToken: false, cancellationToken);
+        record?.Identify(caller?.Principal);
         if (caller is null)
         {
             return (null, invalid);
@@ -104,7 +108,10 @@ internal sealed class V1Gate(
 
     private async Task<(V1Call? Call, IResult? Failure)> SearchAsync(HttpContext context, CancellationToken cancellationToken)
     {
+        var record = RequestRecord.Of(context);
+        record?.Perform(context, RegistryOperations.ForV1("search_get"));
         var (caller, invalid) = await AuthenticateAsync(context, V1RouteKind.Index, disregardToken: false, cancellationToken);
+        record?.Identify(caller?.Principal);
         if (caller is null)
         {
             return (null, invalid);
@@ -135,7 +142,10 @@ internal sealed class V1Gate(
 
         // §5.4: invalid credentials are answered first, before anything about the repository or name.
         var kind = operation.Kind;
+        var record = RequestRecord.Of(context);
+        record?.Perform(context, RegistryOperations.ForV1(operation.Name));
         var (caller, invalid) = await AuthenticateAsync(context, kind, disregardToken: HttpMethods.IsDelete(context.Request.Method), cancellationToken);
+        record?.Identify(caller?.Principal);
         if (caller is null)
         {
             return (null, invalid);
@@ -168,7 +178,13 @@ internal sealed class V1Gate(
     private async Task<(RepositoryConfig? Repository, IResult? Failure)> ResolveRepositoryAsync(HttpContext context, CancellationToken cancellationToken)
     {
         var key = context.GetRouteValue("repoKey") as string ?? RepositoryAddress.KeyOf(context) ?? options.Value.Docker.DefaultRepository;
-        return await repositories.FindAsync(key, cancellationToken) switch
+        var found = await repositories.FindAsync(key, cancellationToken);
+        if (found is not null)
+        {
+            RequestRecord.Of(context)?.Address(found.Key);
+        }
+
+        return found switch
         {
             null => (null, V1Response.Error(V1Errors.RepositoryNotFound)),
 

@@ -12,7 +12,11 @@ internal delegate Task<IResult> V1Handler(V1Call call, CancellationToken cancell
 /// A repository or tag operation: what the caller needs on the repository (or below it), which
 /// challenge a 401 carries, whether a V1 token may authorize it, and its handler.
 /// </summary>
-internal sealed record V1RepositoryOperation(AccessActions Needed, V1RouteKind Kind, bool TokenAccepted, V1Handler Handler);
+internal sealed record V1RepositoryOperation(AccessActions Needed, V1RouteKind Kind, bool TokenAccepted, V1Handler Handler)
+{
+    /// <summary>The operation's name in the metrics (<see cref="Telemetry.RegistryOperations"/>).</summary>
+    public string Name { get; init; } = "";
+}
 
 /// <summary>
 /// The repository and tag routes (docker-v1-protocol §2.2.4): names hold slashes, so the path
@@ -27,17 +31,17 @@ internal sealed partial class V1RepositoryOperations
     public V1RepositoryOperations(V1Repositories repositories, V1Tags tags, V1Tokens tokens, ILogger<V1Gate> logger)
     {
         // Push start and pull start issue tokens: §5.3 lets no token authorize them.
-        _announce = new(AccessActions.Deploy, V1RouteKind.Index, false, (c, ct) => V1RepositoryEndpoints.AnnounceAsync(c, repositories, tokens, ct));
-        _pullStart = new(AccessActions.Read, V1RouteKind.Index, false, (c, ct) => V1RepositoryEndpoints.PullStartAsync(c, repositories, tokens, ct));
-        _pushEnd = new(AccessActions.Deploy, V1RouteKind.Index, true, (c, ct) => V1RepositoryEndpoints.PushEndAsync(c, repositories, ct));
-        _deleteIndex = new(AccessActions.Delete, V1RouteKind.Index, true, (c, _) => V1RepositoryEndpoints.DeleteIndexAsync(c));
-        _tagList = new(AccessActions.Read, V1RouteKind.Registry, true, (c, ct) => V1RepositoryEndpoints.TagListAsync(c, tags, ct));
-        _tagJson = new(AccessActions.Read, V1RouteKind.Registry, true, (c, ct) => V1RepositoryEndpoints.GetTagAsync(c, tags, metadataOnly: true, ct));
-        _getTag = new(AccessActions.Read, V1RouteKind.Registry, true, (c, ct) => V1RepositoryEndpoints.GetTagAsync(c, tags, metadataOnly: false, ct));
-        _putTag = new(AccessActions.Deploy, V1RouteKind.Registry, true, (c, ct) => V1RepositoryEndpoints.PutTagAsync(c, tags, logger, ct));
-        _deleteTag = new(AccessActions.Delete, V1RouteKind.Registry, true, (c, ct) => V1RepositoryEndpoints.DeleteTagAsync(c, tags, logger, ct));
-        _deleteRepository = new(AccessActions.Delete, V1RouteKind.Registry, true, (c, ct) => V1RepositoryEndpoints.DeleteRepositoryAsync(c, repositories, logger, ct));
-        _repositoryJson = new(AccessActions.Read, V1RouteKind.Registry, true, (c, ct) => V1RepositoryEndpoints.RepositoryJsonAsync(c, tags, ct));
+        _announce = new(AccessActions.Deploy, V1RouteKind.Index, false, (c, ct) => V1RepositoryEndpoints.AnnounceAsync(c, repositories, tokens, ct)) { Name = "repository_put" };
+        _pullStart = new(AccessActions.Read, V1RouteKind.Index, false, (c, ct) => V1RepositoryEndpoints.PullStartAsync(c, repositories, tokens, ct)) { Name = "images_get" };
+        _pushEnd = new(AccessActions.Deploy, V1RouteKind.Index, true, (c, ct) => V1RepositoryEndpoints.PushEndAsync(c, repositories, ct)) { Name = "images_put" };
+        _deleteIndex = new(AccessActions.Delete, V1RouteKind.Index, true, (c, _) => V1RepositoryEndpoints.DeleteIndexAsync(c)) { Name = "images_delete" };
+        _tagList = new(AccessActions.Read, V1RouteKind.Registry, true, (c, ct) => V1RepositoryEndpoints.TagListAsync(c, tags, ct)) { Name = "tags_get" };
+        _tagJson = new(AccessActions.Read, V1RouteKind.Registry, true, (c, ct) => V1RepositoryEndpoints.GetTagAsync(c, tags, metadataOnly: true, ct)) { Name = "tag_json_get" };
+        _getTag = new(AccessActions.Read, V1RouteKind.Registry, true, (c, ct) => V1RepositoryEndpoints.GetTagAsync(c, tags, metadataOnly: false, ct)) { Name = "tag_get" };
+        _putTag = new(AccessActions.Deploy, V1RouteKind.Registry, true, (c, ct) => V1RepositoryEndpoints.PutTagAsync(c, tags, logger, ct)) { Name = "tag_put" };
+        _deleteTag = new(AccessActions.Delete, V1RouteKind.Registry, true, (c, ct) => V1RepositoryEndpoints.DeleteTagAsync(c, tags, logger, ct)) { Name = "tag_delete" };
+        _deleteRepository = new(AccessActions.Delete, V1RouteKind.Registry, true, (c, ct) => V1RepositoryEndpoints.DeleteRepositoryAsync(c, repositories, logger, ct)) { Name = "repository_delete" };
+        _repositoryJson = new(AccessActions.Read, V1RouteKind.Registry, true, (c, ct) => V1RepositoryEndpoints.RepositoryJsonAsync(c, tags, ct)) { Name = "repository_json_get" };
     }
 
     /// <summary>The operation of a repository route, with the raw name and tag it names; null when nothing answers there (a plain 404 of the table).</summary>

@@ -2,6 +2,7 @@ using Wharf.Core.Metadata;
 using Wharf.Core.Security;
 using Wharf.Server.Auth;
 using Wharf.Server.Http;
+using Wharf.Server.Telemetry;
 
 namespace Wharf.Server.Api.V2;
 
@@ -62,6 +63,7 @@ internal static class V2AuthEndpoints
 
         var challenge = urls.Challenge(context.Request, repository?.Key);
         var (caller, _) = await gate.AuthenticateAsync(context, repository?.Key, cancellationToken);
+        RequestRecord.Of(context)?.Identify(caller);
         if (caller is null || !await gate.MayPingAsync(caller, repository, cancellationToken))
         {
             return V2Errors.Result(V2Errors.Unauthorized, challenge);
@@ -81,6 +83,7 @@ internal static class V2AuthEndpoints
 
         // Registry tokens are not credentials here: a token must never mint its own successor.
         var caller = await authenticator.AuthenticateAsync(context.Request, cancellationToken);
+        RequestRecord.Of(context)?.Identify(caller);
         if (caller is null || (caller.IsAnonymous && !await policy.AnonymousAccessAsync(cancellationToken)))
         {
             return V2Errors.Result(V2Errors.Unauthorized);

@@ -3,6 +3,7 @@ using Wharf.Core.Metadata;
 using Wharf.Core.Security;
 using Wharf.Server.Auth;
 using Wharf.Server.Http;
+using Wharf.Server.Telemetry;
 
 namespace Wharf.Server.Api.V2;
 
@@ -58,6 +59,7 @@ internal sealed class V2Gate(
                     return V2Errors.Result(V2Errors.NameUnknown);
                 }
 
+                RequestRecord.Of(context)?.Address(repository.Key);
                 if (repository.DockerApiVersion != DockerApiVersion.V2)
                 {
                     // V1 repositories answer a plain 404 below /v2, so that docker 1.x falls back to V1 (rest-api §3.1).
@@ -79,8 +81,12 @@ internal sealed class V2Gate(
             return V2Errors.Result(V2Errors.Unsupported.WithMessage($"{method} is not supported here"));
         }
 
+        var record = RequestRecord.Of(context);
+        record?.Perform(context, RegistryOperations.ForV2(request.Route, method));
+
         // The main listener's catalog spans repositories: only key-less registry tokens name it.
         var (principal, grant) = await AuthenticateAsync(context, request.Route == V2Route.CatalogAll ? null : request.Repository.Key, cancellationToken);
+        record?.Identify(principal);
         if (principal is null)
         {
             return Challenge(context, request, operation.Needed);
