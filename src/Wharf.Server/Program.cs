@@ -1,5 +1,11 @@
 using Wharf.Server.Hosting;
 
+// A first argument that names a command (Commands.cs) runs it instead of the server.
+if (await Commands.TryRunAsync(args, Console.Out, Console.Error) is { } exitCode)
+{
+    return exitCode;
+}
+
 try
 {
     await using var app = await WharfApp.BuildAsync(args);

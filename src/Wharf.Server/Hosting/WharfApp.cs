@@ -49,10 +49,15 @@ internal static class WharfApp
 
         var options = builder.Configuration.GetSection(WharfOptions.Section).Get<WharfOptions>() ?? new WharfOptions();
         var problems = options.Validate();
+        var tls = ServerTls.Load(options.Tls, builder.Configuration[WebHostDefaults.ServerUrlsKey], TimeProvider.System.GetUtcNow());
+        problems = [.. problems, .. tls.Problems];
         if (problems.Count > 0)
         {
             throw new InvalidSettingsException(problems);
         }
+
+        // First, so that every endpoint bound in Kestrel's configuration finds the default certificate in place.
+        tls.Apply(builder);
 
         var dataDir = Path.GetFullPath(options.DataDir);
         builder.WebHost.ConfigureKestrel(kestrel =>
