@@ -43,7 +43,9 @@ internal static class CertificateReport
         text.AppendLine($"  sudo cp {caCrt} /usr/local/share/ca-certificates/wharf-ca.crt && sudo update-ca-certificates");
         text.AppendLine("Or for docker and this registry only (no restart needed; the folder is host:port, just host for port 443):");
         text.AppendLine($"  sudo mkdir -p /etc/docker/certs.d/{registry} && sudo cp {caCrt} /etc/docker/certs.d/{registry}/ca.crt");
-        text.AppendLine("skopeo, podman, buildah: --cert-dir <folder holding ca.crt> (skopeo copy: --src-cert-dir, --dest-cert-dir)");
+        text.AppendLine("skopeo, podman, buildah read /etc/containers/certs.d/<host:port>/ and /etc/docker/certs.d/<host:port>/, or");
+        text.AppendLine("  --cert-dir <a folder holding only ca.crt> (skopeo copy: --src-cert-dir, --dest-cert-dir); not this folder:");
+        text.AppendLine("  they take every *.key in it for a client key and fail ('missing client certificate ca.cert for key ca.key')");
         text.AppendLine($"curl: --cacert {caCrt}");
         text.AppendLine();
         text.AppendLine("Without the CA, clients can skip verification instead (still encrypted, but anyone on the path can");
