@@ -21,6 +21,9 @@ command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 # package starts its service only when port 80 is free.
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v apache2 >/dev/null 2>&1 || [ -x /usr/sbin/apache2 ] || need+=(apache2-bin)
+# curl and openssl check Wharf's own TLS as real clients (TlsServerTests, TlsSettingsTests).
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"

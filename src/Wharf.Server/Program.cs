@@ -1,8 +1,9 @@
 using Wharf.Server.Hosting;
 
-if (args is [ReverseProxyCommand.Name, .. var reverseProxyArgs])
+// A first argument that names a command (Commands.cs) runs it instead of the server.
+if (await Commands.TryRunAsync(args, Console.Out, Console.Error) is { } exitCode)
 {
-    return await ReverseProxyCommand.RunAsync(reverseProxyArgs);
+    return exitCode;
 }
 
 try

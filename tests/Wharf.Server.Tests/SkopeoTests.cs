@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Net;
@@ -234,30 +233,7 @@ public sealed class SkopeoTests(SkopeoTests.Fixture fixture) : IClassFixture<Sko
         return files;
     }
 
-    internal static async Task<string> Skopeo(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("skopeo") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add("--insecure-policy");
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["NO_PROXY"] = "*";
-        foreach (var proxy in new[] { "http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" })
-        {
-            start.Environment.Remove(proxy);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(timeout.Token);
-        return process.ExitCode == 0
-            ? await output
-            : throw new InvalidOperationException($"skopeo {string.Join(' ', arguments)} exited {process.ExitCode}: {await error}");
-    }
+    internal static Task<string> Skopeo(params string[] arguments) => Cli.SkopeoAsync(arguments);
 
     /// <summary>A server whose main listener is a V2 registry (default repository docker-v2-local).</summary>
     public sealed class Fixture : IAsyncLifetime

@@ -1,12 +1,13 @@
 namespace Wharf.Server.Hosting;
 
 /// <summary>
-/// The configuration Kestrel binds its endpoints from, owned by Wharf (not read from files): the
-/// main listener's URLs (from <c>urls</c> / <c>ASPNETCORE_URLS</c>, which Kestrel would otherwise
-/// ignore beside configured endpoints) and one endpoint per repository port on each host of the
-/// main listener, https when the main listener serves any https URL. Kestrel is given it with
-/// <c>reloadOnChange</c>, so <see cref="Replace"/> with <c>notify</c> re-binds without a restart:
-/// only the endpoints that changed are stopped or started.
+/// The configuration Kestrel binds the repositories' ports from, owned by Wharf (not read from
+/// files): one endpoint per repository port on each host of the main listener's URLs (<c>urls</c> /
+/// <c>ASPNETCORE_URLS</c>, which Kestrel binds itself), https when the main listener serves any
+/// https URL. Kestrel is given it with <c>reloadOnChange</c>, so <see cref="Replace"/> with
+/// <c>notify</c> re-binds without a restart: only the endpoints that changed are stopped or
+/// started. It stays empty until the server has started: Kestrel ignores the <c>urls</c> when its
+/// configuration names endpoints at the start.
 /// </summary>
 internal sealed class ListenerConfiguration : ConfigurationProvider, IConfigurationSource
 {
@@ -34,14 +35,10 @@ internal sealed class ListenerConfiguration : ConfigurationProvider, IConfigurat
 
     public IConfigurationProvider Build(IConfigurationBuilder builder) => this;
 
-    /// <summary>The endpoints: the main URLs and <paramref name="repositoryPorts"/>; with <paramref name="notify"/>, Kestrel re-binds.</summary>
+    /// <summary>The endpoints of <paramref name="repositoryPorts"/>; with <paramref name="notify"/>, Kestrel re-binds.</summary>
     public void Replace(IReadOnlyDictionary<int, string> repositoryPorts, bool notify)
     {
         var data = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-        for (var i = 0; i < Urls.Count; i++)
-        {
-            data[$"Endpoints:Main{i}:Url"] = Urls[i];
-        }
 
         foreach (var port in repositoryPorts.Keys)
         {

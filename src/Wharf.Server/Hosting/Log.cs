@@ -56,6 +56,9 @@ internal static partial class Log
     [LoggerMessage(40, LogLevel.Warning, "Repository {Key}: port {Port} is Wharf's main listener or in use by another program; no listener opened")]
     public static partial void RepositoryPortUnavailable(ILogger logger, string key, int port);
 
+    [LoggerMessage(42, LogLevel.Information, "Repository {Key} listens on {Scheme} port {Port}")]
+    public static partial void RepositoryListening(ILogger logger, string key, string scheme, int port);
+
     [LoggerMessage(41, LogLevel.Warning, "Kestrel had not opened or closed the repository ports after {Seconds} s")]
     public static partial void RepositoryListenersSlow(ILogger logger, double seconds);
 

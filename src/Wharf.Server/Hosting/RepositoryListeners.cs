@@ -25,7 +25,7 @@ internal sealed class RepositoryListeners(
     IMetadataStore store,
     IServer server,
     IOptions<WharfOptions> options,
-    ILogger<RepositoryListeners> logger) : IDisposable
+    ILogger<RepositoryListeners> logger) : IHostedLifecycleService, IDisposable
 {
     /// <summary>How long a create, update or delete waits for Kestrel to open or close a port.</summary>
     private static readonly TimeSpan RebindWait = TimeSpan.FromSeconds(10);
@@ -48,22 +48,48 @@ internal sealed class RepositoryListeners(
         if (_keys.Count > 0 && KeyOfPort(context.Connection.LocalPort) is { } key)
         {
             context.Features.Set(new RepositoryAddress(key));
+            Telemetry.RequestRecord.Of(context)?.Address(key);
         }
 
         return next(context);
     }
 
     /// <summary>
-    /// Before the server starts: the listeners of every repository with a port. A port another
+    /// Before the server starts: which repositories' ports to open once it has. A port another
     /// process holds is left out with a warning (Wharf still starts); the next change of any
     /// repository tries it again.
     /// </summary>
-    public async Task LoadAsync(CancellationToken cancellationToken)
+    public async Task LoadAsync(CancellationToken cancellationToken) =>
+        _keys = (await WantedAsync(cancellationToken)).ToFrozenDictionary();
+
+    /// <summary>Once the main listener is bound (Kestrel binds the <c>urls</c> only while its own configuration names no endpoint): the repositories' ports, open when the host's start returns.</summary>
+    public async Task StartedAsync(CancellationToken cancellationToken)
     {
-        var wanted = await WantedAsync(cancellationToken);
-        _keys = wanted.ToFrozenDictionary();
-        configuration.Replace(_keys, notify: false);
+        if (_keys.Count > 0)
+        {
+            configuration.Replace(_keys, notify: true);
+            await WaitForAsync([.. _keys.Keys], [], cancellationToken);
+            LogOpened(_keys.Keys);
+        }
     }
+
+    private void LogOpened(IEnumerable<int> ports)
+    {
+        foreach (var port in ports)
+        {
+            Log.RepositoryListening(logger, _keys[port], configuration.Scheme, port);
+        }
+    }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>
     /// Why <paramref name="key"/> cannot have <paramref name="port"/>, or null when it can: the main
@@ -111,6 +137,7 @@ internal sealed class RepositoryListeners(
             _keys = wanted.ToFrozenDictionary();
             configuration.Replace(_keys, notify: true);
             await WaitForAsync(opened, closed, cancellationToken);
+            LogOpened(opened);
         }
         finally
         {

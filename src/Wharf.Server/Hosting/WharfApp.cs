@@ -43,18 +43,26 @@ internal static class WharfApp
         // operator's own --hostBuilder:reloadConfigOnChange still wins.
         var builder = WebApplication.CreateSlimBuilder(["--hostBuilder:reloadConfigOnChange=false", .. args]);
         configure?.Invoke(builder);
-        // Kestrel binds the main listener's URLs and the repositories' ports from one configuration
-        // of Wharf's own, re-bound as repositories change (RepositoryListeners); the urls setting
-        // itself would be ignored beside it, so it is handed over and cleared.
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        // The repositories' ports are Kestrel endpoints of a configuration of Wharf's own, re-bound
+        // as repositories change (RepositoryListeners), on the main listener's hosts and scheme.
         var listenerConfiguration = new ListenerConfiguration(ListenerConfiguration.MainUrls(builder.Configuration["urls"], DefaultUrl));
-        builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, "");
 
         var options = builder.Configuration.GetSection(WharfOptions.Section).Get<WharfOptions>() ?? new WharfOptions();
         var problems = options.Validate();
+        var tls = ServerTls.Load(options.Tls, string.Join(';', listenerConfiguration.Urls), TimeProvider.System.GetUtcNow());
+        problems = [.. problems, .. tls.Problems];
         if (problems.Count > 0)
         {
             throw new InvalidSettingsException(problems);
         }
+
+        // First, so that every endpoint bound in Kestrel's configuration finds the default certificate in place.
+        tls.Apply(builder);
 
         var dataDir = Path.GetFullPath(options.DataDir);
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -94,6 +102,7 @@ internal static class WharfApp
         services.AddSingleton<PublicUrls>();
         services.AddSingleton(listenerConfiguration);
         services.AddSingleton<RepositoryListeners>();
+        services.AddHostedService(provider => provider.GetRequiredService<RepositoryListeners>());
         var proxies = TrustedProxies.Parse(options.Http.TrustedProxies, out _);
         services.AddSingleton(proxies);
         services.Configure<ForwardedHeadersOptions>(proxies.Configure);

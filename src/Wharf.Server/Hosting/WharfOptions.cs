@@ -28,6 +28,9 @@ internal sealed record WharfOptions
 
     public Telemetry.MetricsOptions Metrics { get; init; } = new();
 
+    /// <summary>The server's own TLS certificate; loaded and checked by <see cref="ServerTls"/>.</summary>
+    public TlsOptions Tls { get; init; } = new();
+
     /// <summary>Every problem with the settings, as readable sentences; empty when they are valid.</summary>
     public IReadOnlyList<string> Validate()
     {

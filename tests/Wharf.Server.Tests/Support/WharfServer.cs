@@ -38,6 +38,16 @@ public sealed class WharfServer : IAsyncLifetime
 
     public Uri BaseAddress { get; private set; } = null!;
 
+    /// <summary>
+    /// A folder the <c>certificate create</c> command wrote (server.crt, server.key): the server then
+    /// listens on https://127.0.0.1 beside http://127.0.0.1 and serves that certificate
+    /// (<see cref="HttpsAddress"/>); <see cref="BaseAddress"/> stays the http one.
+    /// </summary>
+    public string? TlsDirectory { get; init; }
+
+    /// <summary>The https:// listen address when <see cref="TlsDirectory"/> is set.</summary>
+    public Uri? HttpsAddress { get; private set; }
+
     /// <summary>Every line the server logged, for tests about what logs hold.</summary>
     public CollectingLoggerProvider Logs { get; } = new();
 
@@ -63,6 +73,16 @@ public sealed class WharfServer : IAsyncLifetime
                 ["Logging:LogLevel:Default"] = "Warning",
                 ["Logging:LogLevel:Wharf"] = "Information",
             });
+            if (TlsDirectory is not null)
+            {
+                builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+                {
+                    ["urls"] = "https://127.0.0.1:0;http://127.0.0.1:0",
+                    ["Wharf:Tls:Certificate"] = Path.Combine(TlsDirectory, "server.crt"),
+                    ["Wharf:Tls:Key"] = Path.Combine(TlsDirectory, "server.key"),
+                });
+            }
+
             builder.Configuration.AddInMemoryCollection(ExtraSettings);
             builder.Logging.AddProvider(Logs);
             if (Clock is not null)
@@ -71,8 +91,9 @@ public sealed class WharfServer : IAsyncLifetime
             }
         });
         await _app.StartAsync();
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        BaseAddress = new Uri(address);
+        var addresses = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Select(a => new Uri(a)).ToList();
+        BaseAddress = addresses.FirstOrDefault(a => a.Scheme == Uri.UriSchemeHttp) ?? addresses[0];
+        HttpsAddress = addresses.FirstOrDefault(a => a.Scheme == Uri.UriSchemeHttps);
         if (!AddTestAccounts)
         {
             return;
