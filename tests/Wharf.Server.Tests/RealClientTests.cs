@@ -127,7 +127,7 @@ public sealed partial class RealClientTests(RealClientTests.Fixture fixture) : I
     /// <summary>
     /// The pitfall README's support matrix warns of: with anonymous access on and no Docker
     /// repository forcing authentication, the key-less <c>/v2/</c> answers anonymous callers 200
-    /// (rest-api §3.1, as Artifactory does), so clients take the registry for one without
+    /// (rest-api §3.1), so clients take the registry for one without
     /// authentication and never send their credentials: a login "succeeds" with any password and a
     /// push is refused. <c>forceDockerAuthentication</c> on a repository makes the ping challenge.
     /// </summary>
