@@ -10,7 +10,8 @@ mkdir -p "$OUT"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# Debian packages the tests use: node and npm run the second V1 client, skopeo is the V2 client.
+# Debian packages the tests use: node and npm run the second V1 client, skopeo, docker 20.10
+# (daemon and CLI, docker.io) and podman are the V2 clients (RealClientTests needs root for dockerd).
 need=()
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
@@ -24,6 +25,9 @@ command -v apache2 >/dev/null 2>&1 || [ -x /usr/sbin/apache2 ] || need+=(apache2
 # curl and openssl check Wharf's own TLS as real clients (TlsServerTests, TlsSettingsTests).
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# docker 20.10's daemon and podman are the real V2 clients (RealClientTests).
+command -v dockerd >/dev/null 2>&1 || [ -x /usr/sbin/dockerd ] || need+=(docker.io)
+command -v podman >/dev/null 2>&1 || need+=(podman)
 if [ ${#need[@]} -gt 0 ]; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"

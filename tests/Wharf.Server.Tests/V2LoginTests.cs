@@ -56,11 +56,7 @@ public sealed class V2LoginTests(WharfServer server) : IClassFixture<WharfServer
     [Fact]
     public async Task Tokens_grant_the_intersection_of_what_is_asked_and_what_is_held()
     {
-        using var admin = server.Admin();
-        await admin.PutAsync("/api/security/users/vic", Json("{\"email\":\"v@x\",\"password\":\"vic-secret-1\",\"groups\":[]}"));
-        await admin.PutAsync("/api/security/permissions/vic-v2", Json(
-            "{\"repositories\":[\"docker-v2-local\"],\"includesPattern\":\"team-a/**\",\"principals\":{\"users\":{\"vic\":[\"r\"]}}}"));
-        using var vic = server.Client("vic", "vic-secret-1");
+        using var vic = await ReaderAsync("vic", "team-a/**");
         var access = await AccessAsync(vic, V2 + "/token?scope=repository:team-a/web:pull,push&scope=repository:team-b/web:pull");
         var granted = Assert.Single(access);
         Assert.Equal("team-a/web", granted.Name);
@@ -70,7 +66,47 @@ public sealed class V2LoginTests(WharfServer server) : IClassFixture<WharfServer
         Assert.Equal(["pull", "push", "delete"], Assert.Single(await AccessAsync(server.Client("alice", WharfServer.AlicePassword), V2 + "/token?scope=repository:docker-v2-local/team-a/web:*")).Actions);
         Assert.Equal("docker-v2-local/team-a/web", Assert.Single(await AccessAsync(vic, "/artifactory/api/docker/v2/token?scope=repository:docker-v2-local/team-a/web:pull")).Name);
         Assert.Empty(await AccessAsync(vic, "/artifactory/api/docker/v2/token?scope=repository:team-a/web:pull"));
-        Assert.Empty(await AccessAsync(vic, V2 + "/token?scope=registry:catalog:*&scope=repository:team-a/web:steal&scope=junk"));
+        var catalogOnly = Assert.Single(await AccessAsync(vic, V2 + "/token?scope=registry:catalog:*&scope=repository:team-a/web:steal&scope=junk"));
+        Assert.Equal(("catalog", "*"), (catalogOnly.Name, Assert.Single(catalogOnly.Actions)));
+    }
+
+    /// <summary>
+    /// Regression: the catalog's challenge asks for <c>registry:catalog:*</c>, but that scope was
+    /// dropped from the token, so every client that follows the challenge (crane, regctl, the
+    /// distribution client) got an empty catalog. It lists what the holder may read now.
+    /// </summary>
+    [Fact]
+    public async Task The_catalog_challenge_leads_to_a_token_that_lists_what_its_holder_may_read()
+    {
+        using var admin = server.Admin();
+        await V2Push.PushImageAsync(admin, "docker-v2-local", "cat-a/web", "1");
+        await V2Push.PushImageAsync(admin, "docker-v2-local", "cat-b/web", "1");
+        using var cat = await ReaderAsync("cat", "cat-a/**");
+
+        using (var challenge = await server.Client().GetAsync(V2 + "/_catalog"))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, challenge.StatusCode);
+            Assert.Contains("scope=\"registry:catalog:*\"", challenge.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+        }
+
+        // By a repository's key, and key-less on the main listener (repository-path method).
+        foreach (var (catalog, tokenPath, listed) in new[]
+        {
+            (V2 + "/_catalog", V2 + "/token", "cat-a/web"),
+            ("/v2/_catalog", "/artifactory/api/docker/v2/token", "docker-v2-local/cat-a/web"),
+        })
+        {
+            var token = JsonDocument.Parse(await cat.GetStringAsync(tokenPath + "?scope=registry:catalog:*")).RootElement.GetProperty("token").GetString()!;
+            using var bearer = Bearer(token);
+            var names = JsonDocument.Parse(await bearer.GetStringAsync(catalog)).RootElement.GetProperty("repositories").EnumerateArray().Select(n => n.GetString()).ToList();
+            Assert.Contains(listed, names);
+            Assert.DoesNotContain(names, n => n!.Contains("cat-b", StringComparison.Ordinal));
+
+            // A token without the catalog scope lists only the images it may pull (here none).
+            var scopeless = JsonDocument.Parse(await cat.GetStringAsync(tokenPath)).RootElement.GetProperty("token").GetString()!;
+            using var other = Bearer(scopeless);
+            Assert.Equal("{\"repositories\":[]}", await other.GetStringAsync(catalog));
+        }
     }
 
     [Fact]
@@ -94,6 +130,16 @@ public sealed class V2LoginTests(WharfServer server) : IClassFixture<WharfServer
         using var unknown = await server.Admin().GetAsync("/artifactory/api/docker/nosuch/v2/");
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
         Assert.Contains("NAME_UNKNOWN", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    /// <summary>A new user (no groups) who reads <paramref name="pattern"/> in docker-v2-local and nothing else; a client with its password.</summary>
+    private async Task<HttpClient> ReaderAsync(string user, string pattern)
+    {
+        using var admin = server.Admin();
+        await admin.PutAsync($"/api/security/users/{user}", Json($"{{\"email\":\"{user}@x\",\"password\":\"{user}-secret-1\",\"groups\":[]}}"));
+        await admin.PutAsync($"/api/security/permissions/{user}-v2", Json(
+            $"{{\"repositories\":[\"docker-v2-local\"],\"includesPattern\":\"{pattern}\",\"principals\":{{\"users\":{{\"{user}\":[\"r\"]}}}}}}"));
+        return server.Client(user, user + "-secret-1");
     }
 
     private static async Task<IReadOnlyList<(string Name, string[] Actions)>> AccessAsync(HttpClient client, string path)

@@ -49,9 +49,17 @@ internal sealed class V2Call(HttpContext context, V2Request request, V2Caller ca
     public async ValueTask<IResult?> RequireAsync(string path) =>
         await caller.Items(path, operation.Needed) ? null : Fail(V2Outcome.Denied);
 
-    /// <summary>Whether the caller's registry token, if one was used, lets it pull an image the route does not name (a mount's source, a catalog's images).</summary>
+    /// <summary>Whether the caller's registry token, if one was used, lets it pull an image the route does not name (a mount's source).</summary>
     public bool TokenMayPull(string key, string image) =>
         caller.Grant is null || V2Scopes.Covers(caller.Grant, key, image, "pull");
+
+    /// <summary>
+    /// Whether the caller's registry token, if one was used, lets a catalog name the image: a token
+    /// granted the catalog (<see cref="V2Scopes.Catalog"/>, which the catalog's challenge asks for)
+    /// names every image its holder may read, another one the images it may pull.
+    /// </summary>
+    public bool TokenMayList(string key, string image) =>
+        caller.Grant is null || V2Scopes.CoversCatalog(caller.Grant) || V2Scopes.Covers(caller.Grant, key, image, "pull");
 
     /// <summary>The <c>from</c> image of a mount request, as the client names it; null when absent or outside the name grammar.</summary>
     public static string? MountSource(HttpContext context)

@@ -40,7 +40,7 @@ internal static class V2DiscoveryEndpoints
         var readable = new List<string>();
         foreach (var image in await discovery.CatalogAsync(call.Key, call.Caller.Items, cancellationToken))
         {
-            if (call.TokenMayPull(call.Key, image))
+            if (call.TokenMayList(call.Key, image))
             {
                 readable.Add(call.Request.KeyInName ? $"{call.Key}/{image}" : image);
             }
@@ -67,7 +67,7 @@ internal static class V2DiscoveryEndpoints
 
             foreach (var image in await discovery.CatalogAsync(repository.Key, policy.ItemAccessFor(caller, repository, cancellationToken), cancellationToken))
             {
-                if (call.TokenMayPull(repository.Key, image))
+                if (call.TokenMayList(repository.Key, image))
                 {
                     names.Add($"{repository.Key}/{image}");
                 }

@@ -203,9 +203,16 @@ internal sealed class V2Gate(
     /// (each request is still checked on the exact paths it touches);
     /// null when nothing is left (a scope the caller cannot hold is dropped, never an error).
     /// The name may carry the repository key first (repository-path method); key-less, it must.
+    /// <c>registry:catalog:*</c>, the scope the catalog's challenge asks for, is granted to every
+    /// caller: a catalog lists only names its caller may read, whatever the token says.
     /// </summary>
     public async Task<DockerAccess?> GrantAsync(Principal caller, string? repoKey, string scope, CancellationToken cancellationToken)
     {
+        if (scope == V2Scopes.Catalog)
+        {
+            return V2Scopes.CatalogAccess;
+        }
+
         var parts = scope.Split(':');
         if (parts.Length != 3 || parts[0] != "repository" || parts[1].Length == 0)
         {

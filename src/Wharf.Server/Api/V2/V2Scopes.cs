@@ -11,7 +11,11 @@ namespace Wharf.Server.Api.V2;
 /// </summary>
 internal static class V2Scopes
 {
+    /// <summary>The scope of the catalog, as its challenge asks for it (Docker token spec).</summary>
     public const string Catalog = "registry:catalog:*";
+
+    /// <summary>The catalog granted: the holder's catalogs list every name the holder may read (the permission targets still filter each).</summary>
+    public static readonly DockerAccess CatalogAccess = new("registry", "catalog", ["*"]);
 
     public static readonly string[] AllActions = ["pull", "push", "delete"];
 
@@ -41,6 +45,10 @@ internal static class V2Scopes
 
         return slash > 0 ? (name[..slash], name[(slash + 1)..]) : null;
     }
+
+    /// <summary>Whether a registry token was granted <see cref="Catalog"/>.</summary>
+    public static bool CoversCatalog(DockerTokenGrant grant) =>
+        grant.Access.Any(a => a.Type == CatalogAccess.Type && a.Name == CatalogAccess.Name && a.Actions.Contains("*"));
 
     /// <summary>
     /// Whether a registry token grants <paramref name="action"/> on the image, its scope names read
