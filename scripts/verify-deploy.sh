@@ -183,6 +183,9 @@ answers=$(cd "$ROOT" && bash -euo pipefail -c "$checks") || fail "the doc's TLS 
 challenge=$(curl -sS -D - -o /dev/null --cacert "$T/etc/wharf/tls/ca.crt" "https://localhost:$SSLPORT/v2/" | tr -d '\r' | grep -i '^www-authenticate:')
 grep -q "realm=\"https://localhost:$SSLPORT/artifactory/api/docker/v2/token\"" <<< "$challenge" \
   || fail "the challenge through NGINX does not name https://localhost:$SSLPORT: $challenge"
+# V2 by repository path on the main HTTPS port under the port method, as the doc says.
+tags=$(curl -sS -u "admin:$WHARF_PASSWORD" --cacert "$T/etc/wharf/tls/ca.crt" "https://localhost:$SSLPORT/v2/docker-v2-local/team/app/tags/list")
+grep -q NAME_UNKNOWN <<< "$tags" || fail "V2 by repository path through NGINX answered: $tags"
 grep -q "GET /api/system/ping HTTP/1.1\" 200" "$N/access.log" || fail "the ping did not go through NGINX"
 
 step "stop: SIGTERM as systemd sends it"
