@@ -131,6 +131,10 @@ public sealed class AuthMatrixTests(AuthMatrixTests.Fixture fixture) : IClassFix
         ["GET /api/system/consistency"] = (Needs.Admin, "/api/system/consistency"),
         ["GET /api/system/version"] = (Needs.AnyUser, "/api/system/version"),
         ["GET /metrics"] = (Needs.Admin, "/metrics"),
+        ["GET /api/system/configuration/webServer"] = (Needs.AnyUser, "/api/system/configuration/webServer"),
+        ["POST /api/system/configuration/webServer"] = (Needs.Admin, "/api/system/configuration/webServer"),
+        ["GET /api/system/configuration/reverseProxy/nginx"] = (Needs.Admin, "/api/system/configuration/reverseProxy/nginx"),
+        ["GET /api/system/configuration/reverseProxy/apache"] = (Needs.Admin, "/api/system/configuration/reverseProxy/apache"),
     };
 
     public static TheoryData<string, Caller> Cases()

@@ -54,6 +54,20 @@ public sealed class TlsServerTests(TlsServerTests.Fixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task A_repository_port_serves_tls_when_the_main_listener_does()
+    {
+        var port = await Server.OwnPortAsync("docker-v2-local");
+        var v2 = await Cli.RunAsync("curl", "-sS", "-D", "-", "-o", "/dev/null", "--cacert", Tls.CaFile, $"https://127.0.0.1:{port}/v2/");
+        Assert.True(v2.ExitCode == 0, v2.Error);
+        Assert.Matches(@"^HTTP/[0-9.]+ 401", v2.Output);
+        Assert.Contains($"realm=\"https://127.0.0.1:{port}/artifactory/api/docker/docker-v2-local/v2/token\"", v2.Output, StringComparison.Ordinal);
+
+        // One scheme per port: the repository's port speaks only TLS.
+        var plain = await Cli.RunAsync("curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", $"http://127.0.0.1:{port}/v2/");
+        Assert.NotEqual("401", plain.Output);
+    }
+
+    [Fact]
     public async Task Https_speaks_http2_and_openssl_verifies_it()
     {
         using var client = Tls.Client(Https, "admin", WharfServer.AdminPassword);

@@ -18,9 +18,9 @@ namespace Wharf.Server.Hosting;
 /// the repository deleted, with no restart. Kestrel re-binds the endpoints of a configuration it
 /// was given with <c>reloadOnChange</c> (<see cref="ListenerConfiguration"/>), so Wharf keeps the
 /// repositories' ports there. Requests that arrive on a repository's port, or under the subdomain
-/// method with its host name, carry its <see cref="RepositoryAddress"/>. Off (no listener, no port check against other
-/// processes) with <see cref="DockerOptions.RepositoryListeners"/> false, when a web server owns
-/// the ports.
+/// method with its host name, carry its <see cref="RepositoryAddress"/>. Off (no listener, no
+/// port check against other processes) with <see cref="DockerOptions.RepositoryListeners"/>
+/// false, when a web server owns the ports.
 /// </summary>
 internal sealed class RepositoryListeners(
     ListenerConfiguration configuration,
@@ -53,12 +53,15 @@ internal sealed class RepositoryListeners(
     /// </summary>
     public async Task MarkAsync(HttpContext context, RequestDelegate next)
     {
-        var key = _keys.Count > 0 ? KeyOfPort(context.Connection.LocalPort) : null;
-        key ??= await KeyOfHostAsync(context.Request.Host, context.RequestAborted);
-        if (key is not null)
+        if (_keys.Count > 0 && KeyOfPort(context.Connection.LocalPort) is { } byPort)
         {
-            context.Features.Set(new RepositoryAddress(key));
-            Telemetry.RequestRecord.Of(context)?.Address(key);
+            context.Features.Set(new RepositoryAddress(byPort));
+            Telemetry.RequestRecord.Of(context)?.Address(byPort);
+        }
+        else if (await KeyOfHostAsync(context.Request.Host, context.RequestAborted) is { } byHost)
+        {
+            // Any client can send any host name: the gates record the repository once it exists.
+            context.Features.Set(new RepositoryAddress(byHost));
         }
 
         await next(context);
