@@ -72,6 +72,47 @@ public sealed class RepositoryPortTests(WharfServer server) : IClassFixture<Whar
     }
 
     [Fact]
+    public async Task A_token_for_another_repository_or_image_name_opens_nothing_on_a_port()
+    {
+        var port = await CreateAsync("ported-guarded", "V2");
+        using (var admin = server.ClientOnPort(port, "admin", WharfServer.AdminPassword))
+        {
+            await V2PushAtRootAsync(admin, "team/app", "1.0");
+        }
+
+        // Tokens minted for docker-v2-local's team/app (key-less and keyed) and for the port's own
+        // repository but another image: none pulls team/app from ported-guarded's port.
+        var tokens = new[]
+        {
+            await TokenAsync(server.Admin(), "/artifactory/api/docker/v2/token?service=x&scope=repository:docker-v2-local/team/app:pull"),
+            await TokenAsync(server.Admin(), "/artifactory/api/docker/docker-v2-local/v2/token?service=x&scope=repository:team/app:pull"),
+            await TokenAsync(server.ClientOnPort(port, "admin", WharfServer.AdminPassword), "/artifactory/api/docker/ported-guarded/v2/token?service=x&scope=repository:team/other:pull"),
+        };
+        foreach (var token in tokens)
+        {
+            using var client = server.ClientOnPort(port);
+            client.DefaultRequestHeaders.Authorization = new("Bearer", token);
+            using var pull = await client.GetAsync("/v2/team/app/manifests/1.0");
+            Assert.True(pull.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.NotFound, pull.StatusCode.ToString());
+            Assert.DoesNotContain("schemaVersion", await pull.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        // The right token does.
+        using var right = server.ClientOnPort(port);
+        right.DefaultRequestHeaders.Authorization = new("Bearer", await TokenAsync(server.ClientOnPort(port, "admin", WharfServer.AdminPassword), "/artifactory/api/docker/ported-guarded/v2/token?service=x&scope=repository:team/app:pull"));
+        Assert.Equal(HttpStatusCode.OK, (await right.GetAsync("/v2/team/app/manifests/1.0")).StatusCode);
+    }
+
+    private static async Task<string> TokenAsync(HttpClient client, string path)
+    {
+        using (client)
+        {
+            using var json = JsonDocument.Parse(await client.GetStringAsync(path));
+            return json.RootElement.GetProperty("token").GetString()!;
+        }
+    }
+
+    [Fact]
     public async Task A_v1_repository_port_is_where_docker_1x_pushes_and_pulls()
     {
         var port = await CreateAsync("ported-v1", "V1");
