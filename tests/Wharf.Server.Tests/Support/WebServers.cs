@@ -85,7 +85,12 @@ internal static class WebServers
         }
     }
 
-    private static string ApacheMain(string directory, string site, IEnumerable<string>? modules)
+    /// <summary>
+    /// An Apache main configuration that loads <paramref name="modules"/> and includes <paramref name="site"/>;
+    /// with <paramref name="debianPorts"/> it also listens on 80 and 443 as Debian's ports.conf does
+    /// (for syntax checks only: a running test server listens on the site's loopback ports alone).
+    /// </summary>
+    public static string ApacheMain(string directory, string site, IEnumerable<string>? modules, bool debianPorts = true)
     {
         File.WriteAllText(Path.Combine(directory, "wharf.conf"), site);
         var loads = new[] { "mpm_event", "authz_core" }.Concat(modules ?? ProxyModules)
@@ -98,10 +103,7 @@ internal static class WebServers
             $"ErrorLog {directory}/error.log",
             .. loads,
             "ServerName localhost",
-            "Listen 80",
-            "<IfModule ssl_module>",
-            "    Listen 443",
-            "</IfModule>",
+            .. debianPorts ? new[] { "Listen 80", "<IfModule ssl_module>", "    Listen 443", "</IfModule>" } : [],
             $"Include {directory}/wharf.conf",
             "",
         ]));
@@ -122,6 +124,26 @@ internal static class WebServers
         File.WriteAllText(certificatePath, certificate.ExportCertificatePem());
         File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem());
         return (certificatePath, keyPath);
+    }
+
+    /// <summary>Waits up to 10 s for <paramref name="port"/> on 127.0.0.1 to accept; false when it does not or <paramref name="process"/> exited.</summary>
+    public static async Task<bool> WaitForPortAsync(int port, Process process)
+    {
+        for (var attempt = 0; attempt < 100 && !process.HasExited; attempt++)
+        {
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync(IPAddress.Loopback, port);
+                return true;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        return false;
     }
 
     public static int FreePort()
