@@ -34,12 +34,18 @@ public abstract class TlsReverseProxyTests(TlsProxyWharf wharf, ITestOutputHelpe
     public async Task InitializeAsync() =>
         _frontEnd = await TlsFrontEnd.StartAsync(Kind, wharf.Sites(Kind).Select(s => wharf.OnLoopback(Kind, s)), wharf.Ports);
 
+    /// <summary>Stops the web server, which must have logged nothing at error level or above.</summary>
     public async Task DisposeAsync()
     {
-        if (_frontEnd is not null)
+        if (_frontEnd is null)
         {
-            await _frontEnd.DisposeAsync();
+            return;
         }
+
+        var log = File.Exists(_frontEnd.ErrorLog) ? await File.ReadAllTextAsync(_frontEnd.ErrorLog) : "";
+        await _frontEnd.DisposeAsync();
+        output.WriteLine($"{Kind} error log:\n{log}");
+        Assert.DoesNotMatch(Kind == WebServerKind.Nginx ? @"\[(error|crit|alert|emerg)\]" : @":(error|crit|alert|emerg)\]", log);
     }
 
     [Fact]
@@ -93,6 +99,7 @@ public abstract class TlsReverseProxyTests(TlsProxyWharf wharf, ITestOutputHelpe
             Assert.Equal(v1.Authority, docker.LastEndpoints);
             var pulled = await docker.PullAsync($"{Name}/sub", "1.0");
             Assert.Equal(chain.Select(i => (i.Id, Convert.ToHexString(i.Layer))), pulled.Select(i => (i.Id, Convert.ToHexString(i.Layer))));
+            Assert.Equal(v1.Authority, docker.LastEndpoints);
         }
 
         using var admin = wharf.Server.Admin();

@@ -49,12 +49,17 @@ public sealed class TlsFrontEnd : IAsyncDisposable
         else
         {
             start = new ProcessStartInfo(WebServers.Apache);
-            foreach (var argument in new[] { "-f", WebServers.ApacheMain(directory, site, WebServers.ProxyModules, debianPorts: false), "-DFOREGROUND" })
+            foreach (var argument in new[] { "-f", WebServers.ApacheMain(directory, site, WebServers.ProxyModules, running: true), "-DFOREGROUND" })
             {
                 start.ArgumentList.Add(argument);
             }
 
+            // Writable by the user Apache serves requests as, so that a spooled body would land here and not fail.
             System.IO.Directory.CreateDirectory(Path.Combine(directory, "tmp"));
+            if (OperatingSystem.IsLinux())
+            {
+                File.SetUnixFileMode(Path.Combine(directory, "tmp"), (UnixFileMode)Convert.ToInt32("1777", 8));
+            }
             start.Environment["TMPDIR"] = Path.Combine(directory, "tmp");
         }
 

@@ -87,10 +87,11 @@ internal static class WebServers
 
     /// <summary>
     /// An Apache main configuration that loads <paramref name="modules"/> and includes <paramref name="site"/>;
-    /// with <paramref name="debianPorts"/> it also listens on 80 and 443 as Debian's ports.conf does
-    /// (for syntax checks only: a running test server listens on the site's loopback ports alone).
+    /// for a syntax check it also listens on 80 and 443 as Debian's ports.conf does; for a
+    /// <paramref name="running"/> server it listens on the site's (loopback) ports alone and, when
+    /// started as root, serves requests as www-data, as Debian's apache2.conf does.
     /// </summary>
-    public static string ApacheMain(string directory, string site, IEnumerable<string>? modules, bool debianPorts = true)
+    public static string ApacheMain(string directory, string site, IEnumerable<string>? modules, bool running = false)
     {
         File.WriteAllText(Path.Combine(directory, "wharf.conf"), site);
         var loads = new[] { "mpm_event", "authz_core" }.Concat(modules ?? ProxyModules)
@@ -103,7 +104,7 @@ internal static class WebServers
             $"ErrorLog {directory}/error.log",
             .. loads,
             "ServerName localhost",
-            .. debianPorts ? new[] { "Listen 80", "<IfModule ssl_module>", "    Listen 443", "</IfModule>" } : [],
+            .. running ? new[] { "User www-data", "Group www-data" } : ["Listen 80", "<IfModule ssl_module>", "    Listen 443", "</IfModule>"],
             $"Include {directory}/wharf.conf",
             "",
         ]));
