@@ -28,6 +28,9 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # docker 20.10's daemon and podman are the real V2 clients (RealClientTests).
 command -v dockerd >/dev/null 2>&1 || [ -x /usr/sbin/dockerd ] || need+=(docker.io)
 command -v podman >/dev/null 2>&1 || need+=(podman)
+# systemd-analyze checks deploy/wharf.service (DeployDocsTests, scripts/verify-deploy.sh); the
+# package installs the tools without starting anything where systemd is not PID 1.
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"

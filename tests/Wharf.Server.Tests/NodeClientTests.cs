@@ -51,7 +51,7 @@ public sealed class NodeClientTests(WharfServer server) : IClassFixture<WharfSer
         Assert.Contains("all checks passed", await stdout, StringComparison.Ordinal);
     }
 
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

@@ -5,6 +5,8 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using Wharf.Core.Metadata;
+using Wharf.Core.Naming;
+using Wharf.Core.WebServer;
 using Wharf.Server.Http;
 
 namespace Wharf.Server.Hosting;
@@ -15,8 +17,8 @@ namespace Wharf.Server.Hosting;
 /// when a repository is created or updated with the port and closed when the port is cleared or
 /// the repository deleted, with no restart. Kestrel re-binds the endpoints of a configuration it
 /// was given with <c>reloadOnChange</c> (<see cref="ListenerConfiguration"/>), so Wharf keeps the
-/// main listener's URLs and the repositories' ports there. Requests that arrive on a repository's
-/// port carry its <see cref="RepositoryAddress"/>. Off (no listener, no port check against other
+/// repositories' ports there. Requests that arrive on a repository's port, or under the subdomain
+/// method with its host name, carry its <see cref="RepositoryAddress"/>. Off (no listener, no port check against other
 /// processes) with <see cref="DockerOptions.RepositoryListeners"/> false, when a web server owns
 /// the ports.
 /// </summary>
@@ -24,6 +26,7 @@ internal sealed class RepositoryListeners(
     ListenerConfiguration configuration,
     IMetadataStore store,
     IServer server,
+    WebServerSettings webServer,
     IOptions<WharfOptions> options,
     ILogger<RepositoryListeners> logger) : IHostedLifecycleService, IDisposable
 {
@@ -42,16 +45,42 @@ internal sealed class RepositoryListeners(
     /// <summary>The repository whose port a connection arrived on; null on the main listener.</summary>
     public string? KeyOfPort(int localPort) => _keys.GetValueOrDefault(localPort);
 
-    /// <summary>Marks requests that came by a repository's port (before routing).</summary>
-    public Task MarkAsync(HttpContext context, RequestDelegate next)
+    /// <summary>
+    /// Marks requests that came by a repository's port, or under the subdomain method by its host
+    /// name <c>&lt;key&gt;.&lt;serverName&gt;</c> (rest-api §3.1), before routing. The host is the
+    /// request's after a trusted proxy's forwarded headers; an unknown key is marked too, so that
+    /// it answers as an unknown repository, not as the main listener.
+    /// </summary>
+    public async Task MarkAsync(HttpContext context, RequestDelegate next)
     {
-        if (_keys.Count > 0 && KeyOfPort(context.Connection.LocalPort) is { } key)
+        var key = _keys.Count > 0 ? KeyOfPort(context.Connection.LocalPort) : null;
+        key ??= await KeyOfHostAsync(context.Request.Host, context.RequestAborted);
+        if (key is not null)
         {
             context.Features.Set(new RepositoryAddress(key));
             Telemetry.RequestRecord.Of(context)?.Address(key);
         }
 
-        return next(context);
+        await next(context);
+    }
+
+    /// <summary>The repository key a host name names under the subdomain method: its first label, when the rest is the server name.</summary>
+    private async ValueTask<string?> KeyOfHostAsync(HostString host, CancellationToken cancellationToken)
+    {
+        if (!host.HasValue || await webServer.FindStoredAsync(cancellationToken) is not { DockerReverseProxyMethod: DockerAccessMethod.Subdomain } stored)
+        {
+            return null;
+        }
+
+        var name = host.Host.TrimEnd('.');
+        var suffix = "." + stored.ServerName;
+        if (name.Length <= suffix.Length || !name.EndsWith(suffix, StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        var label = name[..^suffix.Length];
+        return DnsName.IsLabel(label) ? label : null;
     }
 
     /// <summary>
