@@ -22,6 +22,8 @@ command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 # package starts its service only when port 80 is free.
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v apache2 >/dev/null 2>&1 || [ -x /usr/sbin/apache2 ] || need+=(apache2-bin)
+# /bin/kill stops the web servers the TLS reverse-proxy tests start, by the pid in their pid files.
+[ -x /bin/kill ] || [ -x /usr/bin/kill ] || need+=(procps)
 # curl and openssl check Wharf's own TLS as real clients (TlsServerTests, TlsSettingsTests).
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -53,19 +52,7 @@ public sealed class ReverseProxyEndToEndTests : IAsyncLifetime
         _nginx = Process.Start(start)!;
         _nginx.BeginOutputReadLine();
         _nginx.BeginErrorReadLine();
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                using var probe = new TcpClient();
-                await probe.ConnectAsync(IPAddress.Loopback, _port);
-                return;
-            }
-            catch (SocketException) when (attempt < 100 && !_nginx.HasExited)
-            {
-                await Task.Delay(100);
-            }
-        }
+        Assert.True(await WebServers.WaitForPortAsync(_port, _nginx), "nginx does not listen");
     }
 
     public async Task DisposeAsync()

@@ -67,10 +67,13 @@ public sealed record TestImage(string Id, byte[] Json, byte[] Layer)
 /// <summary>
 /// Re-enacts the HTTP traffic of docker 1.6, 1.9 and 1.12 for push and pull (docker-v1-protocol
 /// §10), request by request, with the headers, bodies and status checks the daemon applies.
+/// <paramref name="handler"/> replaces the default connection handling, e.g. one that trusts a
+/// private CA for https:// (<see cref="TlsFiles.Handler"/>), as a daemon with the CA in
+/// /etc/docker/certs.d does; the client disposes it.
 /// </summary>
-public sealed class DockerV1Client(Uri server, string prefix, DockerVersion version, AuthStyle style, string? user, string? password) : IDisposable
+public sealed class DockerV1Client(Uri server, string prefix, DockerVersion version, AuthStyle style, string? user, string? password, HttpMessageHandler? handler = null) : IDisposable
 {
-    private readonly HttpClient _http = new(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false }) { BaseAddress = server };
+    private readonly HttpClient _http = new(handler ?? new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false }) { BaseAddress = server };
     private string? _token;
 
     public string? LastEndpoints { get; private set; }

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using Wharf.Server.Hosting;
 
@@ -40,17 +42,45 @@ public sealed class TlsFiles : IDisposable
     /// <summary>An HTTP client for <paramref name="baseAddress"/> that trusts this CA alone (a full chain and host name check).</summary>
     public HttpClient Client(Uri baseAddress, string? user = null, string? password = null)
     {
-        var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
-        policy.CustomTrustStore.Add(X509CertificateLoader.LoadCertificateFromFile(CaFile));
-        var handler = new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false, UseProxy = false };
-        handler.SslOptions.CertificateChainPolicy = policy;
-        var client = new HttpClient(handler) { BaseAddress = baseAddress };
+        var client = new HttpClient(Handler()) { BaseAddress = baseAddress };
         if (user is not null)
         {
             client.DefaultRequestHeaders.Authorization = WharfServer.Basic(user, password ?? "");
         }
 
         return client;
+    }
+
+    /// <summary>
+    /// A handler that trusts this CA alone (a full chain and host name check), follows no redirect
+    /// and uses no proxy; with <paramref name="allToLoopback"/> every host name connects to
+    /// 127.0.0.1 while the URL's name stays the SNI name and <c>Host</c>, as a DNS entry would make it.
+    /// </summary>
+    public SocketsHttpHandler Handler(bool allToLoopback = false)
+    {
+        var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
+        policy.CustomTrustStore.Add(X509CertificateLoader.LoadCertificateFromFile(CaFile));
+        var handler = new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false, UseProxy = false };
+        handler.SslOptions.CertificateChainPolicy = policy;
+        if (allToLoopback)
+        {
+            handler.ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, context.DnsEndPoint.Port), cancellationToken);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            };
+        }
+
+        return handler;
     }
 
     public void Dispose()

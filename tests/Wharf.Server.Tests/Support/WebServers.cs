@@ -85,7 +85,13 @@ internal static class WebServers
         }
     }
 
-    private static string ApacheMain(string directory, string site, IEnumerable<string>? modules)
+    /// <summary>
+    /// An Apache main configuration that loads <paramref name="modules"/> and includes <paramref name="site"/>;
+    /// for a syntax check it also listens on 80 and 443 as Debian's ports.conf does; for a
+    /// <paramref name="running"/> server it listens on the site's (loopback) ports alone and, when
+    /// started as root, serves requests as www-data, as Debian's apache2.conf does.
+    /// </summary>
+    public static string ApacheMain(string directory, string site, IEnumerable<string>? modules, bool running = false)
     {
         File.WriteAllText(Path.Combine(directory, "wharf.conf"), site);
         var loads = new[] { "mpm_event", "authz_core" }.Concat(modules ?? ProxyModules)
@@ -98,10 +104,7 @@ internal static class WebServers
             $"ErrorLog {directory}/error.log",
             .. loads,
             "ServerName localhost",
-            "Listen 80",
-            "<IfModule ssl_module>",
-            "    Listen 443",
-            "</IfModule>",
+            .. running ? new[] { "User www-data", "Group www-data" } : ["Listen 80", "<IfModule ssl_module>", "    Listen 443", "</IfModule>"],
             $"Include {directory}/wharf.conf",
             "",
         ]));
@@ -122,6 +125,26 @@ internal static class WebServers
         File.WriteAllText(certificatePath, certificate.ExportCertificatePem());
         File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem());
         return (certificatePath, keyPath);
+    }
+
+    /// <summary>Waits up to 10 s for <paramref name="port"/> on 127.0.0.1 to accept; false when it does not or <paramref name="process"/> exited.</summary>
+    public static async Task<bool> WaitForPortAsync(int port, Process process)
+    {
+        for (var attempt = 0; attempt < 100 && !process.HasExited; attempt++)
+        {
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync(IPAddress.Loopback, port);
+                return true;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        return false;
     }
 
     public static int FreePort()
