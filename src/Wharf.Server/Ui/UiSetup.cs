@@ -15,7 +15,8 @@ internal static class UiSetup
 
     public static void AddWharfUi(this IServiceCollection services, string dataDir)
     {
-        services.AddRazorPages(options => options.RootDirectory = "/Ui/Pages");
+        // The pages are looked up in this assembly, whatever the entry assembly is (a test host, say).
+        services.AddRazorPages(options => options.RootDirectory = "/Ui/Pages").AddApplicationPart(typeof(UiSetup).Assembly);
         // Keys on disk so sessions and forms survive a restart.
         services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Join(dataDir, "ui-keys")));
         services.AddAntiforgery(options =>

@@ -36,7 +36,7 @@ internal sealed class TreeModel(UiSession session, RepositoryLookup repositories
 
     public IReadOnlyDictionary<string, string> Checksums { get; private set; } = new Dictionary<string, string>();
 
-    public async Task<IActionResult> OnGetAsync(string repoKey, string? path, int? page, CancellationToken cancellationToken)
+    public async Task<IActionResult> OnGetAsync(string repoKey, string? path, CancellationToken cancellationToken)
     {
         if (await IdentifyAsync(cancellationToken) is { } redirect)
         {
@@ -78,7 +78,9 @@ internal sealed class TreeModel(UiSession session, RepositoryLookup repositories
         var children = (await reads.ReadableChildrenAsync(target, cancellationToken))
             .OrderBy(c => c.IsFolder ? 0 : 1).ThenBy(c => c.Name, StringComparer.Ordinal).ToList();
         Total = children.Count;
-        PageNumber = Math.Clamp(page ?? 1, 1, PageCount);
+        // Read from the query itself: "page" is a route value Razor Pages reserves for the page's name.
+        var asked = int.TryParse(Request.Query["page"], System.Globalization.CultureInfo.InvariantCulture, out var number) ? number : 1;
+        PageNumber = Math.Clamp(asked, 1, PageCount);
         Children = children.Skip((PageNumber - 1) * PageSize).Take(PageSize).ToList();
         return Page();
     }
