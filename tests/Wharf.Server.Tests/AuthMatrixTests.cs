@@ -131,6 +131,14 @@ public sealed class AuthMatrixTests(AuthMatrixTests.Fixture fixture) : IClassFix
         ["GET /api/system/consistency"] = (Needs.Admin, "/api/system/consistency"),
         ["GET /api/system/version"] = (Needs.AnyUser, "/api/system/version"),
         ["GET /metrics"] = (Needs.Admin, "/metrics"),
+
+        // The web UI authenticates by its own cookie only and ignores these credentials: pages answer
+        // or redirect to the login page, form posts without an antiforgery token 400 (UiTests).
+        ["GET /"] = (Needs.Nothing, "/"),
+        ["* ui"] = (Needs.Nothing, "/ui/"),
+        ["* ui/login"] = (Needs.Nothing, "/ui/login"),
+        ["* ui/logout"] = (Needs.Nothing, "/ui/logout"),
+        ["* ui/repos/tree/General/{repoKey}/{**path}"] = (Needs.Nothing, "/ui/repos/tree/General/docker-local/"),
         ["GET /api/system/configuration/webServer"] = (Needs.AnyUser, "/api/system/configuration/webServer"),
         ["POST /api/system/configuration/webServer"] = (Needs.Admin, "/api/system/configuration/webServer"),
         ["GET /api/system/configuration/reverseProxy/nginx"] = (Needs.Admin, "/api/system/configuration/reverseProxy/nginx"),

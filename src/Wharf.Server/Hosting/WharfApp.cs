@@ -16,6 +16,7 @@ using Wharf.Server.Api.V2;
 using Wharf.Server.Auth;
 using Wharf.Server.Http;
 using Wharf.Server.Telemetry;
+using Wharf.Server.Ui;
 
 namespace Wharf.Server.Hosting;
 
@@ -150,6 +151,7 @@ internal static class WharfApp
             provider.GetRequiredService<TimeProvider>(),
             TimeSpan.FromSeconds(options.Docker.TokenLifetimeSeconds)));
         builder.AddWharfTelemetry(dataDir);
+        services.AddWharfUi(dataDir);
 
         var app = builder.Build();
         await app.Services.GetRequiredService<Bootstrap>().RunAsync(cancellationToken);
@@ -181,6 +183,7 @@ internal static class WharfApp
         CredentialEndpoints.Map(app);
         V2AuthEndpoints.Map(app);
         V2Endpoints.Map(app);
+        app.MapWharfUi();
         return app;
     }
 }
