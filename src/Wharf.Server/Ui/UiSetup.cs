@@ -17,8 +17,12 @@ internal static class UiSetup
     {
         // The pages are looked up in this assembly, whatever the entry assembly is (a test host, say).
         services.AddRazorPages(options => options.RootDirectory = "/Ui/Pages").AddApplicationPart(typeof(UiSetup).Assembly);
-        // Keys on disk so sessions and forms survive a restart.
+        // Keys on disk so sessions and forms survive a restart. They are kept unencrypted in the data
+        // directory, as the registry's signing keys are in its database: whoever reads the data
+        // directory holds everything anyway. So the key manager's warning that no XML encryptor is
+        // configured says nothing an operator can act on; its errors still show.
         services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Join(dataDir, "ui-keys")));
+        services.AddLogging(logging => logging.AddFilter("Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager", LogLevel.Error));
         services.AddAntiforgery(options =>
         {
             options.Cookie.Name = "wharf-ui-af";
