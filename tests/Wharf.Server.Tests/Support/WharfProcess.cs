@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 
 namespace Wharf.Server.Tests.Support;
 
@@ -22,7 +21,7 @@ public sealed class WharfProcess : IDisposable
 
     public static async Task<WharfProcess> StartAsync(string dataDir, string adminPassword)
     {
-        var port = FreePort();
+        var port = WharfServer.FreePort();
         var start = new ProcessStartInfo("dotnet", Path.Combine(AppContext.BaseDirectory, "Wharf.Server.dll"))
         {
             RedirectStandardOutput = true,
@@ -77,12 +76,5 @@ public sealed class WharfProcess : IDisposable
         }
 
         _process.Dispose();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
